@@ -1,0 +1,9 @@
+import type { ServiceDefinition } from '@crucible/service-kit';
+
+/**
+ * The ID service: per-project, per-type sequences. Health, metrics, admin and auth come
+ * from the service kit; the ID routes are added here.
+ */
+export const definition: ServiceDefinition = {
+  routes() {},
+};

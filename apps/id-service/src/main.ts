@@ -1,0 +1,4 @@
+import { runService } from '@crucible/service-kit';
+import { definition } from './app.js';
+
+await runService('id-service', definition);

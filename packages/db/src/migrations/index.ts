@@ -1,0 +1,16 @@
+import type { Migration } from 'kysely';
+import * as projectsAndKeys from './20261123T0100_projects_and_keys.js';
+import * as tasks from './20261123T0110_tasks.js';
+import * as ids from './20261123T0120_ids.js';
+import * as artifacts from './20261123T0130_artifacts.js';
+
+/**
+ * Every migration, by timestamped name. Listed statically (not read from a folder) so
+ * they run the same from sources, from `dist` and from a bundle.
+ */
+export const migrations: Record<string, Migration> = {
+  '20261123T0100_projects_and_keys': projectsAndKeys,
+  '20261123T0110_tasks': tasks,
+  '20261123T0120_ids': ids,
+  '20261123T0130_artifacts': artifacts,
+};

@@ -1,0 +1,111 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Database } from '@crucible/db';
+import type { NextFunction, Request, Response } from 'express';
+import type { Kysely } from 'kysely';
+import { ServiceError } from './errors.js';
+
+/**
+ * The project an authenticated request may read and write. Repositories take it as an
+ * argument, so a query without a project scope cannot be written.
+ */
+export interface ProjectScope {
+  readonly projectId: string;
+}
+
+/** A new random API key (`ck_` + 32 url-safe characters); only its hash is stored. */
+export function generateApiKey(): string {
+  return `ck_${randomBytes(24).toString('base64url')}`;
+}
+
+/** sha256 of a key, hex. Keys are high-entropy random strings, so a fast hash is right here. */
+export function hashApiKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+function bearer(req: Request): string | undefined {
+  const header = req.headers.authorization;
+  if (!header) return undefined;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return m?.[1];
+}
+
+/**
+ * Verifies API keys against `api_keys`, caching a verified key for `ttlMs` so the hot path
+ * costs no query. Bounded: past `maxEntries` the oldest entry goes.
+ */
+export class ApiKeyVerifier {
+  readonly #db: Kysely<Database>;
+  readonly #ttlMs: number;
+  readonly #maxEntries: number;
+  readonly #cache = new Map<string, { projectId: string; expires: number }>();
+
+  constructor(db: Kysely<Database>, options: { ttlMs: number; maxEntries?: number }) {
+    this.#db = db;
+    this.#ttlMs = options.ttlMs;
+    this.#maxEntries = options.maxEntries ?? 10_000;
+  }
+
+  /** The scope of a key, or `undefined` when the key is unknown or revoked. */
+  async verify(key: string): Promise<ProjectScope | undefined> {
+    const hash = hashApiKey(key);
+    const now = Date.now();
+    const hit = this.#cache.get(hash);
+    if (hit && hit.expires > now) return { projectId: hit.projectId };
+    const row = await this.#db
+      .selectFrom('api_keys')
+      .select('project_id')
+      .where('key_hash', '=', hash)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    if (!row) {
+      this.#cache.delete(hash);
+      return undefined;
+    }
+    if (this.#ttlMs > 0) {
+      if (this.#cache.size >= this.#maxEntries) this.#cache.delete(this.#cache.keys().next().value as string);
+      this.#cache.set(hash, { projectId: row.project_id, expires: now + this.#ttlMs });
+    }
+    return { projectId: row.project_id };
+  }
+}
+
+/** Express middleware: requires `Authorization: Bearer <api key>` and stores the scope. */
+export function requireApiKey(verifier: ApiKeyVerifier) {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    const key = bearer(req);
+    if (!key) throw new ServiceError('unauthorized', 'missing API key: send Authorization: Bearer <key>');
+    const scope = await verifier.verify(key);
+    if (!scope) throw new ServiceError('unauthorized', 'invalid API key');
+    res.locals['scope'] = scope;
+    next();
+  };
+}
+
+/** The scope `requireApiKey` stored for this request. */
+export function scopeOf(res: Response): ProjectScope {
+  const scope = res.locals['scope'] as ProjectScope | undefined;
+  if (!scope) throw new ServiceError('unauthorized', 'missing API key: send Authorization: Bearer <key>');
+  return scope;
+}
+
+/**
+ * Resolves the project a request names (`project_id` in a body, `project` in a query)
+ * against the key's scope: absent means the key's own project; another project is
+ * answered as not found, never served.
+ */
+export function resolveProject(scope: ProjectScope, requested: string | undefined): string {
+  if (requested === undefined || requested === scope.projectId) return scope.projectId;
+  throw new ServiceError('project_not_found', `project ${requested} not found for this API key`);
+}
+
+/** Express middleware: requires `Authorization: Bearer <admin token>`. */
+export function requireAdmin(adminToken: string) {
+  const expected = createHash('sha256').update(adminToken).digest();
+  return (req: Request, _res: Response, next: NextFunction): void => {
+    const token = bearer(req);
+    if (!token) throw new ServiceError('unauthorized', 'missing admin token: send Authorization: Bearer <CRUCIBLE_ADMIN_TOKEN>');
+    const given = createHash('sha256').update(token).digest();
+    if (!timingSafeEqual(given, expected)) throw new ServiceError('unauthorized', 'invalid admin token');
+    next();
+  };
+}

@@ -1,0 +1,94 @@
+import { z } from 'zod';
+
+/** Start-up stopped because a variable is missing or malformed; the message names it. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const int = (name: string, min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, `${name} must be a whole number`)
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `${name} must be between ${min} and ${max}`);
+
+const envSchema = z.object({
+  DATABASE_URL: z
+    .string({ error: 'DATABASE_URL is required: the PostgreSQL URL of the service database' })
+    .refine((v) => {
+      try {
+        const u = new URL(v);
+        return (u.protocol === 'postgres:' || u.protocol === 'postgresql:') && u.hostname !== '';
+      } catch {
+        return false;
+      }
+    }, 'DATABASE_URL must look like postgres://user:password@host:port/database'),
+  CRUCIBLE_ADMIN_TOKEN: z
+    .string({ error: 'CRUCIBLE_ADMIN_TOKEN is required: the Bearer token of the admin endpoints' })
+    .min(16, 'CRUCIBLE_ADMIN_TOKEN must be at least 16 characters'),
+  HOST: z.string().default('127.0.0.1'),
+  PORT: int('PORT', 0, 65535).default(0),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DB_POOL_MAX: int('DB_POOL_MAX', 1, 1000).default(10),
+  DB_ACQUIRE_TIMEOUT_MS: int('DB_ACQUIRE_TIMEOUT_MS', 1, 600_000).default(1000),
+  DB_STATEMENT_TIMEOUT_MS: int('DB_STATEMENT_TIMEOUT_MS', 1, 3_600_000).default(5000),
+  DB_QUERY_TIMEOUT_MS: int('DB_QUERY_TIMEOUT_MS', 1, 3_600_000).optional(),
+  DB_STARTUP_TIMEOUT_MS: int('DB_STARTUP_TIMEOUT_MS', 0, 600_000).default(5000),
+  API_KEY_CACHE_TTL_MS: int('API_KEY_CACHE_TTL_MS', 0, 3_600_000).default(5000),
+  BODY_LIMIT_BYTES: int('BODY_LIMIT_BYTES', 1, 1 << 30).default(1 << 20),
+  SHUTDOWN_TIMEOUT_MS: int('SHUTDOWN_TIMEOUT_MS', 0, 600_000).default(10_000),
+});
+
+/** Everything a Crucible HTTP service reads from its environment, read once and frozen. */
+export interface ServiceConfig {
+  readonly service: string;
+  readonly host: string;
+  readonly port: number;
+  readonly databaseUrl: string;
+  readonly adminToken: string;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly pool: {
+    readonly max: number;
+    readonly acquireTimeoutMs: number;
+    readonly statementTimeoutMs: number;
+    readonly queryTimeoutMs: number;
+  };
+  readonly dbStartupTimeoutMs: number;
+  readonly apiKeyCacheTtlMs: number;
+  readonly bodyLimitBytes: number;
+  readonly shutdownTimeoutMs: number;
+}
+
+/**
+ * Reads the configuration from `env` (default `process.env`). A missing or malformed
+ * variable throws a {@link ConfigError} naming every variable at fault.
+ */
+export function loadConfig(service: string, env: Record<string, string | undefined> = process.env): ServiceConfig {
+  const parsed = envSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== '')));
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => {
+      const name = String(i.path[0] ?? '');
+      return i.message.includes(name) ? i.message : `${name}: ${i.message}`;
+    });
+    throw new ConfigError(`${service}: invalid configuration: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    service,
+    host: e.HOST,
+    port: e.PORT,
+    databaseUrl: e.DATABASE_URL,
+    adminToken: e.CRUCIBLE_ADMIN_TOKEN,
+    logLevel: e.LOG_LEVEL,
+    pool: Object.freeze({
+      max: e.DB_POOL_MAX,
+      acquireTimeoutMs: e.DB_ACQUIRE_TIMEOUT_MS,
+      statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
+      queryTimeoutMs: e.DB_QUERY_TIMEOUT_MS ?? e.DB_STATEMENT_TIMEOUT_MS + 1000,
+    }),
+    dbStartupTimeoutMs: e.DB_STARTUP_TIMEOUT_MS,
+    apiKeyCacheTtlMs: e.API_KEY_CACHE_TTL_MS,
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+  });
+}

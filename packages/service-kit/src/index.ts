@@ -1,0 +1,26 @@
+/**
+ * @crucible/service-kit — what every Crucible HTTP app shares, written once: frozen config,
+ * pino logs, the error registry and envelope, API-key and admin auth, `/health`,
+ * `/metrics`, fast 503s when the database or pool cannot serve, graceful shutdown.
+ *
+ * @example
+ * import { runService } from '@crucible/service-kit';
+ * await runService('id-service', { routes: (app, ctx) => app.use(idRoutes(ctx)) });
+ */
+export { loadConfig, ConfigError, type ServiceConfig } from './config.js';
+export { ServiceError, normaliseError } from './errors.js';
+export { parseInput } from './validate.js';
+export {
+  ApiKeyVerifier,
+  generateApiKey,
+  hashApiKey,
+  requireAdmin,
+  requireApiKey,
+  resolveProject,
+  scopeOf,
+  type ProjectScope,
+} from './auth.js';
+export { adminRouter, createProject } from './admin.js';
+export { ServiceMetrics } from './metrics.js';
+export { createService, waitForDatabase, type Service, type ServiceContext, type ServiceDefinition } from './service.js';
+export { runService } from './run.js';

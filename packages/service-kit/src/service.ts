@@ -1,0 +1,246 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { createDb, createPool, type Database } from '@crucible/db';
+import type { HealthResponse } from '@crucible/contracts';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import type { Kysely } from 'kysely';
+import pg from 'pg';
+import { pino, type Logger } from 'pino';
+import { adminRouter } from './admin.js';
+import { ApiKeyVerifier, requireApiKey } from './auth.js';
+import type { ServiceConfig } from './config.js';
+import { ServiceError, normaliseError } from './errors.js';
+import { ServiceMetrics } from './metrics.js';
+
+/** What a service's routes are given. */
+export interface ServiceContext {
+  readonly config: ServiceConfig;
+  readonly db: Kysely<Database>;
+  readonly pool: pg.Pool;
+  readonly logger: Logger;
+  readonly metrics: ServiceMetrics;
+  /** Middleware that requires an API key and stores its project scope (see `scopeOf`). */
+  readonly requireApiKey: ReturnType<typeof requireApiKey>;
+}
+
+export interface ServiceDefinition {
+  /** Adds the service's own routes. Runs after auth, health, metrics and admin are mounted. */
+  routes(app: Express, ctx: ServiceContext): void;
+  /** Service-specific figures for `/health` (e.g. cache hit rate). */
+  healthExtra?(ctx: ServiceContext): Record<string, unknown>;
+  /** Called when the service stops, before the pool closes. */
+  onClose?(ctx: ServiceContext): Promise<void> | void;
+  /** Parsers for bodies that are not JSON (default: JSON only). */
+  rawBodyTypes?: string[];
+}
+
+/** A service built and ready to listen. */
+export interface Service extends AsyncDisposable {
+  readonly app: Express;
+  readonly ctx: ServiceContext;
+  /** Listens on `config.host:config.port` (0 = a free port); resolves with the base URL. */
+  listen(): Promise<string>;
+  /** Graceful stop: no new connections, in-flight requests finish (bounded), pool closed. */
+  close(): Promise<void>;
+}
+
+class PoolWatch {
+  peakInUse = 0;
+  acquireTimeouts = 0;
+  constructor(readonly pool: pg.Pool) {
+    pool.on('acquire', () => {
+      const inUse = pool.totalCount - pool.idleCount;
+      if (inUse > this.peakInUse) this.peakInUse = inUse;
+    });
+  }
+}
+
+/**
+ * Builds an Express 5 service with everything Crucible apps share: JSON logs, the error
+ * envelope for every 4xx/5xx, admin and API-key auth, `/health`, `/metrics`, fast 503s
+ * when the database or the pool cannot serve, and graceful shutdown.
+ *
+ * @example
+ * const service = createService(loadConfig('id-service'), { routes: (app, ctx) => app.use(idRoutes(ctx)) });
+ * const url = await service.listen();
+ */
+export function createService(config: ServiceConfig, definition: ServiceDefinition, options: { logger?: Logger } = {}): Service {
+  const logger = options.logger ?? pino({ name: config.service, level: config.logLevel, base: { service: config.service } });
+  const pool = createPool({
+    connectionString: config.databaseUrl,
+    max: config.pool.max,
+    acquireTimeoutMs: config.pool.acquireTimeoutMs,
+    statementTimeoutMs: config.pool.statementTimeoutMs,
+    queryTimeoutMs: config.pool.queryTimeoutMs,
+    applicationName: config.service,
+  });
+  // Health has its own connection so an exhausted pool cannot make it wait.
+  const healthPool = createPool({
+    connectionString: config.databaseUrl,
+    max: 1,
+    acquireTimeoutMs: 1000,
+    statementTimeoutMs: 1000,
+    queryTimeoutMs: 1000,
+    applicationName: `${config.service}-health`,
+  });
+  const watch = new PoolWatch(pool);
+  const db = createDb(pool);
+  const metrics = new ServiceMetrics(config.service, pool, config.pool.max);
+  const verifier = new ApiKeyVerifier(db, { ttlMs: config.apiKeyCacheTtlMs });
+  const ctx: ServiceContext = { config, db, pool, logger, metrics, requireApiKey: requireApiKey(verifier) };
+  const started = performance.now();
+  let closing = false;
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const t0 = performance.now();
+    res.once('finish', () => {
+      const route = (req.route?.path as string | undefined) ?? (res.statusCode === 404 ? 'unmatched' : req.path);
+      const seconds = (performance.now() - t0) / 1000;
+      metrics.httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
+      if (res.statusCode >= 500) logger.warn({ method: req.method, url: req.originalUrl, status: res.statusCode, ms: seconds * 1000 }, 'request failed');
+      else logger.debug({ method: req.method, url: req.originalUrl, status: res.statusCode, ms: seconds * 1000 }, 'request');
+    });
+    if (closing) res.setHeader('Connection', 'close');
+    next();
+  });
+
+  app.get('/health', async (_req, res) => {
+    const t0 = performance.now();
+    let reachable = true;
+    let error: string | undefined;
+    try {
+      await healthPool.query('select 1');
+    } catch (err) {
+      reachable = false;
+      error = err instanceof Error ? err.message : String(err);
+    }
+    const body: HealthResponse = {
+      status: reachable && !closing ? 'ok' : 'unavailable',
+      service: config.service,
+      uptime_s: Math.round((performance.now() - started) / 10) / 100,
+      database: { reachable, latency_ms: reachable ? Math.round((performance.now() - t0) * 100) / 100 : null, ...(error ? { error } : {}) },
+      pool: {
+        total: pool.totalCount,
+        idle: pool.idleCount,
+        waiting: pool.waitingCount,
+        max: config.pool.max,
+        peak_in_use: watch.peakInUse,
+        acquire_timeouts: watch.acquireTimeouts,
+      },
+      ...(definition.healthExtra ? { extra: definition.healthExtra(ctx) } : {}),
+    };
+    if (body.status !== 'ok') res.setHeader('Retry-After', '1');
+    res.status(body.status === 'ok' ? 200 : 503).json(body);
+  });
+
+  app.get('/metrics', async (req, res) => {
+    if (req.accepts(['text/plain', 'application/json']) === 'application/json') {
+      res.json(await metrics.registry.getMetricsAsJSON());
+      return;
+    }
+    res.setHeader('Content-Type', metrics.registry.contentType);
+    res.send(await metrics.registry.metrics());
+  });
+
+  app.use(express.json({ limit: config.bodyLimitBytes, strict: true, type: ['application/json', 'application/*+json'] }));
+  if (definition.rawBodyTypes) {
+    app.use(express.raw({ limit: config.bodyLimitBytes, type: definition.rawBodyTypes }));
+  }
+  app.use(adminRouter(db, config.adminToken));
+  definition.routes(app, ctx);
+
+  app.use((req: Request) => {
+    throw new ServiceError('not_found', `no route for ${req.method} ${req.path}`);
+  });
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const e = normaliseError(err);
+    if (e.code === 'pool_exhausted') watch.acquireTimeouts++;
+    metrics.httpErrors.inc({ code: e.code });
+    if (e.status >= 500) logger.error({ err: e.cause ?? e, code: e.code, method: req.method, url: req.originalUrl }, e.message);
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    if (e.retryAfter !== undefined) res.setHeader('Retry-After', String(e.retryAfter));
+    res.status(e.status).json(e.toEnvelope());
+  });
+
+  let server: Server | undefined;
+  let closed: Promise<void> | undefined;
+
+  const close = () =>
+    (closed ??= (async () => {
+      closing = true;
+      if (server) {
+        const s = server;
+        const done = new Promise<void>((resolve) => s.close(() => resolve()));
+        s.closeIdleConnections();
+        const timer = setTimeout(() => s.closeAllConnections(), config.shutdownTimeoutMs);
+        await done;
+        clearTimeout(timer);
+      }
+      await definition.onClose?.(ctx);
+      await Promise.allSettled([db.destroy(), healthPool.end()]);
+      logger.info('stopped');
+    })());
+
+  return {
+    app,
+    ctx,
+    async listen() {
+      server = await new Promise<Server>((resolve, reject) => {
+        const s = app.listen(config.port, config.host);
+        s.once('listening', () => resolve(s));
+        s.once('error', (err: NodeJS.ErrnoException) => {
+          reject(
+            err.code === 'EADDRINUSE'
+              ? new Error(`PORT ${config.port} on ${config.host} is already in use`, { cause: err })
+              : err.code === 'EACCES'
+                ? new Error(`PORT ${config.port} on ${config.host} needs privileges this process lacks`, { cause: err })
+                : err,
+          );
+        });
+      });
+      server.keepAliveTimeout = 65_000;
+      const { port } = server.address() as AddressInfo;
+      const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+      logger.info({ url }, 'listening');
+      return url;
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+/**
+ * Waits until the database answers and holds the Crucible schema, or throws a message that
+ * names the problem once `timeoutMs` has passed.
+ */
+export async function waitForDatabase(config: ServiceConfig): Promise<void> {
+  const target = new URL(config.databaseUrl);
+  const deadline = Date.now() + config.dbStartupTimeoutMs;
+  let last: unknown;
+  for (;;) {
+    const client = new pg.Client({ connectionString: config.databaseUrl, connectionTimeoutMillis: 2000, query_timeout: 2000 });
+    try {
+      await client.connect();
+      const { rows } = await client.query<{ ok: boolean }>(`select to_regclass('public.projects') is not null as ok`);
+      if (!rows[0]?.ok) throw new Error(`database ${target.pathname.slice(1)} has no Crucible schema: run the migrations (npm run migrate -w @crucible/db)`);
+      return;
+    } catch (err) {
+      last = err;
+      if ((err as Error).message.includes('no Crucible schema')) throw err;
+    } finally {
+      await client.end().catch(() => {});
+    }
+    if (Date.now() >= deadline) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const reason = last instanceof Error ? last.message || (last as NodeJS.ErrnoException).code : String(last);
+  throw new Error(`database unreachable at DATABASE_URL (${target.hostname}:${target.port || 5432}): ${reason}`);
+}

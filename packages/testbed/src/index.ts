@@ -1,0 +1,15 @@
+/**
+ * @crucible/testbed — brings the system under test up and down: a real PostgreSQL
+ * (embedded by default, `DATABASE_URL` for another), migrations, the apps on free ports,
+ * health waits, and teardown on success, failure, SIGINT and SIGTERM.
+ *
+ * @example
+ * await using sut = await startSut({ apps: ['task-api'] });
+ * const { api_key } = await sut.createProject('alpha');
+ */
+export { startPostgres, parseDatabaseUrl, type PostgresServer, type StartPostgresOptions } from './postgres.js';
+export { ensureTemplate, createDatabase, type TestDatabase } from './databases.js';
+export { discoverApps, startApp, waitHealthy, workspaceRoot, type AppManifest, type RunningApp, type StartAppOptions } from './apps.js';
+export { startSut, type Sut, type SutOptions } from './sut.js';
+export { freePort } from './ports.js';
+export { onTeardown, teardownAll } from './cleanup.js';

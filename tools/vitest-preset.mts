@@ -1,0 +1,42 @@
+import path from 'node:path';
+import { defaultServerConditions } from 'vite';
+import { defineConfig, type ViteUserConfig } from 'vitest/config';
+
+/** Export condition that points workspace packages at their TypeScript sources. */
+export const sourceCondition = '@crucible/source';
+
+/**
+ * Shared Vitest settings for every Crucible project: sources of sibling packages are
+ * loaded directly (no build needed), tests run in Node, `.only` fails in CI. With
+ * `database: true` one real PostgreSQL is started for the run (embedded, or
+ * `DATABASE_URL`) and each test file gets its own database from `@crucible/testbed/testing`.
+ */
+export function crucibleVitest(
+  dirname: string,
+  name: string,
+  options: { database?: boolean; test?: ViteUserConfig['test'] } = {},
+): ViteUserConfig {
+  const globalSetup = options.database
+    ? [path.join(import.meta.dirname, '../packages/testbed/src/testing/global-setup.ts')]
+    : [];
+  const conditions = [sourceCondition, ...defaultServerConditions];
+  return defineConfig({
+    root: dirname,
+    cacheDir: `${dirname}/node_modules/.vite`,
+    resolve: { conditions },
+    ssr: { resolve: { conditions, externalConditions: [sourceCondition] } },
+    test: {
+      name,
+      watch: false,
+      environment: 'node',
+      include: ['{src,tests}/**/*.test.ts'],
+      reporters: ['default'],
+      allowOnly: !process.env['CI'],
+      passWithNoTests: false,
+      testTimeout: 30_000,
+      hookTimeout: 60_000,
+      globalSetup,
+      ...options.test,
+    },
+  });
+}
