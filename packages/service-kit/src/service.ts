@@ -32,6 +32,12 @@ export interface ServiceDefinition {
   onClose?(ctx: ServiceContext): Promise<void> | void;
   /** Parsers for bodies that are not JSON (default: JSON only). */
   rawBodyTypes?: string[];
+  /**
+   * Path prefixes (e.g. `/artifacts/`) whose bodies the service's routes read themselves:
+   * the global body parsers skip them, so bytes sent as `application/json` reach the route
+   * exactly as sent and the route can apply its own size limit.
+   */
+  ownBodyPaths?: string[];
 }
 
 /** A service built and ready to listen. */
@@ -147,9 +153,14 @@ export function createService(config: ServiceConfig, definition: ServiceDefiniti
     res.send(await metrics.registry.metrics());
   });
 
-  app.use(express.json({ limit: config.bodyLimitBytes, strict: true, type: ['application/json', 'application/*+json'] }));
+  const ownBody = definition.ownBodyPaths ?? [];
+  const unlessOwnBody =
+    (parser: express.RequestHandler): express.RequestHandler =>
+    (req, res, next) =>
+      ownBody.some((prefix) => req.path.startsWith(prefix)) ? next() : parser(req, res, next);
+  app.use(unlessOwnBody(express.json({ limit: config.bodyLimitBytes, strict: true, type: ['application/json', 'application/*+json'] })));
   if (definition.rawBodyTypes) {
-    app.use(express.raw({ limit: config.bodyLimitBytes, type: definition.rawBodyTypes }));
+    app.use(unlessOwnBody(express.raw({ limit: config.bodyLimitBytes, type: definition.rawBodyTypes })));
   }
   app.use(adminRouter(db, config.adminToken));
   definition.routes(app, ctx);
