@@ -3,6 +3,7 @@ import * as projectsAndKeys from './20261123T0100_projects_and_keys.js';
 import * as tasks from './20261123T0110_tasks.js';
 import * as ids from './20261123T0120_ids.js';
 import * as artifacts from './20261123T0130_artifacts.js';
+import * as tasksListIndex from './20261123T0200_tasks_list_index.js';
 
 /**
  * Every migration, by timestamped name. Listed statically (not read from a folder) so
@@ -13,4 +14,5 @@ export const migrations: Record<string, Migration> = {
   '20261123T0110_tasks': tasks,
   '20261123T0120_ids': ids,
   '20261123T0130_artifacts': artifacts,
+  '20261123T0200_tasks_list_index': tasksListIndex,
 };
