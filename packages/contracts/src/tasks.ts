@@ -1,12 +1,14 @@
 import { z } from 'zod';
 import { projectIdSchema } from './project.js';
 
+/** Where a task is in its life: `pending` tasks wait in the queue; a claim makes one `in_progress`. */
 export const taskStatusSchema = z.enum(['pending', 'in_progress', 'done', 'cancelled']);
 export type TaskStatus = z.infer<typeof taskStatusSchema>;
 
 /** A task id, unique within a project (`TASK-001` when generated). */
 export const taskIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be 1–64 letters, digits, _ . or -');
 
+/** A task as the API returns it. */
 export const taskSchema = z.object({
   project_id: projectIdSchema,
   task_id: taskIdSchema,
@@ -31,22 +33,29 @@ export const createTaskRequestSchema = z.strictObject({
 });
 export type CreateTaskRequest = z.infer<typeof createTaskRequestSchema>;
 
+/** Largest page `GET /tasks` returns. */
+export const maxTasksPageSize = 500;
+
+/** Page size of `GET /tasks` when `limit` is not given. */
+export const defaultTasksPageSize = 100;
+
 /** `GET /tasks` query. */
 export const listTasksQuerySchema = z.strictObject({
   project: projectIdSchema.optional(),
   status: taskStatusSchema.optional(),
-  limit: z.coerce.number().int().min(1).max(500).optional(),
+  limit: z.coerce.number().int().min(1).max(maxTasksPageSize).optional(),
   cursor: z.string().max(512).optional(),
 });
 export type ListTasksQuery = z.infer<typeof listTasksQuerySchema>;
 
+/** `GET /tasks` answer: one page, oldest first, and the cursor of the next page (`null` at the end). */
 export const listTasksResponseSchema = z.object({
   items: z.array(taskSchema),
   next_cursor: z.string().nullable(),
 });
 export type ListTasksResponse = z.infer<typeof listTasksResponseSchema>;
 
-/** `GET /tasks/next` query. */
+/** `GET /tasks/next` query (`status` defaults to `pending`). */
 export const nextTaskQuerySchema = z.strictObject({
   project: projectIdSchema.optional(),
   status: taskStatusSchema.optional(),
@@ -59,7 +68,18 @@ export const claimTaskRequestSchema = z.strictObject({
 });
 export type ClaimTaskRequest = z.infer<typeof claimTaskRequestSchema>;
 
-/** `PATCH /tasks/:task_id` body. */
+/** Route parameters of `/tasks/:task_id`. */
+export const taskParamsSchema = z.strictObject({ task_id: taskIdSchema });
+export type TaskParams = z.infer<typeof taskParamsSchema>;
+
+/**
+ * The position a `GET /tasks` page ended at: the last task's creation time (PostgreSQL
+ * microsecond precision, ISO 8601 in UTC) and its id. Sent to clients base64url-encoded.
+ */
+export const taskCursorSchema = z.tuple([z.iso.datetime({ precision: 6 }), taskIdSchema]);
+export type TaskCursor = z.infer<typeof taskCursorSchema>;
+
+/** `PATCH /tasks/:task_id` body; `expected_version` turns on optimistic concurrency (409 `version_conflict`). */
 export const updateTaskRequestSchema = z
   .strictObject({
     status: taskStatusSchema.optional(),
