@@ -25,6 +25,7 @@ export const errorStatus = {
   pool_exhausted: 503,
   database_unavailable: 503,
   shutting_down: 503,
+  too_many_connections: 503,
   internal: 500,
 } as const satisfies Record<string, number>;
 
