@@ -1,9 +1,12 @@
 import type { ServiceDefinition } from '@crucible/service-kit';
+import { idRoutes } from './ids/id.routes.js';
 
 /**
  * The ID service: per-project, per-type sequences. Health, metrics, admin and auth come
  * from the service kit; the ID routes are added here.
  */
 export const definition: ServiceDefinition = {
-  routes() {},
+  routes(app, ctx) {
+    app.use(idRoutes(ctx));
+  },
 };

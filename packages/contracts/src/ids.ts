@@ -42,6 +42,32 @@ export const nextIdResponseSchema = z.object({
 });
 export type NextIdResponse = z.infer<typeof nextIdResponseSchema>;
 
+/** `GET /ids/registry` query: nothing but an optional `project` (which must be the key's own). */
+export const idRegistryQuerySchema = z.strictObject({
+  project: projectIdSchema.optional(),
+});
+export type IdRegistryQuery = z.infer<typeof idRegistryQuerySchema>;
+
+/** `POST /ids/reserve` takes its input in the body only: no query parameter is accepted. */
+export const reserveIdsQuerySchema = z.strictObject({});
+
+/** Name of the header that makes a reserving call safe to retry. */
+export const idempotencyKeyHeader = 'idempotency-key';
+
+/**
+ * An `Idempotency-Key`: 1–255 characters from the set UUIDs, ULIDs and base64 use. A retry
+ * with the same key and the same request gets the same range and allocates nothing.
+ */
+export const idempotencyKeySchema = z
+  .string()
+  .regex(/^[A-Za-z0-9._:~+/=-]{1,255}$/, 'must be 1-255 characters of A-Z a-z 0-9 . _ : ~ + / = -');
+export type IdempotencyKey = z.infer<typeof idempotencyKeySchema>;
+
+/** The headers the reserving calls read (others are ignored). */
+export const reserveIdsHeadersSchema = z.object({
+  [idempotencyKeyHeader]: idempotencyKeySchema.optional(),
+});
+
 /** `GET /ids/registry` answer. */
 export const idRegistryResponseSchema = z.object({
   project_id: projectIdSchema,

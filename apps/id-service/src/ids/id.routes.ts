@@ -1,0 +1,99 @@
+import {
+  formatId,
+  idRegistryQuerySchema,
+  idempotencyKeyHeader,
+  nextIdQuerySchema,
+  reserveIdsHeadersSchema,
+  reserveIdsQuerySchema,
+  reserveIdsRequestSchema,
+  type IdRegistryResponse,
+  type NextIdResponse,
+  type ReserveIdsResponse,
+} from '@crucible/contracts';
+import { ServiceError, parseInput, resolveProject, scopeOf, type ServiceContext } from '@crucible/service-kit';
+import { Router, type Request, type Response } from 'express';
+import { Counter } from 'prom-client';
+import { listSequences } from './id.repository.js';
+import { reserveIds, type Reservation, type ReserveRequest } from './id.service.js';
+
+/** Renders `first..last` as IDs (`US-001` …). */
+export function renderIds(type: string, first: number, last: number): string[] {
+  const ids = new Array<string>(last - first + 1);
+  for (let n = first; n <= last; n++) ids[n - first] = formatId(type, n);
+  return ids;
+}
+
+function idempotencyKeyOf(req: Request): string | undefined {
+  return parseInput(reserveIdsHeadersSchema, req.headers, 'header')[idempotencyKeyHeader];
+}
+
+function methodNotAllowed(allowed: string) {
+  return (req: Request, res: Response) => {
+    res.setHeader('Allow', allowed);
+    throw new ServiceError('method_not_allowed', `${req.method} ${req.path} is not allowed; use ${allowed}`);
+  };
+}
+
+/**
+ * The ID routes: `POST /ids/reserve`, `GET /ids/next` (both reserve, both honour
+ * `Idempotency-Key`) and `GET /ids/registry`. Every route needs an API key and serves only
+ * the key's project.
+ *
+ * @example
+ * definition.routes = (app, ctx) => app.use(idRoutes(ctx));
+ */
+export function idRoutes(ctx: ServiceContext): Router {
+  const reservations = new Counter({
+    name: 'id_reservations_total',
+    help: 'Reserving calls by route and outcome (allocated or replayed from an Idempotency-Key)',
+    labelNames: ['op', 'outcome'],
+    registers: [ctx.metrics.registry],
+  });
+  const allocated = new Counter({
+    name: 'ids_allocated_total',
+    help: 'IDs handed out (replays not counted)',
+    registers: [ctx.metrics.registry],
+  });
+  const reserve = async (res: Response, request: ReserveRequest, projectId: string, key: string | undefined): Promise<Reservation> => {
+    const r = await reserveIds(ctx.db, { projectId }, request, key);
+    reservations.inc({ op: request.op, outcome: r.replayed ? 'replayed' : 'allocated' });
+    if (!r.replayed) allocated.inc(r.last - r.first + 1);
+    if (key !== undefined) res.setHeader('Idempotent-Replayed', String(r.replayed));
+    return r;
+  };
+
+  const router = Router();
+
+  router.post('/ids/reserve', ctx.requireApiKey, async (req, res) => {
+    parseInput(reserveIdsQuerySchema, req.query, 'query');
+    const body = parseInput(reserveIdsRequestSchema, req.body, 'body');
+    const key = idempotencyKeyOf(req);
+    const projectId = resolveProject(scopeOf(res), body.project_id);
+    const r = await reserve(res, { op: 'reserve', type: body.type, count: body.count }, projectId, key);
+    const answer: ReserveIdsResponse = { project_id: projectId, type: r.type, ids: renderIds(r.type, r.first, r.last), first: r.first, last: r.last };
+    res.json(answer);
+  });
+  router.all('/ids/reserve', methodNotAllowed('POST'));
+
+  // HEAD would otherwise run the GET handler and reserve an ID nobody sees.
+  router.head('/ids/next', methodNotAllowed('GET'));
+  router.get('/ids/next', ctx.requireApiKey, async (req, res) => {
+    const query = parseInput(nextIdQuerySchema, req.query, 'query');
+    const key = idempotencyKeyOf(req);
+    const projectId = resolveProject(scopeOf(res), query.project);
+    const r = await reserve(res, { op: 'next', type: query.type, count: 1 }, projectId, key);
+    const answer: NextIdResponse = { id: formatId(r.type, r.last), number: r.last };
+    res.json(answer);
+  });
+  router.all('/ids/next', methodNotAllowed('GET'));
+
+  router.get('/ids/registry', ctx.requireApiKey, async (req, res) => {
+    const query = parseInput(idRegistryQuerySchema, req.query, 'query');
+    const projectId = resolveProject(scopeOf(res), query.project);
+    const answer: IdRegistryResponse = { project_id: projectId, sequences: await listSequences(ctx.db, { projectId }) };
+    res.json(answer);
+  });
+  router.all('/ids/registry', methodNotAllowed('GET'));
+
+  return router;
+}
