@@ -58,6 +58,16 @@ export function createPool(options: PoolOptions): pg.Pool {
   // An idle client that loses its server emits 'error' on the pool; without a listener
   // that would crash the process. The next checkout simply gets a fresh connection.
   pool.on('error', () => {});
+  // A checked-out client has no pool listener: a connection cut while in use (reset,
+  // database restart) would emit an unhandled 'error' and kill the process. The query in
+  // flight gets the error anyway, and the pool drops the client on release (not queryable).
+  pool.on('connect', (client) => client.on('error', () => {}));
+  // A query that hit query_timeout leaves its client waiting for the stale answer; reused,
+  // the next request would queue behind it (or forever, on a silent network). Close such a
+  // client on release instead (`end()` marks it ending, so the pool removes it).
+  pool.on('release', (err, client) => {
+    if (!err && (client as unknown as { _activeQuery?: unknown })._activeQuery) void client.end().catch(() => {});
+  });
   return pool;
 }
 
