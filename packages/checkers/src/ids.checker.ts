@@ -1,0 +1,351 @@
+import type { Verdict } from '@crucible/contracts';
+import type { OpOutcome } from './outcome.js';
+import { coverage, exactCover, size, type NumberRange, type TaggedRange } from './ranges.js';
+
+/**
+ * One call to the ID service as a client recorded it (`POST /ids/reserve` or
+ * `GET /ids/next`, which is a reservation of 1).
+ */
+export interface IdOperation {
+  /** Who made the call (worker index, connection …); only used in examples. */
+  process?: string | number;
+  project_id: string;
+  /** Artifact type, e.g. `US`. */
+  type: string;
+  /** How many IDs were asked for. */
+  count: number;
+  outcome: OpOutcome;
+  /** First number of the range answered (`ok` only). */
+  first?: number;
+  /** Last number of the range answered (`ok` only). */
+  last?: number;
+  /** The `Idempotency-Key` sent, which lets `reconcileIds` resolve an indeterminate call. */
+  idempotency_key?: string;
+  /** What went wrong, for examples (`timeout`, `503 database_unavailable` …). */
+  error?: string;
+}
+
+/** An `id_registry` row as read from the database (bigint columns may arrive as strings). */
+export interface RegistryRowEvidence {
+  project_id: string;
+  artifact_type: string;
+  last_assigned_id: number | string | bigint;
+}
+
+/** An `id_reservations` row as read from the database. */
+export interface ReservationRowEvidence {
+  project_id: string;
+  idempotency_key: string;
+  artifact_type: string;
+  first_id: number | string | bigint;
+  last_id: number | string | bigint;
+}
+
+/** One sequence's numbers with the operations that hold them. */
+export interface RangeFinding extends NumberRange {
+  project_id: string;
+  type: string;
+  /** Indexes into the history (or `reservation:<key>` for database rows with no call). */
+  ops: (number | string)[];
+}
+
+/** Everything `reconcileIds` found, plus the verdict that sums it up. */
+export interface IdReconciliation {
+  verdict: Verdict;
+  /** Numbers held by more than one allocation. */
+  duplicates: RangeFinding[];
+  /** Acknowledged ranges the database no longer accounts for (past the registry, or a reservation row that is missing or different). */
+  lost: RangeFinding[];
+  /** Numbers no client learned, taken by indeterminate calls (proven by a reservation row, or matched by count). */
+  explainedGaps: RangeFinding[];
+  /** Numbers below the registry's high-water mark that no allocation explains. */
+  unexplainedGaps: RangeFinding[];
+}
+
+/** Options shared by the ID checkers. */
+export interface IdCheckOptions {
+  /**
+   * `last_assigned_id` of each sequence before the history began, keyed `project/type`
+   * (default 0), so a history recorded on a used database is checked from where it started.
+   */
+  baseline?: Readonly<Record<string, number>>;
+  /**
+   * Whether the service records a reservation row for every call that carried an
+   * `Idempotency-Key` (default true). Then a keyed indeterminate call with no row did not
+   * happen, and a keyed ok call with no row is a lost acknowledgement.
+   */
+  reservationsForKeyedCalls?: boolean;
+  /** Most examples kept per finding kind (default 10). */
+  maxExamples?: number;
+}
+
+const seqKey = (project: string, type: string) => `${project}/${type}`;
+const toNumber = (v: number | string | bigint) => Number(v);
+
+interface Sequence {
+  project_id: string;
+  type: string;
+  ok: number[];
+  failed: number[];
+  indeterminate: number[];
+}
+
+function groupHistory(history: readonly IdOperation[]): Map<string, Sequence> {
+  const seqs = new Map<string, Sequence>();
+  history.forEach((op, i) => {
+    const key = seqKey(op.project_id, op.type);
+    let s = seqs.get(key);
+    if (!s) seqs.set(key, (s = { project_id: op.project_id, type: op.type, ok: [], failed: [], indeterminate: [] }));
+    if (op.outcome === 'ok') s.ok.push(i);
+    else if (op.outcome === 'failed') s.failed.push(i);
+    else s.indeterminate.push(i);
+  });
+  return seqs;
+}
+
+function okRange(op: IdOperation): NumberRange | undefined {
+  if (op.first === undefined || op.last === undefined) return undefined;
+  return { first: op.first, last: op.last };
+}
+
+/**
+ * Checks an ID history on its own (no database): no number is acknowledged to two calls,
+ * every acknowledged range has the size asked for, and the acknowledged numbers of each
+ * project and type are contiguous from the baseline, holes allowed only where unresolved
+ * indeterminate calls could have taken exactly those numbers.
+ *
+ * Status: `fail` on a duplicate, a malformed range or an unexplained hole; `indeterminate`
+ * when indeterminate calls remain (their fate needs `reconcileIds`); `pass` otherwise.
+ *
+ * @example
+ * const v = checkIds([
+ *   { project_id: 'alpha', type: 'US', count: 2, outcome: 'ok', first: 1, last: 2 },
+ *   { project_id: 'alpha', type: 'US', count: 2, outcome: 'ok', first: 3, last: 4 },
+ * ]);
+ * v.status; // 'pass'
+ */
+export function checkIds(history: readonly IdOperation[], options: IdCheckOptions = {}): Verdict {
+  const max = options.maxExamples ?? 10;
+  const duplicates: RangeFinding[] = [];
+  const explained: RangeFinding[] = [];
+  const unexplained: RangeFinding[] = [];
+  const malformed: { op: number; count: number; first?: number; last?: number }[] = [];
+  let acknowledged = 0;
+  const seqs = groupHistory(history);
+  for (const s of seqs.values()) {
+    const base = options.baseline?.[seqKey(s.project_id, s.type)] ?? 0;
+    const ranges: TaggedRange[] = [];
+    for (const i of s.ok) {
+      const op = history[i] as IdOperation;
+      const r = okRange(op);
+      if (!r || size(r) !== op.count || r.first <= base) {
+        malformed.push({ op: i, count: op.count, ...(r ?? {}) });
+        if (!r) continue;
+      }
+      ranges.push({ ...r, owner: i });
+      acknowledged += size(r);
+    }
+    if (ranges.length === 0) continue;
+    const top = Math.max(...ranges.map((r) => r.last));
+    const unresolved = s.indeterminate.map((i) => ({ op: i, count: (history[i] as IdOperation).count }));
+    for (const seg of coverage(ranges, base + 1, top)) {
+      const finding = { project_id: s.project_id, type: s.type, first: seg.first, last: seg.last, ops: seg.owners };
+      if (seg.depth > 1) duplicates.push(finding);
+      else if (seg.depth === 0) explainHole(finding, unresolved, explained, unexplained);
+    }
+  }
+  const counts = {
+    ...opCounts(history),
+    sequences: seqs.size,
+    ids_acknowledged: acknowledged,
+    duplicate_ids: sum(duplicates),
+    malformed_ranges: malformed.length,
+    explained_gap_ids: sum(explained),
+    unexplained_gap_ids: sum(unexplained),
+  };
+  const failed = counts.duplicate_ids > 0 || counts.malformed_ranges > 0 || counts.unexplained_gap_ids > 0;
+  const status = failed ? 'fail' : counts.ops_indeterminate > 0 ? 'indeterminate' : 'pass';
+  const summary = failed
+    ? `${counts.duplicate_ids} duplicate IDs, ${counts.unexplained_gap_ids} IDs missing from the sequences, ${counts.malformed_ranges} malformed ranges`
+    : status === 'indeterminate'
+      ? `${counts.ids_acknowledged} acknowledged IDs unique; ${counts.ops_indeterminate} indeterminate calls still to reconcile against the database`
+      : `${counts.ids_acknowledged} IDs unique and contiguous across ${counts.sequences} sequences`;
+  return {
+    checker: 'id-uniqueness',
+    status,
+    summary,
+    counts,
+    examples: [
+      ...duplicates.slice(0, max).map((d) => ({ kind: 'duplicate', ...d })),
+      ...unexplained.slice(0, max).map((d) => ({ kind: 'unexplained_gap', ...d })),
+      ...malformed.slice(0, max).map((d) => ({ kind: 'malformed_range', ...d })),
+    ],
+  };
+}
+
+/** A hole explained if unused indeterminate calls of the sequence sum to exactly its size. */
+function explainHole(
+  hole: RangeFinding,
+  unresolved: { op: number; count: number }[],
+  explained: RangeFinding[],
+  unexplained: RangeFinding[],
+): void {
+  const cover = exactCover(unresolved, size(hole));
+  if (!cover) {
+    unexplained.push(hole);
+    return;
+  }
+  for (const c of cover) unresolved.splice(unresolved.indexOf(c), 1);
+  explained.push({ ...hole, ops: cover.map((c) => c.op) });
+}
+
+function opCounts(history: readonly IdOperation[]): { ops: number; ops_ok: number; ops_failed: number; ops_indeterminate: number } {
+  let ok = 0;
+  let failed = 0;
+  for (const op of history) {
+    if (op.outcome === 'ok') ok++;
+    else if (op.outcome === 'failed') failed++;
+  }
+  return { ops: history.length, ops_ok: ok, ops_failed: failed, ops_indeterminate: history.length - ok - failed };
+}
+
+function sum(findings: readonly NumberRange[]): number {
+  return findings.reduce((n, f) => n + size(f), 0);
+}
+
+/**
+ * Reconciles an ID history with what the database holds, Jepsen-style: each indeterminate
+ * call is resolved through its `Idempotency-Key` (a reservation row means it happened and
+ * took that range; no row means it did not), then every sequence of the history is checked
+ * from its baseline up to the registry's `last_assigned_id`:
+ *
+ * - `duplicates`: a number held by two allocations (acknowledged calls, resolved
+ *   indeterminate calls, or reservation rows no recorded call made);
+ * - `lost`: an acknowledged range above the registry's high-water mark (it would be handed
+ *   out again) or whose reservation row is missing or different;
+ * - `explainedGaps`: numbers no client learned, taken by an indeterminate call (proven by
+ *   its reservation row, or by an exact count match when the call carried no key);
+ * - `unexplainedGaps`: numbers at or below the registry value that nothing explains.
+ *
+ * The verdict fails on any duplicate, loss or unexplained gap.
+ *
+ * @example
+ * const { registry, reservations } = await idEvidenceFromDb(db, ['alpha']);
+ * const r = reconcileIds(history, registry, reservations);
+ * if (r.verdict.status === 'fail') console.log(r.duplicates, r.lost, r.unexplainedGaps);
+ */
+export function reconcileIds(
+  history: readonly IdOperation[],
+  registryRowsFromDb: readonly RegistryRowEvidence[],
+  reservationsFromDb: readonly ReservationRowEvidence[],
+  options: IdCheckOptions = {},
+): IdReconciliation {
+  const max = options.maxExamples ?? 10;
+  const keyedRows = options.reservationsForKeyedCalls ?? true;
+  const duplicates: RangeFinding[] = [];
+  const lost: RangeFinding[] = [];
+  const explainedGaps: RangeFinding[] = [];
+  const unexplainedGaps: RangeFinding[] = [];
+  const registry = new Map(registryRowsFromDb.map((r) => [seqKey(r.project_id, r.artifact_type), toNumber(r.last_assigned_id)]));
+  const rowsByKey = new Map<string, ReservationRowEvidence>();
+  for (const row of reservationsFromDb) rowsByKey.set(`${row.project_id}\u0000${row.idempotency_key}`, row);
+  const rowOf = (op: IdOperation) =>
+    op.idempotency_key === undefined ? undefined : rowsByKey.get(`${op.project_id}\u0000${op.idempotency_key}`);
+  const usedRows = new Set<ReservationRowEvidence>();
+  let applied = 0;
+  let notApplied = 0;
+  let unknown = 0;
+  let acknowledged = 0;
+  let registryTotal = 0;
+
+  const seqs = groupHistory(history);
+  for (const s of seqs.values()) {
+    const key = seqKey(s.project_id, s.type);
+    const base = options.baseline?.[key] ?? 0;
+    const high = registry.get(key) ?? base;
+    registryTotal += high - base;
+    const finding = (r: NumberRange, ops: (number | string)[]): RangeFinding => ({ project_id: s.project_id, type: s.type, first: r.first, last: r.last, ops });
+    // Every allocation the evidence proves, tagged: history index, or -1 - row index for rows no call made.
+    const allocations: TaggedRange[] = [];
+    const provenIndeterminate = new Set<number>();
+    for (const i of s.ok) {
+      const op = history[i] as IdOperation;
+      const r = okRange(op);
+      if (!r) continue;
+      acknowledged += size(r);
+      allocations.push({ ...r, owner: i });
+      const row = rowOf(op);
+      if (row) usedRows.add(row);
+      if (r.last > high) lost.push(finding({ first: Math.max(r.first, high + 1), last: r.last }, [i]));
+      else if (op.idempotency_key !== undefined && keyedRows) {
+        if (!row || toNumber(row.first_id) !== r.first || toNumber(row.last_id) !== r.last) lost.push(finding(r, [i]));
+      }
+    }
+    const unresolved: { op: number; count: number }[] = [];
+    for (const i of s.indeterminate) {
+      const op = history[i] as IdOperation;
+      const row = rowOf(op);
+      if (row) {
+        usedRows.add(row);
+        applied++;
+        provenIndeterminate.add(i);
+        allocations.push({ first: toNumber(row.first_id), last: toNumber(row.last_id), owner: i });
+      } else if (op.idempotency_key !== undefined && keyedRows) notApplied++;
+      else {
+        unknown++;
+        unresolved.push({ op: i, count: op.count });
+      }
+    }
+    const foreignRows = reservationsFromDb.filter(
+      (row) => row.project_id === s.project_id && row.artifact_type === s.type && !usedRows.has(row),
+    );
+    foreignRows.forEach((row) => {
+      usedRows.add(row);
+      allocations.push({ first: toNumber(row.first_id), last: toNumber(row.last_id), owner: -1 - reservationsFromDb.indexOf(row) });
+    });
+    const label = (owner: number) => (owner >= 0 ? owner : `reservation:${reservationsFromDb[-1 - owner]?.idempotency_key}`);
+    const top = Math.max(high, ...allocations.map((a) => a.last));
+    for (const seg of coverage(allocations, base + 1, top)) {
+      if (seg.depth > 1) duplicates.push(finding(seg, seg.owners.map(label)));
+      else if (seg.depth === 1 && provenIndeterminate.has(seg.owners[0] as number)) explainedGaps.push(finding(seg, seg.owners));
+      else if (seg.depth === 0 && seg.last <= high) explainHole(finding(seg, []), unresolved, explainedGaps, unexplainedGaps);
+    }
+  }
+
+  const counts = {
+    ...opCounts(history),
+    sequences: seqs.size,
+    indeterminate_applied: applied,
+    indeterminate_not_applied: notApplied,
+    indeterminate_unknown: unknown,
+    ids_acknowledged: acknowledged,
+    registry_ids: registryTotal,
+    duplicate_ids: sum(duplicates),
+    lost_acknowledged_ids: sum(lost),
+    explained_gap_ids: sum(explainedGaps),
+    unexplained_gap_ids: sum(unexplainedGaps),
+  };
+  const failed = counts.duplicate_ids > 0 || counts.lost_acknowledged_ids > 0 || counts.unexplained_gap_ids > 0;
+  const summary = failed
+    ? `${counts.duplicate_ids} duplicate IDs, ${counts.lost_acknowledged_ids} acknowledged IDs lost, ${counts.unexplained_gap_ids} IDs missing without explanation`
+    : `${counts.ids_acknowledged} acknowledged IDs unique and accounted for; registry ${counts.registry_ids}; ` +
+      `${counts.explained_gap_ids} IDs taken by indeterminate calls (${applied} applied, ${notApplied} not applied, ${unknown} unresolved)`;
+  return {
+    verdict: {
+      checker: 'id-reconciliation',
+      status: failed ? 'fail' : 'pass',
+      summary,
+      counts,
+      examples: [
+        ...duplicates.slice(0, max).map((d) => ({ kind: 'duplicate', ...d })),
+        ...lost.slice(0, max).map((d) => ({ kind: 'lost_acknowledged', ...d })),
+        ...unexplainedGaps.slice(0, max).map((d) => ({ kind: 'unexplained_gap', ...d })),
+        ...explainedGaps.slice(0, max).map((d) => ({ kind: 'explained_gap', ...d })),
+      ],
+    },
+    duplicates,
+    lost,
+    explainedGaps,
+    unexplainedGaps,
+  };
+}

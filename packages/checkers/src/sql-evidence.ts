@@ -1,0 +1,63 @@
+import type { Database } from '@crucible/db';
+import type { Kysely } from 'kysely';
+import type { RegistryRowEvidence, ReservationRowEvidence } from './ids.checker.js';
+
+/**
+ * Reads what `reconcileIds` needs for the given projects: every `id_registry` row and
+ * every `id_reservations` row.
+ *
+ * @example
+ * const { registry, reservations } = await idEvidenceFromDb(db, ['alpha', 'beta']);
+ */
+export async function idEvidenceFromDb(
+  db: Kysely<Database>,
+  projectIds: readonly string[],
+): Promise<{ registry: RegistryRowEvidence[]; reservations: ReservationRowEvidence[] }> {
+  if (projectIds.length === 0) return { registry: [], reservations: [] };
+  const registry = await db
+    .selectFrom('id_registry')
+    .select(['project_id', 'artifact_type', 'last_assigned_id'])
+    .where('project_id', 'in', [...projectIds])
+    .execute();
+  const reservations = await db
+    .selectFrom('id_reservations')
+    .select(['project_id', 'idempotency_key', 'artifact_type', 'first_id', 'last_id'])
+    .where('project_id', 'in', [...projectIds])
+    .execute();
+  return { registry, reservations };
+}
+
+/** A task row as the claim checker needs it. */
+export interface ClaimRowEvidence {
+  project_id: string;
+  task_id: string;
+  status: string;
+  claimed_by: string | null;
+}
+
+/** Every task of the given projects that has been claimed (`claimed_by` set). */
+export async function claimedRowsFromDb(db: Kysely<Database>, projectIds: readonly string[]): Promise<ClaimRowEvidence[]> {
+  if (projectIds.length === 0) return [];
+  return db
+    .selectFrom('tasks')
+    .select(['project_id', 'task_id', 'status', 'claimed_by'])
+    .where('project_id', 'in', [...projectIds])
+    .where('claimed_by', 'is not', null)
+    .execute();
+}
+
+/** Keys of the rows each project owns in a project-scoped table. */
+export async function keysPerProject(
+  db: Kysely<Database>,
+  table: 'tasks' | 'artifacts',
+  projectIds: readonly string[],
+): Promise<Record<string, string[]>> {
+  const out: Record<string, string[]> = Object.fromEntries(projectIds.map((p) => [p, [] as string[]]));
+  if (projectIds.length === 0) return out;
+  const rows =
+    table === 'tasks'
+      ? await db.selectFrom('tasks').select(['project_id', 'task_id as key']).where('project_id', 'in', [...projectIds]).execute()
+      : await db.selectFrom('artifacts').select(['project_id', 'artifact_id as key']).where('project_id', 'in', [...projectIds]).execute();
+  for (const r of rows) out[r.project_id]?.push(r.key);
+  return out;
+}
