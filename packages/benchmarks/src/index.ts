@@ -1,1 +1,18 @@
-export {};
+/**
+ * @crucible/benchmarks — tinybench suites for hot paths, summarised by median and MAD,
+ * saved as committed baselines and compared with a noise-aware rule (a regression must
+ * exceed both a relative tolerance and the spread of the samples).
+ *
+ * @example
+ * const outcome = await runBench(
+ *   { name: 'ids', tasks: [{ name: 'formatId ×1000', fn: () => renderIds('US', 1, 1000) }] },
+ *   { project: '@crucible/id-service-suites', reportsDir: 'reports', baselinePath: 'suites/baselines/bench.json' },
+ * );
+ * process.exitCode = outcome.passed ? 0 : 1;
+ */
+export { summarise, quantile, madToSigma, type TaskStats } from './stats.js';
+export { compareTask, compareRuns, hasRegression, type BenchVerdict, type CompareOptions, type TaskComparison } from './compare.js';
+export { benchBaselineSchema, readBaseline, writeBaseline, type BenchBaseline } from './baseline.js';
+export { runSuite, runBench, type BenchSuite, type BenchTask, type SuiteRun, type RunBenchOptions, type BenchOutcome } from './runner.js';
+export { renderMarkdown } from './render.js';
+export { parseBenchArgs, type BenchArgs } from './args.js';

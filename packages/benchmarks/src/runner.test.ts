@@ -1,0 +1,91 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { runReportSchema } from '@crucible/contracts';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseBenchArgs } from './args.js';
+import { readBaseline } from './baseline.js';
+import { runBench, type BenchSuite } from './runner.js';
+
+// Busy-waits for `ms` of wall time: a preempted iteration only gets slower, so the median
+// of a loaded machine stays near `ms`, which keeps these tests reliable under load.
+const spin = (ms: number) => {
+  const end = performance.now() + ms;
+  while (performance.now() < end);
+};
+
+const dirs: string[] = [];
+afterAll(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+
+async function tmp(): Promise<string> {
+  const d = await mkdtemp(path.join(os.tmpdir(), 'bench-test-'));
+  dirs.push(d);
+  return d;
+}
+
+const suite = (workMs: number): BenchSuite => ({
+  name: 'spin',
+  time: 150,
+  warmupTime: 20,
+  iterations: 30,
+  tolerance: 0.25,
+  tasks: [
+    { name: 'work', fn: () => spin(workMs) },
+    { name: 'steady', fn: () => spin(0.2) },
+  ],
+});
+
+describe('runBench', () => {
+  it('saves a baseline, passes an equal run, and fails a run whose task got 3× slower', async () => {
+    const dir = await tmp();
+    const options = { project: 'demo', reportsDir: path.join(dir, 'reports'), baselinePath: path.join(dir, 'baselines', 'bench.json') };
+
+    const first = await runBench(suite(0.2), { ...options, saveBaseline: true });
+    expect(first.hadBaseline).toBe(false);
+    expect(first.passed).toBe(true);
+    const baseline = await readBaseline(options.baselinePath);
+    expect(Object.keys(baseline?.tasks ?? {})).toEqual(['work', 'steady']);
+    expect(baseline?.tasks['work']?.median_ms).toBeGreaterThanOrEqual(0.2);
+
+    const same = await runBench(suite(0.2), options);
+    expect(same.hadBaseline).toBe(true);
+    expect(same.comparisons.map((c) => c.verdict)).toEqual(['unchanged', 'unchanged']);
+    expect(same.passed).toBe(true);
+
+    const slower = await runBench(suite(0.6), options);
+    expect(slower.comparisons.find((c) => c.name === 'work')?.verdict).toBe('regressed');
+    expect(slower.comparisons.find((c) => c.name === 'steady')?.verdict).toBe('unchanged');
+    expect(slower.passed).toBe(false);
+
+    const report = runReportSchema.parse(JSON.parse(await readFile(path.join(dir, 'reports', 'demo', 'bench.json'), 'utf8')));
+    expect(report.passed).toBe(false);
+    expect(report.run.target).toBe('bench');
+    const work = report.scenarios.find((s) => s.name === 'work');
+    expect(work?.verdicts[0]?.status).toBe('fail');
+    expect(work?.latency_ms?.p50).toBeGreaterThanOrEqual(0.6);
+    const md = await readFile(path.join(dir, 'reports', 'demo', 'bench.md'), 'utf8');
+    expect(md).toContain('FAILED');
+    expect(md).toMatch(/\| work \|.*regressed/);
+  });
+
+  it('fails a run whose task throws, naming the error', async () => {
+    const dir = await tmp();
+    const outcome = await runBench(
+      { name: 'broken', time: 20, warmupTime: 0, iterations: 5, tasks: [{ name: 'boom', fn: () => { throw new Error('kaput'); } }] },
+      { project: 'demo', reportsDir: dir, baselinePath: path.join(dir, 'b.json') },
+    );
+    expect(outcome.passed).toBe(false);
+    expect(outcome.run.errors['boom']).toContain('kaput');
+    expect(outcome.markdown).toContain('kaput');
+  });
+});
+
+describe('parseBenchArgs', () => {
+  it('reads --save-baseline, --tolerance and the env switch, and names a bad flag', () => {
+    expect(parseBenchArgs([])).toEqual({ saveBaseline: false });
+    expect(parseBenchArgs(['--save-baseline', '--tolerance=0.4'])).toEqual({ saveBaseline: true, tolerance: 0.4 });
+    expect(parseBenchArgs([], { BENCH_SAVE_BASELINE: '1' })).toEqual({ saveBaseline: true });
+    expect(() => parseBenchArgs(['--tolerance=lots'])).toThrow(/--tolerance/);
+    expect(() => parseBenchArgs(['--fast'])).toThrow(/unknown bench option --fast/);
+  });
+});
