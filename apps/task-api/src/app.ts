@@ -1,9 +1,43 @@
-import type { ServiceDefinition } from '@crucible/service-kit';
+import type { ServiceContext, ServiceDefinition } from '@crucible/service-kit';
+import { artifactBodyPath, artifactRoutes } from './artifacts/artifact.routes.js';
+import { loadTaskApiOptions, type TaskApiOptions } from './config.js';
+import { resourceRoutes } from './resources/resource.routes.js';
+import { ResourceStore } from './resources/resource.store.js';
+import { taskRoutes } from './tasks/task.routes.js';
 
 /**
- * The task API: multi-project task tracking. Health, metrics, admin and auth come from the
- * service kit; the task, artifact and resource routes are added here.
+ * The task API: multi-project tasks (create, keyset list, next, exactly-once claims,
+ * optimistic updates), project artifacts, and shared documents behind an LRU cache.
+ * Health, metrics, admin and auth come from the service kit.
+ *
+ * @example
+ * await runService('task-api', createTaskApi(loadTaskApiOptions()));
  */
-export const definition: ServiceDefinition = {
-  routes() {},
-};
+export function createTaskApi(options: TaskApiOptions): ServiceDefinition {
+  // One store per service built from this definition (tests build several per process).
+  const stores = new WeakMap<ServiceContext, ResourceStore>();
+  return {
+    ownBodyPaths: [artifactBodyPath],
+    routes(app, ctx) {
+      const store = new ResourceStore({
+        dir: options.resourceDir,
+        maxEntries: options.resourceCacheEntries,
+        maxBytes: options.resourceCacheBytes,
+        registry: ctx.metrics.registry,
+      });
+      stores.set(ctx, store);
+      app.use(taskRoutes(ctx));
+      app.use(artifactRoutes(ctx, { limitBytes: options.artifactLimitBytes }));
+      app.use(resourceRoutes(ctx, store));
+    },
+    healthExtra(ctx) {
+      const store = stores.get(ctx);
+      return store ? { resource_cache: store.stats(), artifact_limit_bytes: options.artifactLimitBytes } : {};
+    },
+  };
+}
+
+/** The task API configured from `process.env` (see {@link loadTaskApiOptions}). */
+export function taskApiFromEnv(env: Record<string, string | undefined> = process.env): ServiceDefinition {
+  return createTaskApi(loadTaskApiOptions(env));
+}

@@ -28,14 +28,17 @@ export const artifactContentTypeSchema = z
   .max(255)
   .regex(/^[A-Za-z0-9][\w!#$&^.+-]*\/[A-Za-z0-9][\w!#$&^.+-]*(\s*;\s*[\w!#$&^.+-]+=("[^"\\\r\n]*"|[\w!#$&^.+-]+))*\s*$/, 'must be a media type such as text/plain; charset=utf-8');
 
+/** Headers of `PUT /artifacts/:artifact_id` the API reads (a missing type stores `application/octet-stream`). */
+export const artifactPutHeadersSchema = z.object({ 'content-type': artifactContentTypeSchema.optional() });
+
 /** A shared resource name (`sdlc-core.md`). */
 export const resourceNameSchema = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,127}$/, 'must be a lower-case file name');
 
 /** Route parameters of `/resources/:name`. */
 export const resourceParamsSchema = z.strictObject({ name: resourceNameSchema });
 
-/** `GET /resources` answer: every shared document, with its size and ETag. */
+/** `GET /resources` answer: every shared document with its size in bytes. */
 export const resourceListResponseSchema = z.object({
-  items: z.array(z.object({ name: resourceNameSchema, size: z.number().int().nonnegative(), etag: z.string() })),
+  items: z.array(z.object({ name: resourceNameSchema, size: z.number().int().nonnegative() })),
 });
 export type ResourceListResponse = z.infer<typeof resourceListResponseSchema>;

@@ -8,6 +8,9 @@ export type TaskStatus = z.infer<typeof taskStatusSchema>;
 /** A task id, unique within a project (`TASK-001` when generated). */
 export const taskIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be 1–64 letters, digits, _ . or -');
 
+// PostgreSQL text cannot hold U+0000; refusing it here keeps such input a 400, never a 500.
+const text = (max: number) => z.string().min(1).max(max).regex(/^[^\u0000]*$/, 'must not contain NUL (U+0000) characters');
+
 /** A task as the API returns it. */
 export const taskSchema = z.object({
   project_id: projectIdSchema,
@@ -26,7 +29,7 @@ export type Task = z.infer<typeof taskSchema>;
 /** `POST /tasks` body. */
 export const createTaskRequestSchema = z.strictObject({
   task_id: taskIdSchema.optional(),
-  title: z.string().min(1).max(500),
+  title: text(500),
   status: taskStatusSchema.optional(),
   priority: z.number().int().min(0).max(1000).optional(),
   payload: z.unknown().optional(),
@@ -64,7 +67,7 @@ export type NextTaskQuery = z.infer<typeof nextTaskQuerySchema>;
 
 /** `POST /tasks/claim` body. */
 export const claimTaskRequestSchema = z.strictObject({
-  worker: z.string().min(1).max(128),
+  worker: text(128),
 });
 export type ClaimTaskRequest = z.infer<typeof claimTaskRequestSchema>;
 
@@ -83,7 +86,7 @@ export type TaskCursor = z.infer<typeof taskCursorSchema>;
 export const updateTaskRequestSchema = z
   .strictObject({
     status: taskStatusSchema.optional(),
-    title: z.string().min(1).max(500).optional(),
+    title: text(500).optional(),
     priority: z.number().int().min(0).max(1000).optional(),
     expected_version: z.number().int().positive().optional(),
   })

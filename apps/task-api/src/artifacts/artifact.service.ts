@@ -1,0 +1,51 @@
+import { createHash } from 'node:crypto';
+import type { ArtifactMeta } from '@crucible/contracts';
+import type { Database } from '@crucible/db';
+import { ServiceError, type ProjectScope } from '@crucible/service-kit';
+import type { Kysely } from 'kysely';
+import * as repo from './artifact.repository.js';
+import { etagOf } from './etag.js';
+
+/** An artifact ready to be sent: bytes, type and ETag. */
+export interface ArtifactBody {
+  content: Buffer;
+  contentType: string;
+  etag: string;
+}
+
+/** Stores `content` byte for byte under `artifactId` in the key's project, with its sha256. */
+export async function putArtifact(
+  db: Kysely<Database>,
+  scope: ProjectScope,
+  artifactId: string,
+  content: Buffer,
+  contentType: string,
+): Promise<ArtifactMeta> {
+  const sha256 = createHash('sha256').update(content).digest('hex');
+  const row = await repo.upsertArtifact(db, scope, { artifactId, content, contentType, sha256 });
+  return {
+    project_id: row.project_id,
+    artifact_id: row.artifact_id,
+    content_type: row.content_type,
+    size: row.size,
+    sha256: row.sha256,
+    etag: etagOf(row.sha256),
+    created: row.created,
+  };
+}
+
+/** An artifact of the key's project; 404 `artifact_not_found` otherwise (also for another project's). */
+export async function getArtifact(db: Kysely<Database>, scope: ProjectScope, artifactId: string): Promise<ArtifactBody> {
+  const row = await repo.findArtifact(db, scope, artifactId);
+  if (!row) throw notFound(scope, artifactId);
+  return { content: row.content, contentType: row.content_type, etag: etagOf(row.sha256) };
+}
+
+/** Deletes an artifact; 404 `artifact_not_found` when the key's project has none by that id. */
+export async function deleteArtifact(db: Kysely<Database>, scope: ProjectScope, artifactId: string): Promise<void> {
+  if (!(await repo.deleteArtifact(db, scope, artifactId))) throw notFound(scope, artifactId);
+}
+
+function notFound(scope: ProjectScope, artifactId: string): ServiceError {
+  return new ServiceError('artifact_not_found', `artifact ${artifactId} not found in project ${scope.projectId}`);
+}

@@ -1,0 +1,202 @@
+import { formatId, type TaskCursor, type TaskStatus } from '@crucible/contracts';
+import type { Database, TaskRow } from '@crucible/db';
+import type { ProjectScope } from '@crucible/service-kit';
+import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
+
+// Every function here takes a ProjectScope (from the authenticated key) and filters on
+// it: a query without a project cannot be written through this module. A Transaction is
+// a Kysely, so each function runs inside or outside a transaction alike.
+
+/** The id-registry sequence that generated task ids (`TASK-001`) come from. */
+export const taskIdType = 'TASK';
+
+/** A task row with its keyset position (`created_at` at microsecond precision, ISO 8601 UTC). */
+export type KeyedTaskRow = TaskRow & { created_key: string };
+
+/** What a new task is made of once validated. */
+export interface NewTask {
+  taskId: string;
+  title: string;
+  status: TaskStatus;
+  priority: number;
+  payload: unknown;
+}
+
+/** Fields a PATCH may change. */
+export interface TaskChanges {
+  status?: TaskStatus | undefined;
+  title?: string | undefined;
+  priority?: number | undefined;
+}
+
+// PostgreSQL keeps microseconds; a JS Date keeps milliseconds. The cursor carries the
+// exact value as text so a page boundary never falls between two rows of the same ms.
+const createdKey = sql<string>`to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+/**
+ * Takes the next number of the project's `TASK` sequence: one atomic upsert on
+ * `id_registry` whose row lock serialises concurrent creators until the transaction ends.
+ */
+export async function takeTaskNumber(trx: Kysely<Database>, scope: ProjectScope): Promise<number> {
+  const row = await trx
+    .insertInto('id_registry')
+    .values({ project_id: scope.projectId, artifact_type: taskIdType, last_assigned_id: 1 })
+    .onConflict((oc) =>
+      oc.columns(['project_id', 'artifact_type']).doUpdateSet({
+        last_assigned_id: sql`id_registry.last_assigned_id + 1`,
+        updated_at: sql`now()`,
+      }),
+    )
+    .returning('last_assigned_id')
+    .executeTakeFirstOrThrow();
+  return Number(row.last_assigned_id);
+}
+
+/** Renders a generated task id. */
+export function generatedTaskId(n: number): string {
+  return formatId(taskIdType, n);
+}
+
+/** Inserts a task; `undefined` when the project already has a task with that id. */
+export async function insertTask(db: Kysely<Database>, scope: ProjectScope, task: NewTask): Promise<TaskRow | undefined> {
+  return db
+    .insertInto('tasks')
+    .values({
+      project_id: scope.projectId,
+      task_id: task.taskId,
+      title: task.title,
+      status: task.status,
+      priority: task.priority,
+      payload: task.payload === undefined ? null : JSON.stringify(task.payload),
+    })
+    .onConflict((oc) => oc.columns(['project_id', 'task_id']).doNothing())
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** One task of the project, or `undefined`. */
+export async function findTask(db: Kysely<Database>, scope: ProjectScope, taskId: string): Promise<TaskRow | undefined> {
+  return db.selectFrom('tasks').selectAll().where('project_id', '=', scope.projectId).where('task_id', '=', taskId).executeTakeFirst();
+}
+
+/**
+ * One keyset page of the project's tasks, oldest first (`tasks_list_idx`), starting after
+ * `after`. Reads `limit + 1` rows so the caller knows whether another page exists.
+ */
+export async function listTasksPage(db: Kysely<Database>, scope: ProjectScope, options: ListTasksOptions): Promise<KeyedTaskRow[]> {
+  return listTasksQuery(db, scope, options).execute();
+}
+
+/** Filters and position of one `GET /tasks` page. */
+export interface ListTasksOptions {
+  status?: TaskStatus | undefined;
+  limit: number;
+  after?: TaskCursor | undefined;
+}
+
+/** The query {@link listTasksPage} runs, for EXPLAIN. */
+export function listTasksQuery(db: Kysely<Database>, scope: ProjectScope, options: ListTasksOptions) {
+  const { status, limit, after } = options;
+  return db
+    .selectFrom('tasks')
+    .selectAll()
+    .select(createdKey.as('created_key'))
+    .where('project_id', '=', scope.projectId)
+    .$if(status !== undefined, (qb) => qb.where('status', '=', status as TaskStatus))
+    .$if(after !== undefined, (qb) => qb.where(sql<boolean>`(created_at, task_id) > (${after?.[0]}::timestamptz, ${after?.[1]})`))
+    .orderBy('created_at')
+    .orderBy('task_id')
+    .limit(limit + 1);
+}
+
+/**
+ * The query behind `GET /tasks/next`: the project's most urgent task in `status` (highest
+ * priority, then oldest), which `tasks_queue_idx` answers with one index probe. Exported so
+ * tests can EXPLAIN exactly what the route runs.
+ */
+export function nextTaskQuery(db: Kysely<Database>, scope: ProjectScope, status: TaskStatus): SelectQueryBuilder<Database, 'tasks', TaskRow> {
+  return db
+    .selectFrom('tasks')
+    .selectAll()
+    .where('project_id', '=', scope.projectId)
+    .where('status', '=', status)
+    .orderBy('priority', 'desc')
+    .orderBy('created_at')
+    .limit(1);
+}
+
+/**
+ * Claims the project's next pending task for `worker` in one statement: the sub-select
+ * locks the first pending row in queue order and skips rows other claimers hold
+ * (`FOR UPDATE SKIP LOCKED`), so concurrent claimers never wait on each other and never
+ * get the same task. `undefined` when nothing is left to claim.
+ */
+export async function claimNextTask(db: Kysely<Database>, scope: ProjectScope, worker: string): Promise<TaskRow | undefined> {
+  return claimNextTaskQuery(db, scope, worker).executeTakeFirst();
+}
+
+/** The statement {@link claimNextTask} runs, for EXPLAIN. */
+export function claimNextTaskQuery(db: Kysely<Database>, scope: ProjectScope, worker: string) {
+  return db
+    .updateTable('tasks')
+    .set({
+      status: 'in_progress',
+      claimed_by: worker,
+      version: (eb) => eb('version', '+', 1),
+      updated_at: sql`clock_timestamp()`,
+    })
+    .where('project_id', '=', scope.projectId)
+    .where('task_id', '=', (eb) =>
+      eb
+        .selectFrom('tasks')
+        .select('task_id')
+        .where('project_id', '=', scope.projectId)
+        .where('status', '=', 'pending')
+        .orderBy('priority', 'desc')
+        .orderBy('created_at')
+        .limit(1)
+        .forUpdate()
+        .skipLocked(),
+    )
+    .returningAll();
+}
+
+/**
+ * Applies `changes` and bumps the version, only if the version is still `expectedVersion`
+ * (when given). `undefined` when the task is missing or its version moved on.
+ */
+export async function updateTask(
+  db: Kysely<Database>,
+  scope: ProjectScope,
+  taskId: string,
+  changes: TaskChanges,
+  expectedVersion?: number,
+): Promise<TaskRow | undefined> {
+  return db
+    .updateTable('tasks')
+    .set({
+      ...(changes.title !== undefined ? { title: changes.title } : {}),
+      ...(changes.priority !== undefined ? { priority: changes.priority } : {}),
+      ...(changes.status !== undefined ? { status: changes.status } : {}),
+      // A task put back in the queue belongs to no worker.
+      ...(changes.status === 'pending' ? { claimed_by: null } : {}),
+      version: (eb) => eb('version', '+', 1),
+      updated_at: sql`clock_timestamp()`,
+    })
+    .where('project_id', '=', scope.projectId)
+    .where('task_id', '=', taskId)
+    .$if(expectedVersion !== undefined, (qb) => qb.where('version', '=', expectedVersion as number))
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** Deletes a task; `false` when the project has no such task. */
+export async function deleteTask(db: Kysely<Database>, scope: ProjectScope, taskId: string): Promise<boolean> {
+  const row = await db
+    .deleteFrom('tasks')
+    .where('project_id', '=', scope.projectId)
+    .where('task_id', '=', taskId)
+    .returning('task_id')
+    .executeTakeFirst();
+  return row !== undefined;
+}

@@ -1,0 +1,63 @@
+import {
+  claimTaskRequestSchema,
+  createTaskRequestSchema,
+  listTasksQuerySchema,
+  nextTaskQuerySchema,
+  taskParamsSchema,
+  updateTaskRequestSchema,
+} from '@crucible/contracts';
+import { parseInput, scopeOf, type ServiceContext } from '@crucible/service-kit';
+import { Router } from 'express';
+import * as tasks from './task.service.js';
+
+/**
+ * The task routes: create, list (keyset pages), next, claim, read, update, delete. Every
+ * route needs an API key and works in the key's project only.
+ *
+ * @example
+ * app.use(taskRoutes(ctx));
+ */
+export function taskRoutes(ctx: ServiceContext): Router {
+  const { db, requireApiKey } = ctx;
+  const router = Router();
+
+  router.post('/tasks', requireApiKey, async (req, res) => {
+    const body = parseInput(createTaskRequestSchema, req.body, 'body');
+    res.status(201).json(await tasks.createTask(db, scopeOf(res), body));
+  });
+
+  router.get('/tasks', requireApiKey, async (req, res) => {
+    const query = parseInput(listTasksQuerySchema, req.query, 'query');
+    res.json(await tasks.listTasks(db, scopeOf(res), query));
+  });
+
+  // Before /tasks/:task_id, which would otherwise take "next" for an id.
+  router.get('/tasks/next', requireApiKey, async (req, res) => {
+    const query = parseInput(nextTaskQuerySchema, req.query, 'query');
+    res.json(await tasks.nextTask(db, scopeOf(res), query));
+  });
+
+  router.post('/tasks/claim', requireApiKey, async (req, res) => {
+    const body = parseInput(claimTaskRequestSchema, req.body, 'body');
+    res.json(await tasks.claimTask(db, scopeOf(res), body));
+  });
+
+  router.get('/tasks/:task_id', requireApiKey, async (req, res) => {
+    const { task_id } = parseInput(taskParamsSchema, req.params, 'params');
+    res.json(await tasks.getTask(db, scopeOf(res), task_id));
+  });
+
+  router.patch('/tasks/:task_id', requireApiKey, async (req, res) => {
+    const { task_id } = parseInput(taskParamsSchema, req.params, 'params');
+    const body = parseInput(updateTaskRequestSchema, req.body, 'body');
+    res.json(await tasks.updateTask(db, scopeOf(res), task_id, body));
+  });
+
+  router.delete('/tasks/:task_id', requireApiKey, async (req, res) => {
+    const { task_id } = parseInput(taskParamsSchema, req.params, 'params');
+    await tasks.deleteTask(db, scopeOf(res), task_id);
+    res.status(204).end();
+  });
+
+  return router;
+}

@@ -1,0 +1,121 @@
+import {
+  defaultTasksPageSize,
+  type ClaimTaskRequest,
+  type CreateTaskRequest,
+  type ListTasksQuery,
+  type ListTasksResponse,
+  type NextTaskQuery,
+  type Task,
+  type UpdateTaskRequest,
+} from '@crucible/contracts';
+import type { Database } from '@crucible/db';
+import { resolveProject, ServiceError, type ProjectScope } from '@crucible/service-kit';
+import type { Kysely } from 'kysely';
+import { decodeCursor, encodeCursor } from './task.cursor.js';
+import { toTask } from './task.mapper.js';
+import * as repo from './task.repository.js';
+
+// A generated id can meet a task created earlier with that id given explicitly; the
+// sequence then simply moves on. Bounded so a pathological project cannot loop forever.
+const maxGeneratedIdAttempts = 100;
+
+function isDataException(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && code.startsWith('22');
+}
+
+/**
+ * Creates a task in the key's project. Without `task_id` the next `TASK-NNN` of the
+ * project's sequence is used, taken in the same transaction as the insert.
+ * Throws 409 `task_exists` for an id the project already has.
+ */
+export async function createTask(db: Kysely<Database>, scope: ProjectScope, body: CreateTaskRequest): Promise<Task> {
+  const fields = { title: body.title, status: body.status ?? 'pending', priority: body.priority ?? 0, payload: body.payload } as const;
+  try {
+    if (body.task_id !== undefined) {
+      const row = await repo.insertTask(db, scope, { taskId: body.task_id, ...fields });
+      if (!row) throw new ServiceError('task_exists', `task ${body.task_id} already exists in project ${scope.projectId}`);
+      return toTask(row);
+    }
+    return await db.transaction().execute(async (trx) => {
+      for (let attempt = 0; attempt < maxGeneratedIdAttempts; attempt++) {
+        const taskId = repo.generatedTaskId(await repo.takeTaskNumber(trx, scope));
+        const row = await repo.insertTask(trx, scope, { taskId, ...fields });
+        if (row) return toTask(row);
+      }
+      throw new ServiceError('task_exists', `the next ${maxGeneratedIdAttempts} generated task ids are all taken in project ${scope.projectId}; give a task_id`);
+    });
+  } catch (err) {
+    // Title and ids are checked by the contract; what PostgreSQL can still refuse is JSON
+    // it cannot store (a \u0000 escape in the payload).
+    if (isDataException(err)) {
+      throw new ServiceError('validation_failed', `body.payload: ${(err as Error).message}`, {
+        details: [{ path: 'body.payload', message: (err as Error).message }],
+      });
+    }
+    throw err;
+  }
+}
+
+/**
+ * One page of the key's project, oldest first. A `project` other than the key's gets an
+ * empty page: a key can neither read nor probe another project.
+ */
+export async function listTasks(db: Kysely<Database>, scope: ProjectScope, query: ListTasksQuery): Promise<ListTasksResponse> {
+  const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+  if (query.project !== undefined && query.project !== scope.projectId) return { items: [], next_cursor: null };
+  const limit = query.limit ?? defaultTasksPageSize;
+  const rows = await repo.listTasksPage(db, scope, { status: query.status, limit, after });
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    items: page.map(toTask),
+    next_cursor: rows.length > limit && last ? encodeCursor([last.created_key, last.task_id]) : null,
+  };
+}
+
+/** The most urgent task in `status` (default `pending`); 404 `no_task` when there is none. Reads only. */
+export async function nextTask(db: Kysely<Database>, scope: ProjectScope, query: NextTaskQuery): Promise<Task> {
+  resolveProject(scope, query.project);
+  const status = query.status ?? 'pending';
+  const row = await repo.nextTaskQuery(db, scope, status).executeTakeFirst();
+  if (!row) throw new ServiceError('no_task', `no ${status} task in project ${scope.projectId}`);
+  return toTask(row);
+}
+
+/** Claims the next pending task for `worker`; 404 `no_task` when none is left. */
+export async function claimTask(db: Kysely<Database>, scope: ProjectScope, body: ClaimTaskRequest): Promise<Task> {
+  const row = await repo.claimNextTask(db, scope, body.worker);
+  if (!row) throw new ServiceError('no_task', `no pending task left to claim in project ${scope.projectId}`);
+  return toTask(row);
+}
+
+/** One task; 404 `task_not_found` when the key's project has no such task. */
+export async function getTask(db: Kysely<Database>, scope: ProjectScope, taskId: string): Promise<Task> {
+  const row = await repo.findTask(db, scope, taskId);
+  if (!row) throw notFound(scope, taskId);
+  return toTask(row);
+}
+
+/**
+ * Changes a task. With `expected_version` the change applies only to that version
+ * (409 `version_conflict` otherwise, with the current version in the details).
+ */
+export async function updateTask(db: Kysely<Database>, scope: ProjectScope, taskId: string, body: UpdateTaskRequest): Promise<Task> {
+  const row = await repo.updateTask(db, scope, taskId, body, body.expected_version);
+  if (row) return toTask(row);
+  const current = await repo.findTask(db, scope, taskId);
+  if (!current) throw notFound(scope, taskId);
+  throw new ServiceError('version_conflict', `task ${taskId} is at version ${current.version}, not ${body.expected_version}`, {
+    details: { expected_version: body.expected_version, current_version: current.version },
+  });
+}
+
+/** Deletes a task; 404 `task_not_found` when the key's project has no such task. */
+export async function deleteTask(db: Kysely<Database>, scope: ProjectScope, taskId: string): Promise<void> {
+  if (!(await repo.deleteTask(db, scope, taskId))) throw notFound(scope, taskId);
+}
+
+function notFound(scope: ProjectScope, taskId: string): ServiceError {
+  return new ServiceError('task_not_found', `task ${taskId} not found in project ${scope.projectId}`);
+}
