@@ -128,7 +128,7 @@ export async function runBench(suite: BenchSuite, options: RunBenchOptions): Pro
   });
   const failed = Object.keys(run.errors).length > 0 || comparisons.some((c) => c.verdict === 'regressed');
   const report = toRunReport(suite, run, comparisons, !failed, options.project, options.commit);
-  const markdown = renderMarkdown(report, comparisons, run, { baselinePath: options.baselinePath, hadBaseline: baseline !== undefined });
+  const markdown = renderMarkdown(report, comparisons, run, { baselinePath: path.relative(process.cwd(), options.baselinePath), hadBaseline: baseline !== undefined });
   const dir = path.join(options.reportsDir, options.project);
   await mkdir(dir, { recursive: true });
   const files = { json: path.join(dir, 'bench.json'), markdown: path.join(dir, 'bench.md') };

@@ -1,0 +1,107 @@
+// `nx run @crucible/id-service-suites:bench` — tinybench suite of the ID reservation path:
+// the pure rendering and validation hot paths, and reservations over HTTP against a real
+// id-service process on the embedded PostgreSQL. Compares with the committed baseline
+// (`baselines/bench.json`) and exits non-zero on a regression.
+//
+//   npx nx run @crucible/id-service-suites:bench                      # compare
+//   npx nx run @crucible/id-service-suites:bench -- --save-baseline   # compare, then save
+import { execFileSync } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseBenchArgs, runBench, type BenchSuite } from '@crucible/benchmarks';
+import { formatId, reserveIdsRequestSchema, reserveIdsResponseSchema } from '@crucible/contracts';
+import { startSut, workspaceRoot } from '@crucible/testbed';
+import { Pool } from 'undici';
+
+const project = '@crucible/id-service-suites';
+const baselinePath = path.join(import.meta.dirname, '..', 'baselines', 'bench.json');
+
+function gitCommit(): string | undefined {
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: workspaceRoot, encoding: 'utf8' }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+const args = parseBenchArgs(process.argv.slice(2), process.env);
+await using sut = await startSut({ apps: ['id-service'], appEnv: { 'id-service': { DB_POOL_MAX: '8', LOG_LEVEL: 'warn' } } });
+const { api_key } = await sut.createProject('bench');
+const http = new Pool(sut.url('id-service'), { connections: 4, pipelining: 1 });
+let keySeq = 0;
+
+async function post(body: unknown, headers: Record<string, string> = {}): Promise<unknown> {
+  const res = await http.request({
+    method: 'POST',
+    path: '/ids/reserve',
+    headers: { authorization: `Bearer ${api_key}`, 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+  const json: unknown = await res.body.json();
+  if (res.statusCode !== 200) throw new Error(`POST /ids/reserve answered ${res.statusCode}: ${JSON.stringify(json)}`);
+  return json;
+}
+
+const suite: BenchSuite = {
+  name: 'id-service reservation path',
+  time: 1500,
+  warmupTime: 300,
+  tolerance: 0.3,
+  tasks: [
+    {
+      // What a count=1000 answer costs to render: the route's loop over formatId.
+      name: 'render 1000 ids (formatId)',
+      fn: () => {
+        const ids = new Array<string>(1000);
+        for (let n = 1; n <= 1000; n++) ids[n - 1] = formatId('US', n);
+        return ids;
+      },
+    },
+    {
+      // Batched: one parse is near the timer's resolution.
+      name: 'validate 100 reserve bodies (zod)',
+      fn: () => {
+        for (let i = 0; i < 100; i++) reserveIdsRequestSchema.parse({ type: 'US', count: 6, project_id: 'bench' });
+      },
+    },
+    // HTTP tasks see the whole path (auth cache, zod, one upsert, JSON) and a shared machine's
+    // scheduler, so they get a wider tolerance; the noise band still applies on top.
+    { name: 'POST /ids/reserve count=1', tolerance: 0.5, fn: () => post({ type: 'US', count: 1 }) },
+    {
+      name: 'POST /ids/reserve count=100',
+      tolerance: 0.5,
+      fn: async () => reserveIdsResponseSchema.parse(await post({ type: 'BUG', count: 100 })),
+    },
+    {
+      name: 'POST /ids/reserve with Idempotency-Key',
+      tolerance: 0.5,
+      fn: () => post({ type: 'TASK', count: 1 }, { 'idempotency-key': `bench-${process.pid}-${++keySeq}` }),
+    },
+    {
+      name: 'GET /ids/next',
+      tolerance: 0.5,
+      fn: async () => {
+        const res = await http.request({ method: 'GET', path: '/ids/next?type=EPIC', headers: { authorization: `Bearer ${api_key}` } });
+        const body = await res.body.json();
+        if (res.statusCode !== 200) throw new Error(`GET /ids/next answered ${res.statusCode}: ${JSON.stringify(body)}`);
+      },
+    },
+  ],
+};
+
+try {
+  const outcome = await runBench(suite, {
+    project,
+    reportsDir: path.join(workspaceRoot, 'reports'),
+    baselinePath,
+    saveBaseline: args.saveBaseline,
+    ...(args.tolerance === undefined ? {} : { tolerance: args.tolerance }),
+    ...(gitCommit() ? { commit: gitCommit() } : {}),
+  });
+  process.stdout.write(outcome.markdown);
+  if (process.env['GITHUB_STEP_SUMMARY']) appendFileSync(process.env['GITHUB_STEP_SUMMARY'], outcome.markdown);
+  process.stdout.write(`\nreports: ${outcome.files.json}, ${outcome.files.markdown}${outcome.files.baseline ? `\nbaseline saved: ${outcome.files.baseline}` : ''}\n`);
+  if (!outcome.passed) process.exitCode = 1;
+} finally {
+  await http.close();
+}
