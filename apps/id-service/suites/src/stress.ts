@@ -1,0 +1,279 @@
+// The id-service stress suite: `npx nx run @crucible/id-service-suites:stress [--profile=full]`.
+// Brings the id-service up on the embedded PostgreSQL and proves, with counts, that IDs never
+// collide and that each project's sequences are its own. Writes
+// reports/<project>/stress.{json,md,xml,html}; exits non-zero when an invariant fails.
+import { randomUUID } from 'node:crypto';
+import { checkApiLeakage, checkIds, idEvidenceFromDb, reconcileIds, type ApiObservation, type IdOperation } from '@crucible/checkers';
+import { classifyOutcome } from '@crucible/checkers';
+import { idRegistryResponseSchema, type Evidence, type RunReport, type ScenarioReport } from '@crucible/contracts';
+import { createDb, createPool, explainAnalyze, type Database } from '@crucible/db';
+import { EXIT, finishRun, runMetadata } from '@crucible/reporting';
+import { startSut, type Sut } from '@crucible/testbed';
+import { sql, type Kysely } from 'kysely';
+import type { Pool } from 'undici';
+import { expectVerdict, httpPool, parseStressArgs, poolEvidence, scenarioReport, timedCall, type CallRecord } from './stress.support.js';
+
+const args = parseStressArgs(process.argv.slice(2));
+const suite = 'id-service stress';
+const acquireTimeoutMs = 5000;
+const log = (line: string) => console.log(`[id-service stress] ${line}`);
+
+interface Ctx {
+  sut: Sut;
+  http: Pool;
+  db: Kysely<Database>;
+  keys: Map<string, Promise<string>>;
+}
+
+async function project(ctx: Ctx, id: string): Promise<string> {
+  // Concurrent first calls share one creation.
+  let key = ctx.keys.get(id);
+  if (!key) {
+    key = ctx.sut.createProject(id).then(async ({ api_key }) => {
+      // One call first, so the measured calls do not include the key's first verification.
+      await timedCall(ctx.http, '/ids/registry', { headers: { authorization: `Bearer ${api_key}` } });
+      return api_key;
+    });
+    ctx.keys.set(id, key);
+  }
+  return key;
+}
+
+interface Reservation {
+  call: CallRecord;
+  op: IdOperation;
+  observation: ApiObservation;
+}
+
+/** One keyed reservation (`POST /ids/reserve`, or `GET /ids/next` when `count` is omitted), recorded for the checkers. */
+async function reserve(ctx: Ctx, projectId: string, type: string, count?: number, process?: number): Promise<Reservation> {
+  const key = await project(ctx, projectId);
+  const idempotencyKey = randomUUID();
+  const headers = { authorization: `Bearer ${key}`, 'idempotency-key': idempotencyKey };
+  const call =
+    count === undefined
+      ? await timedCall(ctx.http, `/ids/next?type=${type}`, { headers })
+      : await timedCall(ctx.http, '/ids/reserve', { method: 'POST', headers, body: { type, count } });
+  const outcome = classifyOutcome(call);
+  const body = call.body as { first?: number; last?: number; number?: number; project_id?: string } | undefined;
+  const first = count === undefined ? body?.number : body?.first;
+  const last = count === undefined ? body?.number : body?.last;
+  const op: IdOperation = {
+    process: process ?? 0,
+    project_id: projectId,
+    type,
+    count: count ?? 1,
+    outcome,
+    idempotency_key: idempotencyKey,
+    ...(outcome === 'ok' && first !== undefined && last !== undefined ? { first, last } : {}),
+    ...(outcome !== 'ok' ? { error: call.code ?? String(call.status) } : {}),
+  };
+  // /ids/next answers carry no project: the range itself is checked per project by checkIds.
+  const observation: ApiObservation = {
+    asking_project: projectId,
+    endpoint: count === undefined ? 'GET /ids/next' : 'POST /ids/reserve',
+    status: call.status ?? 0,
+    items: count !== undefined && outcome === 'ok' ? [{ project_id: body?.project_id }] : [],
+  };
+  return { call, op, observation };
+}
+
+async function registryOf(ctx: Ctx, projectId: string): Promise<Record<string, number>> {
+  const key = await project(ctx, projectId);
+  const res = await timedCall(ctx.http, '/ids/registry', { headers: { authorization: `Bearer ${key}` } });
+  const body = idRegistryResponseSchema.parse(res.body);
+  return Object.fromEntries(body.sequences.map((s) => [s.type, s.last_assigned_id]));
+}
+
+async function reconcileVerdict(ctx: Ctx, history: IdOperation[], projects: string[]) {
+  const { registry, reservations } = await idEvidenceFromDb(ctx.db, projects);
+  return reconcileIds(history, registry, reservations).verdict;
+}
+
+/** 50 concurrent reservations of 6 → 300 unique IDs, registry 300. */
+async function fiftyBySix(ctx: Ctx): Promise<ScenarioReport> {
+  await project(ctx, 'alpha');
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const results = await Promise.all(Array.from({ length: 50 }, (_, i) => reserve(ctx, 'alpha', 'US', 6, i)));
+  const durationS = (performance.now() - t0) / 1000;
+  const history = results.map((r) => r.op);
+  const registry = await registryOf(ctx, 'alpha');
+  const ids = new Set(results.flatMap((r) => ((r.call.body as { ids?: string[] }).ids ?? [])));
+  return scenarioReport(
+    results.map((r) => r.call),
+    {
+      name: '50 concurrent reservations of 6',
+      executor: 'burst',
+      startedAt,
+      durationS,
+      thresholds: ['errors: rate==0', 'unique_ids: value==300', 'registry: value==300'],
+      metrics: { unique_ids: ids.size, registry: registry['US'] ?? 0 },
+      verdicts: [checkIds(history), await reconcileVerdict(ctx, history, ['alpha']), checkApiLeakage(results.map((r) => r.observation))],
+    },
+  );
+}
+
+/** 5 projects × 10 reservations, all at once → five independent sequences 1..30. */
+async function independentSequences(ctx: Ctx): Promise<ScenarioReport> {
+  const projects = ['p1', 'p2', 'p3', 'p4', 'p5'];
+  for (const p of projects) await project(ctx, p);
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const results = await Promise.all(projects.flatMap((p) => Array.from({ length: 10 }, (_, i) => reserve(ctx, p, 'US', 3, i))));
+  const durationS = (performance.now() - t0) / 1000;
+  const history = results.map((r) => r.op);
+  const registries = await Promise.all(projects.map((p) => registryOf(ctx, p)));
+  const atThirty = registries.filter((r) => r['US'] === 30).length;
+  return scenarioReport(
+    results.map((r) => r.call),
+    {
+      name: '5 projects × 10 reservations: independent sequences',
+      executor: 'burst',
+      startedAt,
+      durationS,
+      thresholds: ['errors: rate==0', 'projects_at_30: value==5'],
+      metrics: { projects_at_30: atThirty },
+      verdicts: [checkIds(history), await reconcileVerdict(ctx, history, projects), checkApiLeakage(results.map((r) => r.observation))],
+    },
+  );
+}
+
+/** alpha's registry at 10 and beta's at 20 → their next IDs are US-011 and US-021. */
+async function nextAfterRegistry(ctx: Ctx): Promise<ScenarioReport> {
+  await Promise.all([project(ctx, 'seq-alpha'), project(ctx, 'seq-beta')]);
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const seed = await Promise.all([reserve(ctx, 'seq-alpha', 'US', 10), reserve(ctx, 'seq-beta', 'US', 20)]);
+  const [a, b] = await Promise.all([reserve(ctx, 'seq-alpha', 'US'), reserve(ctx, 'seq-beta', 'US')]);
+  const durationS = (performance.now() - t0) / 1000;
+  const got = { alpha: (a.call.body as { id?: string }).id, beta: (b.call.body as { id?: string }).id };
+  const passed = got.alpha === 'US-011' && got.beta === 'US-021';
+  return scenarioReport([...seed.map((s) => s.call), a.call, b.call], {
+    name: 'alpha at 10, beta at 20 → US-011, US-021',
+    executor: 'sequence',
+    startedAt,
+    durationS,
+    thresholds: ['errors: rate==0'],
+    verdicts: [
+      expectVerdict('next-id-per-project', passed, `alpha's next ID ${got.alpha ?? 'none'} (want US-011), beta's ${got.beta ?? 'none'} (want US-021)`, {
+        alpha_next: a.op.first ?? 0,
+        beta_next: b.op.first ?? 0,
+      }),
+      checkIds([...seed, a, b].map((r) => r.op)),
+    ],
+  });
+}
+
+/**
+ * `size` concurrent reservations on one sequence, `GET /ids/next` and `POST /ids/reserve`
+ * (count 2) interleaved: zero collisions, and nothing lost.
+ */
+async function burst(ctx: Ctx, size: number, round: number): Promise<ScenarioReport> {
+  const projectId = `burst-${size}`;
+  const type = `B${round}`;
+  await project(ctx, projectId);
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const results = await Promise.all(Array.from({ length: size }, (_, i) => reserve(ctx, projectId, type, i % 2 ? 2 : undefined, i)));
+  const durationS = (performance.now() - t0) / 1000;
+  const history = results.map((r) => r.op);
+  const ids = checkIds(history);
+  return scenarioReport(
+    results.map((r) => r.call),
+    {
+      name: `burst of ${size} concurrent reservations${round > 0 ? ` (round ${round + 1})` : ''}`,
+      executor: 'burst',
+      startedAt,
+      durationS,
+      thresholds: ['errors: rate==0', 'duplicate_ids: value==0'],
+      metrics: { duplicate_ids: ids.counts['duplicate_ids'] ?? 0 },
+      verdicts: [ids, await reconcileVerdict(ctx, history, [projectId])],
+      tags: { concurrency: String(size) },
+    },
+  );
+}
+
+/** EXPLAIN ANALYZE of the allocation upsert (inside a rolled-back transaction) and of the registry read. */
+async function explainHotQueries(db: Kysely<Database>): Promise<Evidence[]> {
+  const rollback = new Error('rollback');
+  let upsertPlan = '';
+  try {
+    await db.transaction().execute(async (trx) => {
+      upsertPlan = await explainAnalyze(
+        trx,
+        trx
+          .insertInto('id_registry')
+          .values({ project_id: 'alpha', artifact_type: 'US', last_assigned_id: 6 })
+          .onConflict((oc) => oc.columns(['project_id', 'artifact_type']).doUpdateSet({ last_assigned_id: sql<string>`id_registry.last_assigned_id + excluded.last_assigned_id` }))
+          .returning('last_assigned_id'),
+      );
+      throw rollback;
+    });
+  } catch (err) {
+    if (err !== rollback) throw err;
+  }
+  const registryPlan = await explainAnalyze(db, db.selectFrom('id_registry').select(['artifact_type', 'last_assigned_id']).where('project_id', '=', 'alpha'));
+  return [
+    { title: 'EXPLAIN ANALYZE: allocation upsert (rolled back)', kind: 'sql-plan', content: upsertPlan },
+    { title: 'EXPLAIN ANALYZE: GET /ids/registry', kind: 'sql-plan', content: registryPlan },
+  ];
+}
+
+async function main(): Promise<number> {
+  const startedAt = new Date();
+  const scenarios: ScenarioReport[] = [];
+  let crash: string | undefined;
+  log(`profile ${args.profile}: starting the id-service on the embedded PostgreSQL`);
+  let sut: Sut | undefined;
+  let ctx: Ctx | undefined;
+  try {
+    // A 500-call burst queues on one sequence's row lock behind a pool of 10: give a queued
+    // request 5 s (not the default 1 s) before the fast 503, so the burst measures the allocator.
+    sut = await startSut({ apps: ['id-service'], env: { LOG_LEVEL: 'warn', DB_ACQUIRE_TIMEOUT_MS: String(acquireTimeoutMs) } });
+    const pool = createPool({ connectionString: sut.databaseUrl, max: 4 });
+    ctx = { sut, http: httpPool(sut.url('id-service'), 600), db: createDb(pool), keys: new Map() };
+    const run = async (what: Promise<ScenarioReport>) => {
+      const s = await what;
+      log(`${s.passed ? 'PASS' : 'FAIL'} ${s.name}: ${s.requests} calls, p99 ${s.latency_ms?.p99 ?? '-'} ms`);
+      scenarios.push(s);
+    };
+    await run(fiftyBySix(ctx));
+    await run(independentSequences(ctx));
+    await run(nextAfterRegistry(ctx));
+    const rounds = args.profile === 'full' ? 3 : 1;
+    for (const size of [100, 200, 500]) for (let r = 0; r < rounds; r++) await run(burst(ctx, size, r));
+    const pools = await poolEvidence(sut.apps['id-service']?.map((a) => a.url) ?? []);
+    const last = scenarios[scenarios.length - 1];
+    if (last) {
+      last.evidence.push(pools.evidence, ...(await explainHotQueries(ctx.db)));
+      last.metrics['pool_peak_in_use'] = pools.peak;
+      last.metrics['pool_acquire_timeouts'] = pools.acquireTimeouts;
+    }
+    log(`pool peak ${pools.peak}/${pools.max}, acquire timeouts ${pools.acquireTimeouts}`);
+  } catch (err) {
+    crash = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    log(`crashed: ${crash}`);
+  } finally {
+    await ctx?.http.close();
+    await ctx?.db.destroy();
+    await sut?.stop();
+  }
+  const report: RunReport = {
+    schema_version: 1,
+    run: runMetadata({ suite, target: 'stress', profile: args.profile, startedAt, finishedAt: new Date(), config: { profile: args.profile, DB_ACQUIRE_TIMEOUT_MS: acquireTimeoutMs } }),
+    scenarios,
+    passed: !crash && scenarios.every((s) => s.passed),
+    ...(crash ? { crash } : {}),
+  };
+  const code = await finishRun(report, { project: process.env['NX_TASK_TARGET_PROJECT'] ?? '@crucible/id-service-suites', target: 'stress' });
+  return crash ? EXIT.crash : code;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(EXIT.crash);
+  },
+);
