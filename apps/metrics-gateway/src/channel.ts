@@ -1,0 +1,96 @@
+/** One message kept in a channel's history: its sequence and the exact text subscribers get. */
+export interface Kept {
+  readonly seq: number;
+  readonly data: string;
+}
+
+/**
+ * A fixed-capacity ring of channel messages in ascending sequence order. Sequences may
+ * have holes (a restarted gateway receiving a publisher's replay), so lookups search.
+ */
+export class HistoryRing {
+  readonly #items: (Kept | undefined)[];
+  #start = 0;
+  #size = 0;
+  /** Highest sequence that left the ring because it was full. */
+  evictedThrough = 0;
+
+  constructor(readonly capacity: number) {
+    this.#items = new Array<Kept | undefined>(capacity);
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Appends (sequences must grow); the oldest message leaves when the ring is full. */
+  push(item: Kept): void {
+    if (this.#size === this.capacity) {
+      const old = this.#items[this.#start]!;
+      this.evictedThrough = old.seq;
+      this.#items[this.#start] = item;
+      this.#start = (this.#start + 1) % this.capacity;
+      return;
+    }
+    this.#items[(this.#start + this.#size) % this.capacity] = item;
+    this.#size++;
+  }
+
+  /** The i-th oldest message kept. */
+  at(i: number): Kept | undefined {
+    return i < 0 || i >= this.#size ? undefined : this.#items[(this.#start + i) % this.capacity];
+  }
+
+  get oldestSeq(): number {
+    return this.at(0)?.seq ?? 0;
+  }
+
+  /** Index of the first message with `seq >= target` (= size when none). */
+  indexFrom(target: number): number {
+    let lo = 0;
+    let hi = this.#size;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.at(mid)!.seq < target) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+}
+
+/** What a subscription needs of its connection. */
+export interface SubscriberSocket {
+  readonly id: number;
+  readonly bufferedAmount: number;
+  readonly open: boolean;
+  send(data: string): void;
+}
+
+/** A subscriber's position in one channel. Its memory cost is constant: the ring is shared. */
+export interface Subscription {
+  readonly channel: Channel;
+  readonly client: SubscriberSocket;
+  /** Until the first message arrives, holes before it are not reported as gaps. */
+  fresh: boolean;
+  /** The next sequence this subscriber should receive. */
+  nextSeq: number;
+  /** Set while the socket is over the buffered threshold or replaying: the pump feeds it from the ring. */
+  lagging: boolean;
+}
+
+/** A run's channel: its bounded history and its subscribers. */
+export class Channel {
+  readonly ring: HistoryRing;
+  lastSeq = 0;
+  ended = false;
+  lastActivity = Date.now();
+  /** Subscriptions by connection id. */
+  readonly subscribers = new Map<number, Subscription>();
+
+  constructor(
+    readonly runId: string,
+    historySize: number,
+  ) {
+    this.ring = new HistoryRing(historySize);
+  }
+}

@@ -1,0 +1,88 @@
+import { z } from 'zod';
+
+/** Start-up stopped because a variable is missing or malformed; the message names it. */
+export class GatewayConfigError extends Error {
+  override readonly name = 'GatewayConfigError';
+}
+
+const int = (name: string, min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, `${name} must be a whole number`)
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `${name} must be between ${min} and ${max}`);
+
+const token = (name: string) => z.string().min(16, `${name} must be at least 16 characters`);
+
+const envSchema = z.object({
+  CRUCIBLE_ADMIN_TOKEN: token('CRUCIBLE_ADMIN_TOKEN').optional(),
+  GATEWAY_PUBLISH_TOKEN: token('GATEWAY_PUBLISH_TOKEN').optional(),
+  HOST: z.string().default('127.0.0.1'),
+  PORT: int('PORT', 0, 65535).default(0),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SHUTDOWN_TIMEOUT_MS: int('SHUTDOWN_TIMEOUT_MS', 0, 600_000).default(10_000),
+  GATEWAY_HEARTBEAT_MS: int('GATEWAY_HEARTBEAT_MS', 100, 600_000).default(15_000),
+  GATEWAY_HISTORY_SIZE: int('GATEWAY_HISTORY_SIZE', 1, 1_000_000).default(4096),
+  GATEWAY_MAX_CHANNELS: int('GATEWAY_MAX_CHANNELS', 1, 1_000_000).default(1000),
+  GATEWAY_MAX_BUFFERED_BYTES: int('GATEWAY_MAX_BUFFERED_BYTES', 1024, 1 << 30).default(512 * 1024),
+  GATEWAY_MAX_MESSAGE_BYTES: int('GATEWAY_MAX_MESSAGE_BYTES', 1024, 64 << 20).default(256 * 1024),
+  GATEWAY_MAX_CONNECTIONS: int('GATEWAY_MAX_CONNECTIONS', 1, 1_000_000).default(20_000),
+});
+
+/** Everything the metrics gateway reads from its environment, read once and frozen. */
+export interface GatewayConfig {
+  readonly service: string;
+  readonly host: string;
+  readonly port: number;
+  /** Bearer token of the admin endpoints (`CRUCIBLE_ADMIN_TOKEN`). */
+  readonly adminToken: string;
+  /** Token publishers present (`GATEWAY_PUBLISH_TOKEN`, else the admin token). */
+  readonly publishToken: string;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly shutdownTimeoutMs: number;
+  /** Ping interval; a connection that has not answered the previous ping is terminated. */
+  readonly heartbeatMs: number;
+  /** Messages kept per run channel for resume (a ring: the oldest leave first). */
+  readonly historySize: number;
+  /** Run channels kept; past it the least recently active channel without subscribers goes. */
+  readonly maxChannels: number;
+  /** Past this many bytes queued on a socket, a subscriber reads from the history ring instead of being sent to. */
+  readonly maxBufferedBytes: number;
+  readonly maxMessageBytes: number;
+  readonly maxConnections: number;
+}
+
+/**
+ * Reads the gateway configuration from `env`. A missing or malformed variable throws a
+ * {@link GatewayConfigError} naming every variable at fault.
+ */
+export function loadGatewayConfig(env: Record<string, string | undefined> = process.env, service = 'metrics-gateway'): GatewayConfig {
+  const parsed = envSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== '')));
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((i) => {
+        const name = String(i.path[0] ?? '');
+        return i.message.includes(name) ? i.message : `${name}: ${i.message}`;
+      });
+  if (!env['CRUCIBLE_ADMIN_TOKEN']) {
+    problems.push('CRUCIBLE_ADMIN_TOKEN is required: the Bearer token of the admin endpoints (and of publishers unless GATEWAY_PUBLISH_TOKEN is set)');
+  }
+  if (!parsed.success || problems.length > 0) throw new GatewayConfigError(`${service}: invalid configuration: ${problems.join('; ')}`);
+  const e = parsed.data;
+  const adminToken = e.CRUCIBLE_ADMIN_TOKEN!;
+  return Object.freeze({
+    service,
+    host: e.HOST,
+    port: e.PORT,
+    adminToken,
+    publishToken: e.GATEWAY_PUBLISH_TOKEN ?? adminToken,
+    logLevel: e.LOG_LEVEL,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    heartbeatMs: e.GATEWAY_HEARTBEAT_MS,
+    historySize: e.GATEWAY_HISTORY_SIZE,
+    maxChannels: e.GATEWAY_MAX_CHANNELS,
+    maxBufferedBytes: e.GATEWAY_MAX_BUFFERED_BYTES,
+    maxMessageBytes: e.GATEWAY_MAX_MESSAGE_BYTES,
+    maxConnections: e.GATEWAY_MAX_CONNECTIONS,
+  });
+}

@@ -1,0 +1,221 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { errorStatus, runIdSchema, type ErrorCode, type GatewayHealth } from '@crucible/contracts';
+import { ServiceError, normaliseError, parseInput } from '@crucible/service-kit';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { pino, type Logger } from 'pino';
+import { WebSocketServer } from 'ws';
+import { z } from 'zod';
+import type { GatewayConfig } from './config.js';
+import { dashboardPage } from './dashboard.page.js';
+import { GatewayMetrics } from './gateway.metrics.js';
+import { CloseCode, Hub } from './hub.js';
+
+/** A gateway built and ready to listen. */
+export interface Gateway extends AsyncDisposable {
+  readonly app: Express;
+  readonly hub: Hub;
+  readonly metrics: GatewayMetrics;
+  /** Listens on `config.host:config.port` (0 = a free port); resolves with the base URL. */
+  listen(): Promise<string>;
+  /** Graceful stop: new upgrades refused, every socket closed with 1001, then the HTTP server. */
+  close(): Promise<void>;
+}
+
+function sameToken(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function bearer(header: string | undefined): string | undefined {
+  const m = header ? /^Bearer\s+(.+)$/i.exec(header) : null;
+  return m?.[1]?.trim();
+}
+
+/** Answers an upgrade request that will not become a WebSocket with the JSON error envelope. */
+function refuseUpgrade(socket: Duplex, code: ErrorCode, message: string): void {
+  const status = errorStatus[code];
+  const body = JSON.stringify({ error: { code, message } });
+  const head = [
+    `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : status === 503 ? 'Service Unavailable' : 'Bad Request'}`,
+    'Content-Type: application/json; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Connection: close',
+    ...(status === 503 ? ['Retry-After: 1'] : []),
+  ];
+  socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
+}
+
+/**
+ * Builds the metrics gateway: an Express 5 app (`/health`, `/metrics`, `/runs`, the live
+ * dashboard under `/dashboard/<run>`, `POST /admin/drop-connections`) and the WebSocket hub
+ * on `/ws`. Publishers authenticate with `Authorization: Bearer <token>` (or `?token=`,
+ * for clients that cannot set headers); a connection without a token may only subscribe.
+ *
+ * @example
+ * const gateway = createGateway(loadGatewayConfig());
+ * const url = await gateway.listen(); // dashboard: `${url}/dashboard/<run id>`
+ */
+export function createGateway(config: GatewayConfig, options: { logger?: Logger } = {}): Gateway {
+  const logger = options.logger ?? pino({ name: config.service, level: config.logLevel, base: { service: config.service } });
+  // The metrics read the hub lazily (at scrape time), so it can be built after them.
+  const metrics: GatewayMetrics = new GatewayMetrics(config.service, () => hub.stats());
+  const hub = new Hub(config, logger, metrics);
+  const started = performance.now();
+  let closing = false;
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const t0 = performance.now();
+    res.once('finish', () => {
+      const route = (req.route?.path as string | undefined) ?? (res.statusCode === 404 ? 'unmatched' : req.path);
+      metrics.httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, (performance.now() - t0) / 1000);
+    });
+    if (closing) res.setHeader('Connection', 'close');
+    next();
+  });
+
+  app.get('/health', (_req, res) => {
+    const s = hub.stats();
+    const body: GatewayHealth = {
+      status: closing ? 'unavailable' : 'ok',
+      service: config.service,
+      uptime_s: Math.round((performance.now() - started) / 10) / 100,
+      instance: hub.instance,
+      connections: s.connections,
+      channels: s.channels,
+      subscriptions: s.subscriptions,
+      lagging_subscribers: s.lagging,
+      messages: { ingested: s.ingested, delivered: s.delivered, dropped: s.dropped, rejected: s.rejected },
+      slow_subscriber_events: s.slowSubscriberEvents,
+      heartbeat_terminations: s.heartbeatTerminations,
+    };
+    if (closing) res.setHeader('Retry-After', '1');
+    res.status(closing ? 503 : 200).json(body);
+  });
+
+  app.get('/metrics', async (req, res) => {
+    if (req.accepts(['text/plain', 'application/json']) === 'application/json') {
+      res.json(await metrics.registry.getMetricsAsJSON());
+      return;
+    }
+    res.setHeader('Content-Type', metrics.registry.contentType);
+    res.send(await metrics.registry.metrics());
+  });
+
+  app.get('/runs', (_req, res) => {
+    res.json({ runs: hub.runs() });
+  });
+
+  const sendPage = (res: Response, runId: string | null) => {
+    const page = dashboardPage(runId);
+    res.setHeader('Content-Security-Policy', page.csp);
+    res.setHeader('Cache-Control', 'no-store');
+    res.type('html').send(page.html);
+  };
+  app.get('/', (_req, res) => res.redirect(302, '/dashboard'));
+  app.get('/dashboard', (_req, res) => sendPage(res, null));
+  app.get('/dashboard/:runId', (req, res) => {
+    const { runId } = parseInput(z.object({ runId: runIdSchema }), req.params, 'params');
+    sendPage(res, runId);
+  });
+
+  app.post('/admin/drop-connections', async (req, res) => {
+    const token = bearer(req.headers.authorization);
+    if (!token || !sameToken(token, config.adminToken)) {
+      throw new ServiceError('unauthorized', 'this endpoint needs Authorization: Bearer <CRUCIBLE_ADMIN_TOKEN>');
+    }
+    const t0 = performance.now();
+    const dropped = await hub.closeAll(CloseCode.serviceRestart, 'dropped by operator; reconnect', 2000);
+    logger.warn({ dropped }, 'dropped every connection on request');
+    res.json({ dropped, ms: Math.round((performance.now() - t0) * 100) / 100 });
+  });
+
+  app.use((req: Request) => {
+    throw new ServiceError('not_found', `no route for ${req.method} ${req.path}`);
+  });
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const e = normaliseError(err);
+    metrics.httpErrors.inc({ code: e.code });
+    if (e.status >= 500) logger.error({ err: e.cause ?? e, code: e.code, method: req.method, url: req.path }, e.message);
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    if (e.retryAfter !== undefined) res.setHeader('Retry-After', String(e.retryAfter));
+    res.status(e.status).json(e.toEnvelope());
+  });
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxMessageBytes, perMessageDeflate: false, clientTracking: false });
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => {});
+    const url = new URL(req.url ?? '/', 'http://gateway');
+    const refuse = (code: ErrorCode, message: string) => {
+      metrics.connectionsRejected.inc({ code });
+      refuseUpgrade(socket, code, message);
+    };
+    if (url.pathname !== '/ws') return refuse('not_found', `no WebSocket endpoint at ${url.pathname}; use /ws`);
+    if (closing) return refuse('shutting_down', 'the gateway is shutting down; reconnect to another instance');
+    if (hub.size >= config.maxConnections) {
+      return refuse('too_many_connections', `the gateway holds its limit of ${config.maxConnections} connections (GATEWAY_MAX_CONNECTIONS)`);
+    }
+    const token = bearer(req.headers.authorization) ?? url.searchParams.get('token') ?? undefined;
+    if (token !== undefined && !sameToken(token, config.publishToken)) {
+      return refuse('unauthorized', 'the publish token is wrong; connect without one to subscribe only');
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => hub.attach(ws, token !== undefined));
+  };
+
+  let server: Server | undefined;
+  let closed: Promise<void> | undefined;
+  const close = () =>
+    (closed ??= (async () => {
+      closing = true;
+      const s = server;
+      const serverClosed = s ? new Promise<void>((resolve) => s.close(() => resolve())) : Promise.resolve();
+      s?.closeIdleConnections();
+      const sockets = await hub.closeAll(CloseCode.goingAway, 'gateway shutting down', config.shutdownTimeoutMs);
+      hub.stop();
+      const timer = setTimeout(() => s?.closeAllConnections(), config.shutdownTimeoutMs);
+      await serverClosed;
+      clearTimeout(timer);
+      logger.info({ sockets }, 'stopped');
+    })());
+
+  return {
+    app,
+    hub,
+    metrics,
+    async listen() {
+      server = await new Promise<Server>((resolve, reject) => {
+        const s = app.listen(config.port, config.host);
+        s.once('listening', () => resolve(s));
+        s.once('error', (err: NodeJS.ErrnoException) => {
+          reject(
+            err.code === 'EADDRINUSE'
+              ? new Error(`PORT ${config.port} on ${config.host} is already in use`, { cause: err })
+              : err.code === 'EACCES'
+                ? new Error(`PORT ${config.port} on ${config.host} needs privileges this process lacks`, { cause: err })
+                : err,
+          );
+        });
+      });
+      server.keepAliveTimeout = 65_000;
+      server.on('upgrade', onUpgrade);
+      const { port } = server.address() as AddressInfo;
+      const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+      logger.info({ url }, 'listening');
+      return url;
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
