@@ -22,6 +22,10 @@ export const seriesPointSchema = z.object({
   p50: z.number(),
   p95: z.number(),
   p99: z.number(),
+  /** Iterations of this second the schedule could not start (every VU busy). */
+  dropped: z.number().int().nonnegative().default(0),
+  /** Base64 HDR histogram (microseconds) of this second, so series merge exactly across processes. */
+  histogram: z.string().optional(),
 });
 export type SeriesPoint = z.infer<typeof seriesPointSchema>;
 
@@ -53,6 +57,13 @@ export const evidenceSchema = z.object({
 });
 export type Evidence = z.infer<typeof evidenceSchema>;
 
+/** Passes and failures of one named per-request check. */
+export const checkResultSchema = z.object({
+  passes: z.number().int().nonnegative(),
+  fails: z.number().int().nonnegative(),
+});
+export type CheckResult = z.infer<typeof checkResultSchema>;
+
 /** Everything measured for one scenario. */
 export const scenarioReportSchema = z.object({
   name: z.string(),
@@ -74,6 +85,16 @@ export const scenarioReportSchema = z.object({
   thresholds: z.array(thresholdResultSchema).default([]),
   verdicts: z.array(verdictSchema).default([]),
   evidence: z.array(evidenceSchema).default([]),
+  /** Per-request checks by name. */
+  checks: z.record(z.string(), checkResultSchema).default({}),
+  /** Execution segment this report covers (`0:1` = the whole scenario). */
+  segment: z.string().default('0:1'),
+  /** Latency measured from the intended start (open model) or the actual start (closed model). */
+  latency_basis: z.enum(['intended', 'actual']).default('actual'),
+  /** Set in combined reports: the `project/target` the scenario came from. */
+  source: z.string().optional(),
+  /** Whether every threshold and verdict of this scenario passed. */
+  passed: z.boolean().default(true),
 });
 export type ScenarioReport = z.infer<typeof scenarioReportSchema>;
 
@@ -93,11 +114,55 @@ export const runMetadataSchema = z.object({
 });
 export type RunMetadata = z.infer<typeof runMetadataSchema>;
 
+/** One figure compared against a baseline. */
+export const figureComparisonSchema = z.object({
+  scenario: z.string(),
+  figure: z.string().describe('e.g. latency_ms.p99, rps.achieved, error_rate'),
+  /** Which direction is worse: a latency going up, a rate going down. */
+  worse_when: z.enum(['higher', 'lower']),
+  baseline: z.number(),
+  current: z.number(),
+  /** Largest change still counted as noise, in the figure's unit. */
+  tolerance: z.number().nonnegative(),
+  change_pct: z.number().nullable(),
+  regressed: z.boolean(),
+  note: z.string().optional(),
+});
+export type FigureComparison = z.infer<typeof figureComparisonSchema>;
+
+/** The outcome of comparing a run with a saved baseline. */
+export const baselineComparisonSchema = z.object({
+  baseline_id: z.string(),
+  baseline_runs: z.number().int().positive(),
+  current_runs: z.number().int().positive(),
+  method: z.string(),
+  figures: z.array(figureComparisonSchema),
+  regressed: z.boolean(),
+});
+export type BaselineComparison = z.infer<typeof baselineComparisonSchema>;
+
 /** The one report model every renderer reads. */
 export const runReportSchema = z.object({
   schema_version: z.literal(1),
   run: runMetadataSchema,
   scenarios: z.array(scenarioReportSchema),
   passed: z.boolean(),
+  /** Present when the run was compared with a baseline. */
+  comparison: baselineComparisonSchema.optional(),
+  /** Set when the run crashed: the error message (the report is then partial). */
+  crash: z.string().optional(),
 });
 export type RunReport = z.infer<typeof runReportSchema>;
+
+/** A saved baseline: for each scenario and figure, the values of the repeated runs it was made from. */
+export const baselineSchema = z.object({
+  schema_version: z.literal(1),
+  id: z.string(),
+  created_at: z.string(),
+  commit: z.string().nullable(),
+  suite: z.string(),
+  runs: z.number().int().positive(),
+  /** scenario → figure (`latency_ms.p99`, `rps.achieved`, `error_rate`) → one value per run. */
+  figures: z.record(z.string(), z.record(z.string(), z.array(z.number()))),
+});
+export type Baseline = z.infer<typeof baselineSchema>;

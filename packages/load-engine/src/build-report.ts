@@ -1,0 +1,64 @@
+import type { RunReport, ScenarioReport } from '@crucible/contracts';
+import { decodeHistogram, finalizeScenario, percentileMs, runMetadata, summarizeHistogram, type RunMetadataInput } from '@crucible/reporting';
+import type { RunResult, ScenarioResult } from './result.js';
+
+function round(n: number, digits = 3): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}
+
+/** One scenario's result as a contracts `ScenarioReport`, thresholds evaluated. */
+export function scenarioReport(s: ScenarioResult): ScenarioReport {
+  const total = decodeHistogram(s.histogram);
+  const latency = summarizeHistogram(total);
+  total.destroy();
+  const series = s.series.map((p) => {
+    const h = decodeHistogram(p.histogram);
+    const point = { t: p.t, requests: p.requests, errors: p.errors, rps: p.requests, p50: round(percentileMs(h, 50)), p95: round(percentileMs(h, 95)), p99: round(percentileMs(h, 99)), dropped: p.dropped, histogram: p.histogram };
+    h.destroy();
+    return point;
+  });
+  const base: ScenarioReport = {
+    name: s.name,
+    executor: s.executor.type,
+    tags: { ...s.tags },
+    started_at: s.startedAt,
+    duration_s: s.durationS,
+    requests: s.requests,
+    successes: s.successes,
+    error_rate: s.requests === 0 ? 0 : round((s.requests - s.successes) / s.requests, 6),
+    errors: { ...s.errors },
+    dropped_iterations: s.dropped,
+    rps: { achieved: s.durationS > 0 ? round(s.requests / s.durationS, 2) : 0, target: s.rpsTarget === null ? null : round(s.rpsTarget, 2) },
+    latency_ms: latency,
+    histogram: s.histogram,
+    series,
+    metrics: { ...s.metrics },
+    thresholds: s.thresholds.map((expression) => ({ expression, metric: '', actual: null, passed: false })),
+    verdicts: [...s.verdicts],
+    evidence: [...s.evidence],
+    checks: { ...s.checks },
+    segment: s.segment,
+    latency_basis: s.latencyBasis,
+    passed: true,
+  };
+  return finalizeScenario(base);
+}
+
+/**
+ * The run as a contracts `RunReport`: metadata (commit, machine, Node, config), one scenario
+ * report each, thresholds evaluated, pass/fail from thresholds and attached verdicts.
+ *
+ * @example
+ * const report = buildReport(result, { suite: 'id-service stress', config: { rate: 100 } });
+ * await finishRun(report); // from @crucible/reporting: writes files, sets the exit code
+ */
+export function buildReport(result: RunResult, meta: RunMetadataInput): RunReport {
+  const scenarios = result.scenarios.map(scenarioReport);
+  return {
+    schema_version: 1,
+    run: runMetadata({ id: result.runId, startedAt: result.startedAt, finishedAt: result.finishedAt, ...meta }),
+    scenarios,
+    passed: scenarios.every((s) => s.passed),
+  };
+}

@@ -1,0 +1,103 @@
+import type { CheckResult } from '@crucible/contracts';
+import { createLatencyHistogram, encodeHistogram, percentileMs, recordLatencyMs, type LatencyHistogram } from '@crucible/reporting';
+import type { SecondResult } from './result.js';
+
+interface Second {
+  requests: number;
+  errors: number;
+  dropped: number;
+  histogram: LatencyHistogram;
+}
+
+/** Counts and HDR histograms (total and per second) of one scenario's measured phase. */
+export class Recorder {
+  readonly total = createLatencyHistogram();
+  readonly #seconds = new Map<number, Second>();
+  requests = 0;
+  successes = 0;
+  dropped = 0;
+  readonly errors: Record<string, number> = {};
+  readonly checks: Record<string, CheckResult> = {};
+  readonly metrics: Record<string, number> = {};
+  /** `performance.now()` at the start of the measured phase. */
+  readonly t0: number;
+
+  constructor(t0: number) {
+    this.t0 = t0;
+  }
+
+  #second(at: number): Second {
+    const t = Math.max(0, Math.floor((at - this.t0) / 1000));
+    let s = this.#seconds.get(t);
+    if (!s) {
+      s = { requests: 0, errors: 0, dropped: 0, histogram: createLatencyHistogram() };
+      this.#seconds.set(t, s);
+    }
+    return s;
+  }
+
+  /** One completed iteration: its latency, when it completed, whether it succeeded. */
+  record(latencyMs: number, completedAt: number, ok: boolean, errorKind?: string): void {
+    this.requests++;
+    recordLatencyMs(this.total, latencyMs);
+    const s = this.#second(completedAt);
+    s.requests++;
+    recordLatencyMs(s.histogram, latencyMs);
+    if (ok) this.successes++;
+    else {
+      s.errors++;
+      const k = errorKind ?? 'error';
+      this.errors[k] = (this.errors[k] ?? 0) + 1;
+    }
+  }
+
+  /** An iteration the schedule could not start at `intendedAt`. */
+  drop(intendedAt: number): void {
+    this.dropped++;
+    this.#second(intendedAt).dropped++;
+  }
+
+  check(name: string, passed: boolean): void {
+    const c = (this.checks[name] ??= { passes: 0, fails: 0 });
+    if (passed) c.passes++;
+    else c.fails++;
+  }
+
+  count(metric: string, value: number): void {
+    this.metrics[metric] = (this.metrics[metric] ?? 0) + value;
+  }
+
+  /** Snapshot of second `t` (zeros when nothing happened in it). */
+  secondSummary(t: number): { requests: number; errors: number; dropped: number; p50: number; p95: number; p99: number; histogram: string } {
+    const s = this.#seconds.get(t);
+    if (!s) {
+      const empty = createLatencyHistogram();
+      const out = { requests: 0, errors: 0, dropped: 0, p50: 0, p95: 0, p99: 0, histogram: encodeHistogram(empty) };
+      empty.destroy();
+      return out;
+    }
+    return { requests: s.requests, errors: s.errors, dropped: s.dropped, p50: percentileMs(s.histogram, 50), p95: percentileMs(s.histogram, 95), p99: percentileMs(s.histogram, 99), histogram: encodeHistogram(s.histogram) };
+  }
+
+  /** Last second index that has data (−1 when none). */
+  lastSecond(): number {
+    return this.#seconds.size === 0 ? -1 : Math.max(...this.#seconds.keys());
+  }
+
+  /** Every second from 0 to the last one with data (empty seconds included, so gaps show). */
+  series(): SecondResult[] {
+    const out: SecondResult[] = [];
+    const last = this.lastSecond();
+    for (let t = 0; t <= last; t++) {
+      const s = this.secondSummary(t);
+      out.push({ t, requests: s.requests, errors: s.errors, dropped: s.dropped, histogram: s.histogram });
+    }
+    return out;
+  }
+
+  destroy(): void {
+    this.total.destroy();
+    for (const s of this.#seconds.values()) s.histogram.destroy();
+    this.#seconds.clear();
+  }
+}

@@ -1,0 +1,74 @@
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { runReportSchema, type RunReport } from '@crucible/contracts';
+import { runMetadata } from './metadata.js';
+
+/** A report found on disk and where. */
+export interface FoundReport {
+  readonly file: string;
+  readonly report: RunReport;
+}
+
+/**
+ * Every run report under `dir` (recursively; `combined.json` and `baselines/` excluded).
+ * Files that are JSON but not run reports are skipped; a file that claims to be one
+ * (`schema_version`) but does not validate throws, naming the file.
+ */
+export async function findRunReports(dir: string): Promise<FoundReport[]> {
+  const out: FoundReport[] = [];
+  async function walk(d: string): Promise<void> {
+    let entries;
+    try {
+      entries = await readdir(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+      const full = path.join(d, e.name);
+      if (e.isDirectory()) {
+        if (e.name !== 'baselines' && e.name !== 'node_modules') await walk(full);
+      } else if (e.name.endsWith('.json') && !(d === dir && e.name === 'combined.json')) {
+        let data: unknown;
+        try {
+          data = JSON.parse(await readFile(full, 'utf8'));
+        } catch {
+          continue;
+        }
+        if (typeof data !== 'object' || data === null || !('schema_version' in data) || !('scenarios' in data)) continue;
+        const parsed = runReportSchema.safeParse(data);
+        if (!parsed.success) throw new Error(`${full} is not a valid run report: ${parsed.error.message}`);
+        out.push({ file: full, report: parsed.data });
+      }
+    }
+  }
+  await walk(dir);
+  return out;
+}
+
+/**
+ * One report from many: every scenario keeps its numbers and gets `source` =
+ * `project/target`; the combined run passes only if every run passed.
+ */
+export function combineReports(reports: readonly RunReport[], suite = 'combined'): RunReport {
+  const starts = reports.map((r) => r.run.started_at).sort();
+  const ends = reports.map((r) => r.run.finished_at).sort();
+  const crashes = reports.filter((r) => r.crash).map((r) => `${r.run.project ?? r.run.suite}/${r.run.target ?? ''}: ${r.crash}`);
+  return {
+    schema_version: 1,
+    run: {
+      ...runMetadata({
+        suite,
+        target: 'combined',
+        ...(starts[0] ? { startedAt: starts[0] } : {}),
+        ...(ends.length ? { finishedAt: ends[ends.length - 1] as string } : {}),
+        config: { runs: reports.map((r) => ({ id: r.run.id, suite: r.run.suite, project: r.run.project, target: r.run.target, passed: r.passed })) },
+      }),
+      project: 'combined',
+    },
+    scenarios: reports.flatMap((r) =>
+      r.scenarios.map((s) => ({ ...s, source: s.source ?? `${r.run.project ?? r.run.suite}/${r.run.target ?? 'report'}` })),
+    ),
+    passed: reports.every((r) => r.passed) && crashes.length === 0,
+    ...(crashes.length ? { crash: crashes.join('; ') } : {}),
+  };
+}

@@ -1,0 +1,25 @@
+import type { RunReport } from '@crucible/contracts';
+
+/**
+ * Process exit codes of every Crucible suite and of the reporting CLI, so CI can tell
+ * what went wrong without reading logs.
+ */
+export const EXIT = Object.freeze({
+  /** Every threshold and verdict passed (and no regression, when compared). */
+  ok: 0,
+  /** A threshold or a correctness verdict failed. */
+  failed: 1,
+  /** The run crashed (an exception, a system that never came up): no trustworthy result. */
+  crash: 2,
+  /** Thresholds passed but a figure regressed against the baseline. */
+  regression: 3,
+});
+
+/** The exit code a run report calls for (crash > failure > regression > ok). */
+export function exitCodeFor(reports: RunReport | readonly RunReport[]): number {
+  const list = Array.isArray(reports) ? (reports as readonly RunReport[]) : [reports as RunReport];
+  if (list.some((r) => r.crash)) return EXIT.crash;
+  if (list.some((r) => !r.passed)) return EXIT.failed;
+  if (list.some((r) => r.comparison?.regressed)) return EXIT.regression;
+  return EXIT.ok;
+}

@@ -1,0 +1,41 @@
+import type { RunReport, ScenarioReport } from '@crucible/contracts';
+
+/** `12.3 ms`, `1.23 s`: a latency for people. */
+export function ms(v: number | null | undefined): string {
+  if (v === null || v === undefined || Number.isNaN(v)) return '–';
+  if (v >= 1000) return `${(v / 1000).toFixed(2)} s`;
+  if (v >= 100) return `${v.toFixed(0)} ms`;
+  if (v >= 10) return `${v.toFixed(1)} ms`;
+  return `${v.toFixed(2)} ms`;
+}
+
+/** `1.25 %` */
+export function pct(v: number): string {
+  return `${(v * 100).toFixed(v > 0 && v < 0.001 ? 3 : 2)} %`;
+}
+
+/** A number with at most two decimals. */
+export function num(v: number | null | undefined): string {
+  if (v === null || v === undefined) return '–';
+  return Number.isInteger(v) ? String(v) : v.toFixed(2);
+}
+
+/** Every failed threshold and verdict of a run, as one line each (for summaries and exit messages). */
+export function failureLines(report: RunReport): string[] {
+  const lines: string[] = [];
+  if (report.crash) lines.push(`crash: ${report.crash}`);
+  for (const s of report.scenarios) {
+    const where = scenarioLabel(s);
+    for (const t of s.thresholds) if (!t.passed) lines.push(`${where}: threshold ${t.expression} failed (${t.message ?? `actual ${num(t.actual)}`})`);
+    for (const v of s.verdicts) if (v.status === 'fail') lines.push(`${where}: verdict ${v.checker} failed: ${v.summary}`);
+  }
+  for (const f of report.comparison?.figures ?? []) {
+    if (f.regressed) lines.push(`${f.scenario}: ${f.figure} regressed ${num(f.baseline)} → ${num(f.current)} (tolerance ±${num(f.tolerance)})`);
+  }
+  return lines;
+}
+
+/** `source › name` in combined reports, else the name. */
+export function scenarioLabel(s: ScenarioReport): string {
+  return s.source ? `${s.source} › ${s.name}` : s.name;
+}

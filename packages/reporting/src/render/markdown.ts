@@ -1,0 +1,72 @@
+import type { RunReport } from '@crucible/contracts';
+import { failureLines, ms, num, pct, scenarioLabel } from './format.js';
+
+function cell(s: string): string {
+  return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+/**
+ * GitHub-flavoured Markdown: a verdict line, one table row per scenario, then per scenario its
+ * thresholds, verdicts, checks and evidence. Fit for `$GITHUB_STEP_SUMMARY`.
+ */
+export function renderMarkdown(report: RunReport): string {
+  const r = report.run;
+  const out: string[] = [];
+  out.push(`## ${report.passed ? '✅' : '❌'} ${r.suite}${r.target ? ` · ${r.target}` : ''} — ${report.passed ? 'passed' : 'FAILED'}`);
+  out.push('');
+  out.push(`Run \`${r.id}\` · ${r.started_at} → ${r.finished_at} · commit \`${r.commit ?? 'unknown'}\` · Node ${r.node} · ${r.machine.cpus} CPUs, ${r.machine.memory_gb} GB${r.profile ? ` · profile ${r.profile}` : ''}`);
+  if (report.crash) out.push('', `> **Crashed:** ${cell(report.crash)}`);
+  out.push('');
+  out.push('| scenario | executor | requests | errors | dropped | rps (target) | p50 | p95 | p99 | p99.9 | max | result |');
+  out.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  for (const s of report.scenarios) {
+    const l = s.latency_ms;
+    out.push(
+      `| ${cell(scenarioLabel(s))} | ${s.executor} | ${s.requests} | ${pct(s.error_rate)} | ${s.dropped_iterations} | ${num(s.rps.achieved)}${s.rps.target === null ? '' : ` (${num(s.rps.target)})`} | ${ms(l?.p50)} | ${ms(l?.p95)} | ${ms(l?.p99)} | ${ms(l?.p999)} | ${ms(l?.max)} | ${s.passed ? '✅' : '❌'} |`,
+    );
+  }
+  for (const s of report.scenarios) {
+    const hasDetail = s.thresholds.length + s.verdicts.length + Object.keys(s.checks).length + Object.keys(s.errors).length + s.evidence.length > 0;
+    if (!hasDetail) continue;
+    out.push('', `### ${cell(scenarioLabel(s))}`, '');
+    if (s.thresholds.length > 0) {
+      out.push('| threshold | metric | actual | result |', '|---|---|---:|---|');
+      for (const t of s.thresholds) out.push(`| \`${cell(t.expression)}\` | ${t.metric} | ${num(t.actual)} | ${t.passed ? '✅ pass' : `❌ ${cell(t.message ?? 'fail')}`} |`);
+      out.push('');
+    }
+    if (s.verdicts.length > 0) {
+      out.push('| verdict | status | summary | counts |', '|---|---|---|---|');
+      for (const v of s.verdicts) {
+        const mark = v.status === 'pass' ? '✅' : v.status === 'fail' ? '❌' : '❔';
+        out.push(`| ${cell(v.checker)} | ${mark} ${v.status} | ${cell(v.summary)} | ${cell(Object.entries(v.counts).map(([k, n]) => `${k}=${n}`).join(', '))} |`);
+      }
+      out.push('');
+    }
+    const checks = Object.entries(s.checks);
+    if (checks.length > 0) {
+      out.push('| check | passed | failed |', '|---|---:|---:|');
+      for (const [name, c] of checks) out.push(`| ${cell(name)} | ${c.passes} | ${c.fails} |`);
+      out.push('');
+    }
+    const errors = Object.entries(s.errors);
+    if (errors.length > 0) out.push(`Errors: ${errors.map(([k, v]) => `\`${cell(k)}\` ×${v}`).join(', ')}`, '');
+    for (const e of s.evidence) {
+      const body = typeof e.content === 'string' ? e.content : JSON.stringify(e.content, null, 2);
+      out.push(`<details><summary>${cell(e.title)}</summary>`, '', '```' + (e.kind === 'json' ? 'json' : 'text'), body, '```', '', '</details>', '');
+    }
+  }
+  if (report.comparison) {
+    const c = report.comparison;
+    out.push('', `### Baseline \`${c.baseline_id}\` — ${c.regressed ? '❌ regressed' : '✅ no regression'}`, '', `Method: ${c.method}`, '');
+    out.push('| scenario | figure | baseline | current | change | tolerance | result |', '|---|---|---:|---:|---:|---:|---|');
+    for (const f of c.figures) {
+      out.push(`| ${cell(f.scenario)} | ${f.figure} | ${num(f.baseline)} | ${num(f.current)} | ${f.change_pct === null ? '–' : `${f.change_pct.toFixed(1)} %`} | ±${num(f.tolerance)} | ${f.regressed ? '❌ regressed' : '✅'} |`);
+    }
+  }
+  const failures = failureLines(report);
+  if (failures.length > 0) {
+    out.push('', '**Failures**', '');
+    for (const f of failures) out.push(`- ❌ ${cell(f)}`);
+  }
+  return out.join('\n') + '\n';
+}
