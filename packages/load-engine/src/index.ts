@@ -29,6 +29,7 @@ export * from './runner.js';
 export * from './build-report.js';
 export * from './sinks/console-sink.js';
 export * from './sinks/ndjson-sink.js';
+export * from './sinks/gateway-sink.js';
 export {
   createLatencyHistogram,
   recordLatencyMs,
