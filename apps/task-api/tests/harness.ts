@@ -44,7 +44,14 @@ export async function send<T = unknown>(
   const res = await fetch(url + path, { method, headers, ...(body !== undefined ? { body } : {}) });
   const bytes = Buffer.from(await res.arrayBuffer());
   const type = res.headers.get('content-type') ?? '';
-  const parsed = type.includes('application/json') && bytes.length > 0 ? JSON.parse(bytes.toString('utf8')) : bytes.toString('utf8');
+  let parsed: unknown = bytes.toString('utf8');
+  if (type.includes('application/json') && bytes.length > 0) {
+    try {
+      parsed = JSON.parse(parsed as string);
+    } catch {
+      // An artifact stored as application/json need not be valid JSON: keep the text.
+    }
+  }
   return { status: res.status, headers: res.headers, body: parsed as T, bytes };
 }
 
