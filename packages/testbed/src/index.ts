@@ -11,5 +11,6 @@ export { startPostgres, parseDatabaseUrl, type PostgresServer, type StartPostgre
 export { ensureTemplate, createDatabase, type TestDatabase } from './databases.js';
 export { discoverApps, startApp, waitHealthy, workspaceRoot, type AppManifest, type RunningApp, type StartAppOptions } from './apps.js';
 export { startSut, type Sut, type SutOptions } from './sut.js';
+export type { SutChaos } from './sut-chaos.js';
 export { freePort } from './ports.js';
 export { onTeardown, teardownAll } from './cleanup.js';

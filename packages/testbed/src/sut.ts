@@ -4,6 +4,7 @@ import { discoverApps, startApp, type AppManifest, type RunningApp } from './app
 import { onTeardown } from './cleanup.js';
 import { createDatabase, ensureTemplate, type TestDatabase } from './databases.js';
 import { startPostgres, type PostgresServer } from './postgres.js';
+import { startSutChaos, type SutChaos, type SutChaosControl } from './sut-chaos.js';
 
 export interface SutOptions {
   /** Apps to start by service name (default: every app found under `apps/`). */
@@ -24,6 +25,11 @@ export interface SutOptions {
    * Receives the direct URL; the default gives every app the direct URL.
    */
   databaseUrlFor?: (app: string, directUrl: string) => string | Promise<string>;
+  /**
+   * Start toxiproxy-server and put a proxy between each app and PostgreSQL (`sut.chaos`).
+   * `databaseUrlFor`, if given, then receives the proxied URL.
+   */
+  chaos?: boolean;
   log?: (line: string) => void;
 }
 
@@ -36,6 +42,8 @@ export interface Sut extends AsyncDisposable {
   readonly adminToken: string;
   /** Every replica of every app, by service name. */
   readonly apps: Readonly<Record<string, RunningApp[]>>;
+  /** The proxies between the apps and PostgreSQL, when started with `chaos: true`. */
+  readonly chaos: SutChaos | undefined;
   /** The base URL of the first replica of `app`. */
   url(app: string): string;
   /** Creates a project through the admin endpoint of `via` (default: first app) and returns its key. */
@@ -70,8 +78,10 @@ export async function startSut(options: SutOptions = {}): Promise<Sut> {
   const server = options.server ?? (await startPostgres({ url: options.databaseUrl ?? process.env['DATABASE_URL'], log: options.log }));
   const apps: Record<string, RunningApp[]> = {};
   let database: TestDatabase | undefined;
+  let chaos: SutChaosControl | undefined;
   const stopAll = async () => {
     await Promise.allSettled(Object.values(apps).flat().map((a) => a.stop()));
+    await chaos?.stop();
     await database?.drop();
     if (ownServer) await server.stop();
   };
@@ -83,9 +93,15 @@ export async function startSut(options: SutOptions = {}): Promise<Sut> {
     const template = await ensureTemplate(server);
     database = await createDatabase(server, template, 'crucible_sut');
     const db = database;
+    if (options.chaos) chaos = await startSutChaos();
+    const routed = chaos;
+    const urlFor = async (app: string) => {
+      const url = routed ? await routed.databaseUrlFor(app, db.url) : db.url;
+      return options.databaseUrlFor ? options.databaseUrlFor(app, url) : url;
+    };
     const envFor = async (m: AppManifest, extra?: Record<string, string | undefined>) => ({
       CRUCIBLE_ADMIN_TOKEN: adminToken,
-      ...(m.database ? { DATABASE_URL: options.databaseUrlFor ? await options.databaseUrlFor(m.name, db.url) : db.url } : {}),
+      ...(m.database ? { DATABASE_URL: await urlFor(m.name) } : {}),
       ...options.env,
       ...options.appEnv?.[m.name],
       ...extra,
@@ -109,6 +125,7 @@ export async function startSut(options: SutOptions = {}): Promise<Sut> {
       databaseUrl: db.url,
       adminToken,
       apps,
+      chaos: routed,
       url,
       startReplica,
       async createProject(id, via) {
@@ -127,6 +144,7 @@ export async function startSut(options: SutOptions = {}): Promise<Sut> {
         for (const m of manifests) line[`${m.name.replaceAll('-', '_')}_url`] = url(m.name);
         line['database_url'] = db.url;
         line['admin_token'] = adminToken;
+        if (routed) line['toxiproxy_url'] = routed.server.url;
         return line;
       },
       stop,
