@@ -25,7 +25,7 @@ export function envelope(answer: Answer): ErrorEnvelope['error'] {
 /** A client bound to one API key. */
 export interface ApiClient {
   readonly key: string;
-  request<T = unknown>(method: string, path: string, init?: { json?: unknown; body?: BodyInit; headers?: Record<string, string> }): Promise<Answer<T>>;
+  request<T = unknown>(method: string, path: string, init?: { json?: unknown; body?: NonNullable<RequestInit['body']>; headers?: Record<string, string> }): Promise<Answer<T>>;
 }
 
 /** Sends a request and reads the whole answer. */
@@ -33,7 +33,7 @@ export async function send<T = unknown>(
   url: string,
   method: string,
   path: string,
-  init: { json?: unknown; body?: BodyInit; headers?: Record<string, string> } = {},
+  init: { json?: unknown; body?: NonNullable<RequestInit['body']>; headers?: Record<string, string> } = {},
 ): Promise<Answer<T>> {
   const headers: Record<string, string> = { ...init.headers };
   let body = init.body;

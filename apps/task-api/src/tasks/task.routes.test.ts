@@ -210,7 +210,7 @@ describe('keyset pagination', () => {
     let pages = 0;
     try {
       do {
-        const query: string = `/tasks?limit=37${cursor ? `&cursor=${cursor}` : ''}`;
+        const query = `/tasks?limit=37${cursor ? `&cursor=${cursor}` : ''}`;
         const page = listTasksResponseSchema.parse((await walker.request('GET', query)).body);
         expect(page.items.length).toBeLessThanOrEqual(37);
         seen.push(...page.items.map((t) => t.task_id));
