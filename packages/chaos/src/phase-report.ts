@@ -1,0 +1,158 @@
+import type { Evidence, ScenarioReport, SeriesPoint, Verdict } from '@crucible/contracts';
+import { createLatencyHistogram, encodeHistogram, finalizeScenario, percentileMs, recordLatencyMs, summarizeHistogram } from '@crucible/reporting';
+import { now, phasesOf, type Phase, type StepRecord, type TimelineRun } from './timeline.js';
+
+/** One request as a load client saw it; times are epoch ms from {@link now}. */
+export interface CallRecord {
+  /** When it was sent. */
+  readonly start: number;
+  /** When the answer (or the error) came. */
+  readonly end: number;
+  /** HTTP status; absent when no answer came (timeout, reset, refused). */
+  readonly status?: number;
+  /** The envelope's `error.code`, or the transport error's code. */
+  readonly code?: string;
+  /** Whether the caller counts it as a success. */
+  readonly ok: boolean;
+  /** The `Retry-After` header of the answer, if any. */
+  readonly retryAfter?: string;
+}
+
+/** Milliseconds a call took. */
+export const latencyOf = (c: CallRecord): number => c.end - c.start;
+
+/** The calls sent within a phase. */
+export function callsIn<C extends CallRecord>(calls: readonly C[], phase: Pick<Phase, 'from' | 'to'>): C[] {
+  return calls.filter((c) => c.start >= phase.from && c.start < phase.to);
+}
+
+/**
+ * Time from the fault's removal until the service serves again: the end of the first
+ * successful call sent after the removal that no failed call follows. `null` when it never
+ * recovered within the recorded calls; 0-ish when nothing failed after the removal.
+ */
+export function recoveryMs(calls: readonly CallRecord[], removedAt: number): number | null {
+  const after = calls.filter((c) => c.start >= removedAt).sort((a, b) => a.start - b.start);
+  let lastFailure = -1;
+  after.forEach((c, i) => {
+    if (!c.ok) lastFailure = i;
+  });
+  const first = after.slice(lastFailure + 1).find((c) => c.ok);
+  return first ? Math.max(0, first.end - removedAt) : null;
+}
+
+/** The p-th percentile (0..100) of the calls' latencies in ms; `null` for no calls. */
+export function percentileOf(calls: readonly CallRecord[], p: number): number | null {
+  if (calls.length === 0) return null;
+  const h = createLatencyHistogram();
+  for (const c of calls) recordLatencyMs(h, latencyOf(c));
+  const v = percentileMs(h, p);
+  h.destroy();
+  return v;
+}
+
+/** What {@link phaseReports} needs besides the calls. */
+export interface PhaseReportInput {
+  /** The fault scenario, e.g. `database down 5 s during load`. */
+  readonly name: string;
+  /** How the load was driven, e.g. `constant-arrival-rate 30/s`. */
+  readonly executor: string;
+  readonly step: StepRecord;
+  readonly run: TimelineRun;
+  readonly tags?: Readonly<Record<string, string>>;
+  readonly targetRps?: number;
+  /** Per phase: thresholds, metrics, verdicts, evidence. */
+  readonly before?: PhaseExtras;
+  readonly during?: PhaseExtras;
+  readonly after?: PhaseExtras;
+}
+
+/** Thresholds and findings attached to one phase's report. */
+export interface PhaseExtras {
+  readonly thresholds?: readonly string[];
+  readonly metrics?: Readonly<Record<string, number>>;
+  readonly verdicts?: readonly Verdict[];
+  readonly evidence?: readonly Evidence[];
+}
+
+/**
+ * One scenario report per phase of a fault (`<name> · before`, `· during`, `· after`), each
+ * with its own latency histogram, errors by code, per-second series and thresholds, so a
+ * report shows how the service behaved before, while and after the fault acted.
+ */
+export function phaseReports(calls: readonly CallRecord[], input: PhaseReportInput): ScenarioReport[] {
+  return phasesOf(input.step, input.run, input.run.endedAt ?? now()).map((phase) => {
+    const extras = input[phase.name] ?? {};
+    const mine = callsIn(calls, phase);
+    const durationS = Math.max(0.001, (phase.to - phase.from) / 1000);
+    const h = createLatencyHistogram();
+    const errors: Record<string, number> = {};
+    let successes = 0;
+    for (const c of mine) {
+      recordLatencyMs(h, latencyOf(c));
+      if (c.ok) successes++;
+      else {
+        const kind = c.code ?? (c.status === undefined ? 'no_answer' : `HTTP ${c.status}`);
+        errors[kind] = (errors[kind] ?? 0) + 1;
+      }
+    }
+    const report: ScenarioReport = {
+      name: `${input.name} · ${phase.name}`,
+      executor: input.executor,
+      tags: { ...input.tags, fault: input.step.description, phase: phase.name },
+      started_at: new Date(phase.from).toISOString(),
+      duration_s: round(durationS),
+      requests: mine.length,
+      successes,
+      error_rate: mine.length === 0 ? 0 : (mine.length - successes) / mine.length,
+      errors,
+      dropped_iterations: 0,
+      rps: { achieved: round(mine.length / durationS), target: input.targetRps ?? null },
+      latency_ms: summarizeHistogram(h),
+      histogram: mine.length ? encodeHistogram(h) : null,
+      series: seriesOf(mine, phase.from),
+      metrics: { phase_start_s: round((phase.from - input.run.startedAt) / 1000), phase_duration_s: round(durationS), ...extras.metrics },
+      thresholds: (extras.thresholds ?? []).map((expression) => ({ expression, metric: '', actual: null, passed: false })),
+      verdicts: [...(extras.verdicts ?? [])],
+      evidence: [...(extras.evidence ?? [])],
+      checks: {},
+      segment: '0:1',
+      latency_basis: 'actual',
+      passed: true,
+    };
+    h.destroy();
+    return finalizeScenario(report);
+  });
+}
+
+function seriesOf(calls: readonly CallRecord[], from: number): SeriesPoint[] {
+  const seconds = new Map<number, CallRecord[]>();
+  for (const c of calls) {
+    const t = Math.floor((c.start - from) / 1000);
+    let list = seconds.get(t);
+    if (!list) seconds.set(t, (list = []));
+    list.push(c);
+  }
+  return [...seconds.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([t, list]) => {
+      const h = createLatencyHistogram();
+      for (const c of list) recordLatencyMs(h, latencyOf(c));
+      const point: SeriesPoint = {
+        t,
+        requests: list.length,
+        errors: list.filter((c) => !c.ok).length,
+        rps: list.length,
+        p50: percentileMs(h, 50),
+        p95: percentileMs(h, 95),
+        p99: percentileMs(h, 99),
+        dropped: 0,
+      };
+      h.destroy();
+      return point;
+    });
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
