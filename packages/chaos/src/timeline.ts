@@ -196,3 +196,23 @@ export function phasesOf(step: StepRecord, run: { startedAt: number; endedAt?: n
     { name: 'after', from: removed, to: endedAt },
   ];
 }
+
+/**
+ * One record spanning every step of a run (from the first application to the last
+ * removal), for phases around a sequence of faults, e.g. reset_peer then timeout.
+ */
+export function spanOf(run: TimelineRun, name = run.steps.map((s) => s.name).join(', then ')): StepRecord {
+  const applied = run.steps.map((s) => s.appliedAt).filter((t): t is number => t !== undefined);
+  const removed = run.steps.map((s) => s.removedAt).filter((t): t is number => t !== undefined);
+  const first = run.steps[0];
+  if (!first) throw new Error('spanOf: the run has no steps');
+  return {
+    name,
+    description: run.steps.map((s) => s.description).join('; '),
+    proxy: [...new Set(run.steps.map((s) => s.proxy))].join(', '),
+    fault: first.fault,
+    ...(applied.length ? { appliedAt: Math.min(...applied) } : {}),
+    ...(removed.length ? { removedAt: Math.max(...removed) } : {}),
+    ...(run.steps.some((s) => s.error) ? { error: run.steps.map((s) => s.error).filter(Boolean).join('; ') } : {}),
+  };
+}
