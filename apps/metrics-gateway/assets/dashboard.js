@@ -245,7 +245,8 @@
       for (const p of points) {
         const v = p[series[0].key] ?? 0;
         if (v <= 0) continue;
-        svg.append(svgEl('rect', { class: series[0].cls, x: x(p.t) - w / 2, y: y(v), width: w, height: H - pad.b - y(v) }));
+        const left = Math.min(Math.max(pad.l, x(p.t) - w / 2), W - pad.r - w);
+        svg.append(svgEl('rect', { class: series[0].cls, x: left, y: y(v), width: w, height: H - pad.b - y(v) }));
       }
     } else {
       series.forEach((s, i) => {
