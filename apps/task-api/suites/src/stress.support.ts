@@ -1,0 +1,114 @@
+// Shared plumbing of the task-api stress suite: replicas, seeding, pool evidence from
+// /health, and the command line.
+import { healthResponseSchema, type Evidence, type HealthResponse, type Verdict } from '@crucible/contracts';
+import type { Database } from '@crucible/db';
+import { HttpClient, type HttpRequest, type HttpResponse } from '@crucible/load-engine';
+import { sql, type Kysely } from 'kysely';
+
+/** Pool figures of every replica from `/health`: the largest peak and the acquire timeouts. */
+export async function poolEvidence(urls: readonly string[]): Promise<{ peak: number; max: number; acquireTimeouts: number; evidence: Evidence }> {
+  const replicas = await Promise.all(
+    urls.map(async (url) => {
+      const res = await fetch(`${url}/health`);
+      return { url, pool: healthResponseSchema.parse(await res.json()).pool };
+    }),
+  );
+  const peak = Math.max(...replicas.map((r) => r.pool.peak_in_use ?? r.pool.total - r.pool.idle));
+  const max = Math.max(...replicas.map((r) => r.pool.max));
+  const acquireTimeouts = replicas.reduce((n, r) => n + (r.pool.acquire_timeouts ?? 0), 0);
+  return { peak, max, acquireTimeouts, evidence: { title: 'Database pool per replica (GET /health)', kind: 'json', content: replicas } };
+}
+
+/** The command line every stress suite takes. */
+export interface StressArgs {
+  profile: 'quick' | 'full';
+  live: boolean;
+}
+
+/** Parses `--profile=quick|full` (also `--profile full`) and `--live`. */
+export function parseStressArgs(argv: readonly string[]): StressArgs {
+  let profile: StressArgs['profile'] = 'quick';
+  let live = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    const value = a.startsWith('--profile=') ? a.slice('--profile='.length) : a === '--profile' ? argv[++i] : undefined;
+    if (value !== undefined) {
+      if (value !== 'quick' && value !== 'full') throw new Error(`--profile must be quick or full, not "${value}"`);
+      profile = value;
+    } else if (a === '--live') live = true;
+  }
+  if (process.env['CRUCIBLE_PROFILE'] === 'full') profile = 'full';
+  return { profile, live };
+}
+
+/** A verdict from a plain comparison, for invariants no checker covers. */
+export function expectVerdict(checker: string, passed: boolean, summary: string, counts: Record<string, number>, examples: unknown[] = []): Verdict {
+  return { checker, status: passed ? 'pass' : 'fail', summary, counts, examples };
+}
+
+/** `/health` of every replica. */
+export async function healthOf(urls: readonly string[]): Promise<HealthResponse[]> {
+  return Promise.all(urls.map(async (url) => healthResponseSchema.parse(await (await fetch(`${url}/health`)).json())));
+}
+
+/** Sum of `acquire_timeouts` over the replicas (pool exhaustion since start). */
+export async function acquireTimeouts(urls: readonly string[]): Promise<number> {
+  return (await healthOf(urls)).reduce((n, h) => n + (h.pool.acquire_timeouts ?? 0), 0);
+}
+
+/**
+ * Every replica of an app, spoken to round-robin (there is no load balancer in the testbed;
+ * the client spreads requests itself). `pick(i)` gives the client of iteration `i`.
+ */
+export class Replicas {
+  readonly clients: HttpClient[];
+  constructor(readonly urls: readonly string[], connections: number) {
+    this.clients = urls.map((u) => new HttpClient(u, { connections }));
+  }
+  request(i: number, req: HttpRequest): Promise<HttpResponse> {
+    return (this.clients[i % this.clients.length] as HttpClient).request(req);
+  }
+  async close(): Promise<void> {
+    await Promise.all(this.clients.map((c) => c.destroy().catch(() => undefined)));
+  }
+}
+
+/** `error.code` of an envelope, if the body is one. */
+export function errorCodeOf(res: HttpResponse): string | undefined {
+  try {
+    const code = (res.json() as { error?: { code?: unknown } }).error?.code;
+    return typeof code === 'string' ? code : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** How the seeded data set looks (the issue's "realistic data"). */
+export const seedShape = { tasksPerProject: 1000, registryRowsTotal: 100 } as const;
+
+/**
+ * Seeds realistic data straight into the database (setup, not the thing under test): per
+ * project 1,000 tasks (70 % pending, 10 % in progress, 20 % done; priorities 0–9; created
+ * over the last day) and 100 `id_registry` rows spread over the projects.
+ */
+export async function seedProjects(db: Kysely<Database>, projects: readonly string[]): Promise<void> {
+  for (const p of projects) {
+    await sql`
+      insert into tasks (project_id, task_id, title, status, priority, payload, claimed_by, created_at, updated_at)
+      select ${p}, 'seed-' || lpad(g::text, 4, '0'), 'seeded task ' || g || ' of ' || ${p},
+        case when g % 10 < 7 then 'pending' when g % 10 = 7 then 'in_progress' else 'done' end,
+        (g * 7) % 10,
+        jsonb_build_object('component', 'c' || (g % 12), 'estimate', g % 8),
+        case when g % 10 = 7 then 'seed-worker' end,
+        now() - make_interval(secs => (${seedShape.tasksPerProject} - g) * 60),
+        now() - make_interval(secs => (${seedShape.tasksPerProject} - g) * 30)
+      from generate_series(1, ${seedShape.tasksPerProject}) g`.execute(db);
+  }
+  const perProject = Math.ceil(seedShape.registryRowsTotal / projects.length);
+  const rows = projects.flatMap((p) =>
+    Array.from({ length: perProject }, (_, i) => ({ project_id: p, artifact_type: `DOC${String(i).padStart(2, '0')}`, last_assigned_id: (i * 37) % 500 })),
+  );
+  await db.insertInto('id_registry').values(rows.slice(0, seedShape.registryRowsTotal)).execute();
+  await sql`analyze tasks`.execute(db);
+  await sql`analyze id_registry`.execute(db);
+}
