@@ -87,6 +87,7 @@ const cases: Case[] = [
   { name: 'patch: unknown status', method: 'PATCH', path: '/tasks/exists-1', json: { status: 'paused' }, code: 'validation_failed', field: 'body.status' },
   { name: 'patch: priority too high', method: 'PATCH', path: '/tasks/exists-1', json: { priority: 5000 }, code: 'validation_failed', field: 'body.priority' },
   { name: 'patch: expected_version 0', method: 'PATCH', path: '/tasks/exists-1', json: { title: 'x', expected_version: 0 }, code: 'validation_failed', field: 'body.expected_version' },
+  { name: 'patch: expected_version beyond int4', method: 'PATCH', path: '/tasks/exists-1', json: { title: 'x', expected_version: 2 ** 31 }, code: 'validation_failed', field: 'body.expected_version' },
   { name: 'patch: claimed_by is not writable', method: 'PATCH', path: '/tasks/exists-1', json: { claimed_by: 'me' }, code: 'validation_failed', field: 'body.claimed_by' },
   { name: 'patch: stale version', method: 'PATCH', path: '/tasks/exists-1', json: { title: 'x', expected_version: 7 }, code: 'version_conflict' },
   { name: 'patch: bad task id', method: 'PATCH', path: '/tasks/-x', json: { title: 'x' }, code: 'validation_failed', field: 'params.task_id' },
@@ -165,5 +166,39 @@ describe('bad input on every endpoint: the documented 4xx, the envelope naming t
     expect((await alpha.request('GET', '/artifacts/art-1')).bytes.toString()).toBe('kept');
     const created = await alpha.request('POST', '/tasks', { json: { title: 'after the bad inputs' } });
     expect(created.body).toMatchObject({ task_id: 'TASK-002' }); // no failed create consumed a number
+  });
+
+  it('never answers 5xx to junk in any field of any endpoint', async () => {
+    const junk: unknown[] = [null, true, 0, -1, 2 ** 31, 2 ** 53, 1e308, 1.5, '', ' ', 'x'.repeat(3000), '\u0000', '\ud800', '😀', '../../etc/passwd', "' or 1=1 --", {}, [], [1], { a: { b: [] } }];
+    const bodies: [string, string, (v: unknown) => unknown][] = [
+      ['POST', '/tasks', (v) => ({ title: v })],
+      ['POST', '/tasks', (v) => ({ title: 't', task_id: v })],
+      ['POST', '/tasks', (v) => ({ title: 't', status: v })],
+      ['POST', '/tasks', (v) => ({ title: 't', priority: v })],
+      ['POST', '/tasks', (v) => ({ title: 't', task_id: 'junk-payload', payload: v })],
+      ['POST', '/tasks/claim', (v) => ({ worker: v })],
+      ['PATCH', '/tasks/exists-1', (v) => ({ title: v, expected_version: 99 })],
+      ['PATCH', '/tasks/exists-1', (v) => ({ priority: v, expected_version: 99 })],
+      ['PATCH', '/tasks/exists-1', (v) => ({ status: 'done', expected_version: v })],
+    ];
+    const answers: string[] = [];
+    for (const [method, path, make] of bodies) {
+      for (const v of junk) {
+        const res = await alpha.request(method, path, { json: make(v) });
+        answers.push(`${method} ${path} ${JSON.stringify(make(v)).slice(0, 60)} → ${res.status}`);
+        if (res.status >= 400) errorEnvelopeSchema.parse(res.body);
+        // Junk that is valid is accepted: any JSON payload, any non-empty worker name (a claim).
+        if (res.status === 201) await alpha.request('DELETE', '/tasks/junk-payload');
+      }
+    }
+    for (const name of ['limit', 'status', 'cursor', 'project']) {
+      for (const v of junk) {
+        const raw = typeof v === 'string' ? v : JSON.stringify(v);
+        if (!raw.isWellFormed()) continue; // a lone surrogate cannot be put in a URL at all
+        const res = await alpha.request('GET', `/tasks?${name}=${encodeURIComponent(raw)}`);
+        answers.push(`GET /tasks ${name}=${String(v).slice(0, 40)} → ${res.status}`);
+      }
+    }
+    expect(answers.filter((a) => / → 5\d\d$/.test(a))).toEqual([]);
   });
 });

@@ -88,7 +88,7 @@ export const updateTaskRequestSchema = z
     status: taskStatusSchema.optional(),
     title: text(500).optional(),
     priority: z.number().int().min(0).max(1000).optional(),
-    expected_version: z.number().int().positive().optional(),
+    expected_version: z.number().int().positive().max(2_147_483_647).optional(),
   })
   .refine((b) => b.status !== undefined || b.title !== undefined || b.priority !== undefined, {
     message: 'at least one of status, title, priority is required',
