@@ -9,7 +9,12 @@ export type TaskStatus = z.infer<typeof taskStatusSchema>;
 export const taskIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be 1–64 letters, digits, _ . or -');
 
 // PostgreSQL text cannot hold U+0000; refusing it here keeps such input a 400, never a 500.
-const text = (max: number) => z.string().min(1).max(max).regex(/^[^\u0000]*$/, 'must not contain NUL (U+0000) characters');
+const text = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine((v) => !v.includes('\u0000'), 'must not contain NUL (U+0000) characters');
 
 /** A task as the API returns it. */
 export const taskSchema = z.object({
