@@ -1,0 +1,41 @@
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import {
+  artifactContentTypeSchema,
+  createTaskRequestSchema,
+  listTasksQuerySchema,
+  resourceNameSchema,
+  taskCursorSchema,
+  updateTaskRequestSchema,
+  type CreateTaskRequest,
+  type TaskCursor,
+} from './index.js';
+
+describe('task contracts', () => {
+  it('accepts a minimal task and refuses what PostgreSQL could not store', () => {
+    expect(createTaskRequestSchema.parse({ title: 't' })).toEqual({ title: 't' });
+    expect(createTaskRequestSchema.safeParse({ title: 'a\u0000b' }).success).toBe(false);
+    expect(createTaskRequestSchema.safeParse({ title: 't', priority: 1001 }).success).toBe(false);
+    expect(updateTaskRequestSchema.safeParse({ title: 't', expected_version: 2 ** 31 }).success).toBe(false);
+    expect(updateTaskRequestSchema.safeParse({ expected_version: 1 }).success).toBe(false);
+  });
+  it('caps a page at 500 and coerces the query string limit', () => {
+    expect(listTasksQuerySchema.parse({ limit: '500' }).limit).toBe(500);
+    expect(listTasksQuerySchema.safeParse({ limit: '501' }).success).toBe(false);
+  });
+  it('keeps microseconds in a cursor', () => {
+    expect(taskCursorSchema.safeParse(['2026-01-01T00:00:00.123456Z', 'TASK-001']).success).toBe(true);
+    expect(taskCursorSchema.safeParse(['2026-01-01T00:00:00.123Z', 'TASK-001']).success).toBe(false);
+    expectTypeOf<TaskCursor>().toEqualTypeOf<[string, string]>();
+  });
+  it('accepts media types and resource names by their documented shapes only', () => {
+    expect(artifactContentTypeSchema.safeParse('text/plain; charset="utf-8"').success).toBe(true);
+    expect(artifactContentTypeSchema.safeParse('text/plain\r\nx-injected: 1').success).toBe(false);
+    expect(resourceNameSchema.safeParse('sdlc-core.md').success).toBe(true);
+    expect(resourceNameSchema.safeParse('..').success).toBe(false);
+    expect(resourceNameSchema.safeParse('a/b.md').success).toBe(false);
+  });
+  it('infers the create request from its schema', () => {
+    expectTypeOf<CreateTaskRequest['title']>().toEqualTypeOf<string>();
+    expectTypeOf<CreateTaskRequest['priority']>().toEqualTypeOf<number | undefined>();
+  });
+});
