@@ -15,13 +15,13 @@ test('the dashboard shows a live run as it happens, and its numbers match the fi
     const scenarios = [
       scenario({
         name: 'ping',
-        executor: constantArrivalRate({ rate: 40, duration: '5s', preAllocatedVUs: 10, maxVUs: 40 }),
+        executor: constantArrivalRate({ rate: 40, duration: '8s', preAllocatedVUs: 10, maxVUs: 40 }),
         request: (ctx) => ctx.http.request({ path: '/' }),
         thresholds: ['p(99)<2000', 'rate<0.5'],
       }),
       scenario({
         name: 'slow',
-        executor: constantArrivalRate({ rate: 10, duration: '5s', preAllocatedVUs: 5, maxVUs: 20 }),
+        executor: constantArrivalRate({ rate: 10, duration: '8s', preAllocatedVUs: 5, maxVUs: 20 }),
         request: (ctx) => ctx.http.request({ path: '/slow' }),
         // Every request takes 20 ms, so this threshold fails and the run must show FAILED.
         thresholds: ['p(50)<1'],
