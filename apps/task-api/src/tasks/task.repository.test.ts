@@ -53,6 +53,7 @@ describe('query plans on 1,000 tasks × 5 projects', () => {
     expect(usesIndex(plan, 'tasks_pkey'), plan).toBe(true);
     expect(plan).toContain('LockRows');
     expect(plan).not.toContain('Seq Scan');
+    expect(plan).not.toMatch(/\bSort\b/);
     const { rows } = await sql<{ n: number }>`select count(*)::int as n from tasks where claimed_by = 'explainer'`.execute(api.db);
     expect(rows[0]?.n).toBe(0);
   });
@@ -64,5 +65,6 @@ describe('query plans on 1,000 tasks × 5 projects', () => {
     );
     expect(usesIndex(plan, 'tasks_list_idx'), plan).toBe(true);
     expect(plan).not.toContain('Seq Scan');
+    expect(plan).not.toMatch(/\bSort\b/); // keyset order straight from the index
   });
 });
