@@ -41,6 +41,7 @@ const cases: Case[] = [
   { name: 'task_id with a space', method: 'POST', path: '/tasks', json: { task_id: 'a b', title: 't' }, code: 'validation_failed', field: 'body.task_id' },
   { name: 'task_id with a slash', method: 'POST', path: '/tasks', json: { task_id: '../x', title: 't' }, code: 'validation_failed', field: 'body.task_id' },
   { name: 'task_id too long', method: 'POST', path: '/tasks', json: { task_id: 'x'.repeat(65), title: 't' }, code: 'validation_failed', field: 'body.task_id' },
+  { name: 'reserved task_id', method: 'POST', path: '/tasks', json: { task_id: 'next', title: 't' }, code: 'validation_failed', field: 'body.task_id' },
   { name: 'empty task_id', method: 'POST', path: '/tasks', json: { task_id: '', title: 't' }, code: 'validation_failed', field: 'body.task_id' },
   { name: 'unknown field', method: 'POST', path: '/tasks', json: { title: 't', owner: 'me' }, code: 'validation_failed', field: 'body.owner' },
   { name: 'payload PostgreSQL cannot store', method: 'POST', path: '/tasks', json: { title: 't', payload: { note: 'a\u0000b' } }, code: 'validation_failed', field: 'body.payload' },

@@ -5,8 +5,14 @@ import { projectIdSchema } from './project.js';
 export const taskStatusSchema = z.enum(['pending', 'in_progress', 'done', 'cancelled']);
 export type TaskStatus = z.infer<typeof taskStatusSchema>;
 
-/** A task id, unique within a project (`TASK-001` when generated). */
-export const taskIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be 1–64 letters, digits, _ . or -');
+/**
+ * A task id, unique within a project (`TASK-001` when generated). `next` and `claim` are
+ * routes under `/tasks/`, so they cannot be ids.
+ */
+export const taskIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be 1–64 letters, digits, _ . or -')
+  .refine((v) => v !== 'next' && v !== 'claim', 'next and claim are reserved (they are routes under /tasks/)');
 
 // PostgreSQL text cannot hold U+0000; refusing it here keeps such input a 400, never a 500.
 const text = (max: number) =>
