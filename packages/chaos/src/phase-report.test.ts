@@ -44,6 +44,13 @@ describe('phase reports', () => {
     expect(during?.series.map((p) => p.requests)).toEqual([2, 2]);
   });
 
+  it('a call in flight when the fault starts belongs to the fault', () => {
+    const inflight = call(1.9, 300, false);
+    const [before, during] = phaseReports([inflight], { name: 'x', executor: 'y', step, run });
+    expect(before?.requests).toBe(0);
+    expect(during?.requests).toBe(1);
+  });
+
   it('a threshold that does not hold fails its phase', () => {
     const [, during] = phaseReports(calls, { name: 'x', executor: 'y', step, run, during: { thresholds: ['errors: rate<0.1'] } });
     expect(during?.passed).toBe(false);

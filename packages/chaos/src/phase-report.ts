@@ -21,9 +21,20 @@ export interface CallRecord {
 /** Milliseconds a call took. */
 export const latencyOf = (c: CallRecord): number => c.end - c.start;
 
-/** The calls sent within a phase. */
-export function callsIn<C extends CallRecord>(calls: readonly C[], phase: Pick<Phase, 'from' | 'to'>): C[] {
-  return calls.filter((c) => c.start >= phase.from && c.start < phase.to);
+/**
+ * The calls of a phase: `before` = finished before the fault acted, `after` = sent after it
+ * was gone, `during` = every call whose lifetime overlaps the fault (a request in flight when
+ * the link was cut belongs to the fault, not to the calm before it).
+ */
+export function callsIn<C extends CallRecord>(calls: readonly C[], phase: Phase): C[] {
+  switch (phase.name) {
+    case 'before':
+      return calls.filter((c) => c.start >= phase.from && c.end < phase.to);
+    case 'after':
+      return calls.filter((c) => c.start >= phase.from && c.start < phase.to);
+    case 'during':
+      return calls.filter((c) => c.end >= phase.from && c.start < phase.to);
+  }
 }
 
 /**

@@ -178,6 +178,8 @@ export async function withFaults<T>(
   );
   stopTimeline.abort();
   const timeline = await timelineDone;
+  // The run lasts as long as the load, not only until the last fault is removed.
+  timeline.endedAt = Math.max(timeline.endedAt ?? 0, now());
   if (timeline.steps.some((s) => s.error)) throw new TimelineError(timeline);
   if (!outcome.ok) throw outcome.error;
   return { result: outcome.value, timeline };
