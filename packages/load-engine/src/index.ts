@@ -43,3 +43,4 @@ export {
   type LatencyHistogram,
   type ThresholdSpec,
 } from '@crucible/reporting';
+export { runParallel, type ParallelOptions } from './parallel.js';

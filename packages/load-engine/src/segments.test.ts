@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { decodeHistogram, mergeHistograms, recordLatencyMs, createLatencyHistogram, recordedValues } from '@crucible/reporting';
+import { startTestServer } from '../tests/test-servers.js';
+import { runParallel } from './parallel.js';
+import { mergeResults, outcomesOf } from './result.js';
+import { ownsIndex, parseSegment, splitSegments, indexRange } from './segment.js';
+
+const MODULE = new URL('../tests/fixtures/split-scenarios.ts', import.meta.url);
+// Server-side delay depends only on the iteration index: 0, 500, 1000 or 1500 ms. The modes
+// are far apart so that scheduling lag on a loaded shared 2-core machine (we have seen
+// 100-300 ms) cannot move a request into another mode.
+const byIndex = (req: { url?: string }): number => (Number(new URL(req.url ?? '/', 'http://x').searchParams.get('i')) % 4) * 500;
+
+/** Requests per 500 ms delay mode, read from a histogram (values in µs). */
+function bandCounts(h: Parameters<typeof recordedValues>[0]): number[] {
+  const bands = [0, 0, 0, 0];
+  for (const [us, count] of recordedValues(h)) {
+    const band = Math.min(3, Math.floor((us / 1000 + 20) / 500));
+    bands[band] = (bands[band] ?? 0) + count;
+  }
+  return bands;
+}
+
+describe('execution segments', () => {
+  it('partition iteration indices exactly and evenly', () => {
+    const segs = splitSegments(3).map((s) => parseSegment(s));
+    const counts = new Map<number, number>();
+    for (let i = 0; i < 30_000; i++) {
+      const owners = segs.map((s, k) => (ownsIndex(s, i) ? k : -1)).filter((k) => k >= 0);
+      expect(owners).toHaveLength(1);
+      counts.set(owners[0] as number, (counts.get(owners[0] as number) ?? 0) + 1);
+    }
+    expect(counts.size).toBe(3);
+    for (const c of counts.values()) expect(Math.abs(c - 10_000)).toBeLessThan(10);
+    expect(segs.map((s) => indexRange(s, 10))).toEqual([[0, 3], [3, 6], [6, 10]]);
+    expect(() => parseSegment('2/3:1/3')).toThrow(/end must be greater/);
+  });
+
+  it('three processes run exactly the single run’s iterations, and their merged histogram matches it', async () => {
+    await using server = await startTestServer(byIndex);
+    const params = { rate: 60, duration: '3s' };
+    const single = await runParallel({ module: MODULE, params, baseUrl: server.url, workers: 1, mode: 'process' });
+    const split = await runParallel({ module: MODULE, params, baseUrl: server.url, workers: 3, mode: 'process' });
+
+    const [one] = single.scenarios;
+    const [merged] = split.scenarios;
+    if (!one || !merged) throw new Error('both runs must report the scenario');
+    expect(one.requests).toBe(180);
+    expect(merged.requests).toBe(one.requests);
+    expect(merged.segment).toBe('0:1');
+    expect(merged.successes).toBe(180);
+    // The union of the three processes' iteration indices is exactly the single run's.
+    const indices = outcomesOf(split, 'split me').map((o) => o.index).sort((a, b) => a - b);
+    expect(indices).toEqual(outcomesOf(single, 'split me').map((o) => o.index).sort((a, b) => a - b));
+    expect(indices).toEqual(Array.from({ length: 180 }, (_, i) => i));
+    expect(new Set(indices).size).toBe(180);
+
+    // Merging is exact: the merged histogram equals one built from every recorded latency.
+    const all = createLatencyHistogram();
+    for (const o of outcomesOf(split, 'split me')) recordLatencyMs(all, o.latencyMs);
+    const mergedHistogram = decodeHistogram(merged.histogram);
+    expect(recordedValues(mergedHistogram)).toEqual(recordedValues(all));
+    expect(mergedHistogram.totalCount).toBe(decodeHistogram(one.histogram).totalCount);
+
+    // And it matches the single-process run: same schedule, same server delays per iteration,
+    // so every delay mode (0/500/1000/1500 ms + client overhead) holds exactly the same count.
+    const singleHistogram = decodeHistogram(one.histogram);
+    const expected = [45, 45, 45, 45];
+    expect(bandCounts(singleHistogram)).toEqual(expected);
+    expect(bandCounts(mergedHistogram)).toEqual(expected);
+    // Per-second series merge too: their counts add up to the total.
+    expect(merged.series.reduce((a, s) => a + s.requests, 0)).toBe(180);
+    const perSecond = mergeHistograms(merged.series.map((s) => s.histogram));
+    expect(recordedValues(perSecond)).toEqual(recordedValues(mergedHistogram));
+  });
+
+  it('worker threads split the load across cores and merge like processes', async () => {
+    await using server = await startTestServer(byIndex);
+    const result = await runParallel({ module: MODULE, params: { rate: 100, duration: '2s' }, baseUrl: server.url, workers: 2, mode: 'thread' });
+    expect(result.scenarios[0]?.requests).toBe(200);
+    // 100 more arrived during the 1 s warm-up, which is sent but not counted.
+    expect(server.received()).toBe(300);
+    expect(mergeResults([result]).scenarios[0]?.requests).toBe(200);
+  });
+});

@@ -1,0 +1,69 @@
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runReportSchema } from '@crucible/contracts';
+import { describe, expect, it } from 'vitest';
+import { latencies, runFrom, scenarioFrom } from '../tests/report-fixture.js';
+
+const CLI = fileURLToPath(new URL('./cli.ts', import.meta.url));
+
+function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--conditions=@crucible/source', '--import', 'tsx', CLI, ...args], { cwd: path.dirname(CLI) }, (error, stdout, stderr) =>
+      resolve({ code: error ? Number((error as { code?: number }).code ?? 2) : 0, stdout, stderr }),
+    );
+  });
+}
+
+async function writeReport(dir: string, project: string, target: string, passed: boolean): Promise<void> {
+  const s = scenarioFrom(`${project} main`, [latencies(50, 10, 5)], { thresholdExpressions: [passed ? 'p(99)<1000' : 'p(99)<1'] });
+  const report = runFrom([s], { project, target, suite: `${project} ${target}` });
+  await mkdir(path.join(dir, project), { recursive: true });
+  await writeFile(path.join(dir, project, `${target}.json`), JSON.stringify(report));
+}
+
+describe('report CLI', () => {
+  it('merge combines every run report into reports/combined.* and exits 1 when one run failed', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'crucible-merge-'));
+    await writeReport(dir, '@crucible/id-service-suites', 'stress', true);
+    await writeReport(dir, 'task-api-suites', 'stress', false);
+    await writeFile(path.join(dir, 'not-a-report.json'), '{"hello": 1}');
+    const { code, stdout } = await cli(['merge', '--dir', dir]);
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/merged 2 run report\(s\)/);
+    const combined = runReportSchema.parse(JSON.parse(await readFile(path.join(dir, 'combined.json'), 'utf8')));
+    expect(combined.passed).toBe(false);
+    expect(combined.scenarios.map((s) => s.source)).toEqual(['@crucible/id-service-suites/stress', 'task-api-suites/stress']);
+    for (const ext of ['md', 'xml', 'html']) expect(await readFile(path.join(dir, `combined.${ext}`), 'utf8')).toContain('task-api-suites/stress');
+
+    // Merging again does not swallow its own output.
+    expect((await cli(['merge', '--dir', dir])).stdout).toMatch(/merged 2 run report\(s\)/);
+  });
+
+  it('merge exits 0 when every run passed, and 2 when there is nothing to merge', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'crucible-merge-'));
+    expect((await cli(['merge', '--dir', dir])).code).toBe(2);
+    await writeReport(dir, 'a', 'stress', true);
+    expect((await cli(['merge', '--dir', dir])).code).toBe(0);
+  });
+
+  it('baseline save + compare exits 3 on a regression and names the figure', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'crucible-cmp-'));
+    const at = async (name: string, center: number): Promise<string> => {
+      const file = path.join(dir, 'runs', `${name}.json`);
+      await mkdir(path.dirname(file), { recursive: true });
+      await writeFile(file, JSON.stringify(runFrom([scenarioFrom('s', [latencies(200, center, 2, center)])])));
+      return file;
+    };
+    const base = path.join(dir, 'baseline.json');
+    expect((await cli(['baseline', 'save', await at('b1', 10), await at('b2', 10.2), '--out', base])).code).toBe(0);
+    expect((await cli(['compare', '--baseline', base, await at('c1', 10.1)])).code).toBe(0);
+    const worse = await cli(['compare', '--baseline', base, await at('c2', 30), '--write']);
+    expect(worse.code).toBe(3);
+    expect(worse.stdout).toMatch(/regressed: s latency_ms\.p50/);
+    const rewritten = runReportSchema.parse(JSON.parse(await readFile(path.join(dir, 'runs', 'c2.json'), 'utf8')));
+    expect(rewritten.comparison?.regressed).toBe(true);
+  });
+});

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { latencies, scenarioFrom } from '../tests/report-fixture.js';
+import { evaluateThresholds, normalizeThresholds, parseThreshold } from './thresholds.js';
+
+describe('threshold syntax', () => {
+  it('reads k6-style expressions with default and named metrics', () => {
+    expect(parseThreshold('p(99)<200')).toMatchObject({ metric: 'latency', aggregation: 'p', percentile: 99, operator: '<', value: 200 });
+    expect(parseThreshold('p(99.9) <= 500')).toMatchObject({ percentile: 99.9, operator: '<=' });
+    expect(parseThreshold('rate<0.01')).toMatchObject({ metric: 'errors', aggregation: 'rate' });
+    expect(parseThreshold('count==0')).toMatchObject({ metric: 'errors', aggregation: 'count', operator: '==', value: 0 });
+    expect(parseThreshold('duplicates: count==0')).toMatchObject({ metric: 'duplicates', aggregation: 'count' });
+    expect(normalizeThresholds({ duplicates: ['count==0'], latency: ['p(95)<100'] })).toEqual(['duplicates: count==0', 'latency: p(95)<100']);
+  });
+
+  it('rejects malformed expressions, naming them', () => {
+    for (const bad of ['p99<200', 'p(101)<1', 'rate < abc', 'avg', '<200']) expect(() => parseThreshold(bad)).toThrow(bad === 'p(101)<1' ? /percentile must be within/ : /is not valid/);
+  });
+});
+
+describe('threshold evaluation', () => {
+  const s = scenarioFrom('s', [latencies(1000, 50, 40)], { failures: 5, metrics: { duplicates: 0, leaked_rows: 3 } });
+
+  it('computes latency percentiles from the histogram (any percentile), error rate and counts', () => {
+    const r = evaluateThresholds(['p(99)<100', 'p(50)>200', 'p(99.99)<1000', 'avg<60', 'rate<0.01', 'count<=5', 'requests: count==1000', 'checks: rate==1'], s);
+    expect(r.map((t) => t.passed)).toEqual([true, false, true, true, true, true, true, true]);
+    expect(r[1]?.actual).toBeGreaterThan(40);
+    expect(r[1]?.actual).toBeLessThan(60);
+    expect(r[1]?.message).toMatch(/failed: latency p\(50\) = /);
+    expect(r[4]?.actual).toBeCloseTo(0.005);
+  });
+
+  it('evaluates custom metrics attached by a suite', () => {
+    const r = evaluateThresholds(['duplicates: count==0', 'leaked_rows: count==0', 'leaked_rows: value<10'], s);
+    expect(r.map((t) => t.passed)).toEqual([true, false, true]);
+  });
+
+  it('fails — never passes — a threshold on an unknown metric or a wrong aggregation', () => {
+    const r = evaluateThresholds(['ghosts: count==0', 'errors: p(99)<1', 'duplicates: p(50)<1'], s);
+    expect(r.every((t) => !t.passed && t.actual === null)).toBe(true);
+    expect(r[0]?.message).toMatch(/unknown metric "ghosts" \(known: latency, errors, requests, dropped_iterations, checks, duplicates, leaked_rows\)/);
+    expect(r[1]?.message).toMatch(/does not apply to metric "errors"/);
+  });
+});
