@@ -92,6 +92,19 @@ describe('shared resources', () => {
   });
 });
 
+describe('a cold burst on one document', () => {
+  it('reads the disk once: one miss, every other concurrent lookup a hit', async () => {
+    await using api = await startTaskApi();
+    const alpha = await api.project('alpha');
+    await alpha.request('GET', '/resources'); // warm the key cache, not the resource cache
+    const answers = await Promise.all(Array.from({ length: 20 }, () => alpha.request('GET', '/resources/review-checklist.md')));
+    expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200));
+    expect(new Set(answers.map((a) => a.bytes.toString())).size).toBe(1);
+    const f = await cacheFigures(api);
+    expect(f).toMatchObject({ hits: 19, misses: 1 });
+  });
+});
+
 describe('a resource cache smaller than the catalogue', () => {
   it('stays bounded and misses again after evicting', async () => {
     await using api = await startTaskApi({ RESOURCE_CACHE_ENTRIES: '2' });

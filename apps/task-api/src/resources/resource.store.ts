@@ -40,6 +40,8 @@ export class ResourceStore {
   readonly #maxBytes: number;
   readonly #hitsCounter: Counter;
   readonly #missesCounter: Counter;
+  // Reads in flight, so a burst of cold lookups of one document reads the disk once.
+  readonly #loading = new Map<string, Promise<Resource>>();
   #hits = 0;
   #misses = 0;
 
@@ -75,7 +77,9 @@ export class ResourceStore {
   /** The document `name`, or `undefined` when the app ships no such document. */
   async get(name: string): Promise<Resource | undefined> {
     if (!this.#sizes.has(name)) return undefined;
-    const cached = this.#cache.get(name);
+    // A lookup that joins a read already in flight counts as a hit: only the read that goes
+    // to disk is a miss, so misses measure disk reads.
+    const cached = this.#cache.get(name) ?? this.#loading.get(name);
     if (cached) {
       this.#hits++;
       this.#hitsCounter.inc();
@@ -83,6 +87,16 @@ export class ResourceStore {
     }
     this.#misses++;
     this.#missesCounter.inc();
+    const loading = this.#load(name);
+    this.#loading.set(name, loading);
+    try {
+      return await loading;
+    } finally {
+      this.#loading.delete(name);
+    }
+  }
+
+  async #load(name: string): Promise<Resource> {
     const content = await readFile(path.join(this.#dir, name));
     const resource: Resource = { name, content, etag: `"${createHash('sha256').update(content).digest('hex')}"` };
     this.#cache.set(name, resource);
