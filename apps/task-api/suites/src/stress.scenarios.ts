@@ -493,6 +493,8 @@ export async function capacity(ctx: StressContext): Promise<ScenarioResult> {
         name,
         executor: rampingArrivalRate({ startRate: 50, stages: [{ duration: `${rampS}s`, target: peak }], preAllocatedVUs: 50, maxVUs: 800 }),
         gracefulStop: '3s',
+        // Two seconds at the start rate first, so start-up noise cannot end the ramp at once.
+        warmup: '2s',
         // The 100 RPS requirement must sit inside the capacity found.
         thresholds: ['capacity_rps: value>=100'],
         tags: { endpoint: 'GET /tasks/next', projects: '5' },

@@ -2,7 +2,7 @@
 // /health, and the command line.
 import { healthResponseSchema, type Evidence, type HealthResponse, type Verdict } from '@crucible/contracts';
 import type { Database } from '@crucible/db';
-import { HttpClient, type HttpRequest, type HttpResponse } from '@crucible/load-engine';
+import { EngineEvents, HttpClient, startLiveSink, type HttpRequest, type HttpResponse, type RunResult, type Sink } from '@crucible/load-engine';
 import { sql, type Kysely } from 'kysely';
 
 /** Pool figures of every replica from `/health`: the largest peak and the acquire timeouts. */
@@ -111,4 +111,30 @@ export async function seedProjects(db: Kysely<Database>, projects: readonly stri
   await db.insertInto('id_registry').values(rows.slice(0, seedShape.registryRowsTotal)).execute();
   await sql`analyze tasks`.execute(db);
   await sql`analyze id_registry`.execute(db);
+}
+
+/**
+ * `--live`: streams every scenario of the suite to the metrics gateway as one run. The engine
+ * closes a run's sinks when `run()` returns, and the suite calls `run()` once per scenario,
+ * so the gateway sink sits behind a per-suite forwarder and is closed (with one `run_end`)
+ * by `end`. The gateway is `CRUCIBLE_GATEWAY_URL` (token `CRUCIBLE_GATEWAY_TOKEN`), or the
+ * one started with the system under test.
+ */
+export async function liveSession(gatewayUrl: string, token: string, runId: string): Promise<{ sink: Sink; dashboardUrl: string; end(result: RunResult): Promise<void> }> {
+  const live = await startLiveSink({ gatewayUrl, token, runId });
+  const events = new EngineEvents();
+  live.sink.attach(events);
+  return {
+    dashboardUrl: live.dashboardUrl,
+    sink: {
+      name: 'gateway (whole suite)',
+      attach(run) {
+        run.on('tick', (t) => events.emit('tick', t));
+      },
+    },
+    async end(result) {
+      events.emit('done', { runId, result });
+      await live.sink.close?.();
+    },
+  };
 }

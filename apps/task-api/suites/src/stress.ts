@@ -21,7 +21,7 @@ import {
   writeThroughput,
   type StressContext,
 } from './stress.scenarios.js';
-import { parseStressArgs, poolEvidence, Replicas, seedProjects, seedShape } from './stress.support.js';
+import { liveSession, parseStressArgs, poolEvidence, Replicas, seedProjects, seedShape } from './stress.support.js';
 
 const args = parseStressArgs(process.argv.slice(2));
 const suite = 'task-api stress';
@@ -36,6 +36,8 @@ async function main(): Promise<number> {
   const results: ScenarioResult[] = [];
   let crash: string | undefined;
   let sut: Sut | undefined;
+  let live: Awaited<ReturnType<typeof liveSession>> | undefined;
+  const runId = `task-api-stress-${Date.now().toString(36)}`;
   let ctx: StressContext | undefined;
   const t0 = performance.now();
   const elapsed = () => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
@@ -43,7 +45,9 @@ async function main(): Promise<number> {
     log(`profile ${args.profile}: starting ${replicaCount} task-api replicas on the embedded PostgreSQL`);
     // Bursts of 500 claimers queue behind pools of 10: a queued request waits up to 5 s (not
     // the default 1 s) before the fast 503, so the bursts measure the claim, not the queue.
-    sut = await startSut({ apps: ['task-api'], replicas: { 'task-api': replicaCount }, env: { LOG_LEVEL: 'warn', DB_ACQUIRE_TIMEOUT_MS: String(acquireTimeoutMs) } });
+    const gatewayFromEnv = process.env['CRUCIBLE_GATEWAY_URL'];
+    const apps = args.live && !gatewayFromEnv ? ['task-api', 'metrics-gateway'] : ['task-api'];
+    sut = await startSut({ apps, replicas: { 'task-api': replicaCount }, env: { LOG_LEVEL: 'warn', DB_ACQUIRE_TIMEOUT_MS: String(acquireTimeoutMs) } });
     const urls = sut.apps['task-api']?.map((a) => a.url) ?? [];
     const db = createDb(createPool({ connectionString: sut.databaseUrl, max: 4 }));
     const projects = ['acme', 'globex', 'initech', 'umbrella', 'hooli'];
@@ -52,6 +56,13 @@ async function main(): Promise<number> {
     await seedProjects(db, projects);
     log(`seeded ${projects.length} projects × ${seedShape.tasksPerProject} tasks, ${seedShape.registryRowsTotal} registry rows (${elapsed()})`);
     const sinks: Sink[] = [consoleSink()];
+    if (args.live) {
+      const gatewayUrl = gatewayFromEnv ?? sut.url('metrics-gateway');
+      const token = process.env['CRUCIBLE_GATEWAY_TOKEN'] ?? (gatewayFromEnv ? (process.env['CRUCIBLE_ADMIN_TOKEN'] ?? '') : sut.adminToken);
+      live = await liveSession(gatewayUrl, token, runId);
+      sinks.push(live.sink);
+      log(`live dashboard: ${live.dashboardUrl}`);
+    }
     const running = sut;
     ctx = {
       replicas: new Replicas(urls, 512),
@@ -103,10 +114,11 @@ async function main(): Promise<number> {
     crash = err instanceof Error ? (err.stack ?? err.message) : String(err);
     log(`crashed: ${crash}`);
   } finally {
+    await live?.end({ runId, startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), segment: '0:1', scenarios: results }).catch(() => undefined);
     await ctx?.replicas.close();
     await sut?.stop();
   }
-  const runResult: RunResult = { runId: crypto.randomUUID(), startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), segment: '0:1', scenarios: results };
+  const runResult: RunResult = { runId, startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), segment: '0:1', scenarios: results };
   const project = process.env['NX_TASK_TARGET_PROJECT'] ?? '@crucible/task-api-suites';
   const meta = { suite, project, target: 'stress', profile: args.profile, config: { profile: args.profile, replicas: replicaCount, DB_ACQUIRE_TIMEOUT_MS: acquireTimeoutMs, write_rate: writeRate, ...seedShape } };
   const report: RunReport = crash
