@@ -3,8 +3,7 @@
 // collide and that each project's sequences are its own. Writes
 // reports/<project>/stress.{json,md,xml,html}; exits non-zero when an invariant fails.
 import { randomUUID } from 'node:crypto';
-import { checkApiLeakage, checkIds, idEvidenceFromDb, reconcileIds, type ApiObservation, type IdOperation } from '@crucible/checkers';
-import { classifyOutcome } from '@crucible/checkers';
+import { checkApiLeakage, checkIds, classifyOutcome, idEvidenceFromDb, reconcileIds, type ApiObservation, type IdOperation } from '@crucible/checkers';
 import { idRegistryResponseSchema, type Evidence, type RunReport, type ScenarioReport } from '@crucible/contracts';
 import { createDb, createPool, explainAnalyze, type Database } from '@crucible/db';
 import { EXIT, finishRun, runMetadata } from '@crucible/reporting';
@@ -225,6 +224,8 @@ async function main(): Promise<number> {
   const scenarios: ScenarioReport[] = [];
   let crash: string | undefined;
   log(`profile ${args.profile}: starting the id-service on the embedded PostgreSQL`);
+  // Every scenario here is a burst that lasts about a second: nothing to watch live.
+  if (args.live) log('--live: the id-service scenarios are sub-second bursts; nothing is streamed (the task-api suite streams its rate scenarios)');
   let sut: Sut | undefined;
   let ctx: Ctx | undefined;
   try {
