@@ -42,3 +42,16 @@ export { runTimeline, withFaults, phasesOf, spanOf, describeStep, now, TimelineE
 export { killOnExit, type TeardownHook } from './cleanup.js';
 export { phaseReports, recoveryMs, percentileOf, callsIn, latencyOf, type CallRecord, type PhaseReportInput, type PhaseExtras } from './phase-report.js';
 export { startProbe, type Probe, type ProbeSample } from './probe.js';
+export {
+  send,
+  hangAfterMs,
+  hungCalls,
+  uncleanFailures,
+  healthStatus,
+  poolOf,
+  poolDrained,
+  expectVerdict,
+  checksScenario,
+  type Http,
+  type HttpCall,
+} from './calls.js';
