@@ -1,3 +1,4 @@
+import { decodeHistogram, recordedValues } from '@crucible/reporting';
 import { describe, expect, it } from 'vitest';
 import { startStallingServer } from '../tests/test-servers.js';
 import { buildReport } from './build-report.js';
@@ -5,10 +6,19 @@ import { constantArrivalRate, constantVUs } from './executors.js';
 import { run } from './runner.js';
 import { scenario } from './scenario.js';
 
+/** How many recorded latencies were at least `ms` (from the report's base64 HDR histogram). */
+function slowerThan(histogram: string | null | undefined, ms: number): number {
+  if (!histogram) return 0;
+  const h = decodeHistogram(histogram);
+  const n = recordedValues(h).reduce((a, [us, count]) => (us >= ms * 1000 ? a + count : a), 0);
+  h.destroy();
+  return n;
+}
+
 describe('coordinated omission', () => {
   it('the open model shows a 1 s server stall in p99; a closed loop measuring from the send hides it', async () => {
-    // 100 req/s for 4 s; after 150 requests the server stalls for 1 s.
-    await using open = await startStallingServer(150, 1000);
+    // 100 req/s for 4 s; after 100 requests the server stalls for 1 s.
+    await using open = await startStallingServer(100, 1000);
     const openResult = await run(
       scenario({
         name: 'open',
@@ -21,7 +31,7 @@ describe('coordinated omission', () => {
 
     // The same server behaviour, measured the naive way: one VU, paced to ~100 req/s,
     // latency from the moment the request is actually sent.
-    await using closed = await startStallingServer(150, 1000);
+    await using closed = await startStallingServer(100, 1000);
     const closedResult = await run(
       scenario({
         name: 'closed',
@@ -41,10 +51,12 @@ describe('coordinated omission', () => {
     expect(openReport?.latency_basis).toBe('intended');
     // ~100 of 400 scheduled requests fall in the stall, waiting up to 1 s each.
     expect(openReport?.latency_ms?.p99).toBeGreaterThanOrEqual(500);
-    expect(openReport?.latency_ms?.p90).toBeGreaterThanOrEqual(200);
+    expect(slowerThan(openReport?.histogram, 500)).toBeGreaterThanOrEqual(40);
 
-    // The closed loop saw the stall once (its max), but its p99 stays small: coordinated omission.
+    // The closed loop saw the stall once (its max), but it sent nothing while it waited, so the
+    // stall is one sample among hundreds: its p99 stays below the stall — coordinated omission.
     expect(closedReport?.latency_ms?.max).toBeGreaterThanOrEqual(900);
-    expect(closedReport?.latency_ms?.p99).toBeLessThan(200);
+    expect(slowerThan(closedReport?.histogram, 500)).toBeLessThanOrEqual(2);
+    expect(closedReport?.latency_ms?.p99).toBeLessThan(500);
   });
 });

@@ -3,8 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { EngineEvents, type EngineEventMap, type Sink } from './events.js';
-import { mergeResults, type RunResult } from './result.js';
+import { encodeHistogram, mergeHistograms, percentileMs } from '@crucible/reporting';
+import { EngineEvents, type ScenarioDoneEvent, type ScenarioStartEvent, type Sink, type TickEvent } from './events.js';
+import { mergeResults, type RunResult, type ScenarioResult } from './result.js';
 import { splitSegments } from './segment.js';
 
 /** What one worker runs (plain data). */
@@ -67,7 +68,8 @@ function startWorker(task: ParallelTask): Worker {
 /**
  * Runs scenarios split into execution segments over several worker threads or processes (so
  * every core generates load) and merges their results exactly (counts add, HDR histograms
- * merge). Ticks of each segment are re-emitted on `events` with their `segment`.
+ * merge). Events are merged too: one `tick` per scenario and second (counts added, histograms
+ * merged), one `scenario-start` per phase, one `scenario-done` with the merged result.
  *
  * @example
  * // scenarios.ts: export const scenarios = (p: { baseUrl: string }) => [scenario({ … })];
@@ -82,6 +84,7 @@ export async function runParallel(options: ParallelOptions): Promise<RunResult> 
   const startedAt = new Date().toISOString();
   events.emit('start', { runId, startedAt, segment: '0:1', scenarios: [] });
   try {
+    const merger = new EventMerger(workers, events);
     const results = await Promise.all(
       splitSegments(workers).map((segment) => {
         const task: ParallelTask = {
@@ -93,7 +96,7 @@ export async function runParallel(options: ParallelOptions): Promise<RunResult> 
           ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
           ...(options.sequential ? { sequential: true } : {}),
         };
-        return runOne(task, options.mode ?? 'thread', events);
+        return runOne(task, options.mode ?? 'thread', merger);
       }),
     );
     const result = mergeResults(results);
@@ -104,11 +107,85 @@ export async function runParallel(options: ParallelOptions): Promise<RunResult> 
   }
 }
 
-function runOne(task: ParallelTask, mode: 'thread' | 'process', events: EngineEvents): Promise<RunResult> {
+/**
+ * Turns the per-segment event streams of N workers into one stream: a `tick` per scenario and
+ * second once every worker has sent it (counts added, histograms merged), one `scenario-start`
+ * per phase, one merged `scenario-done`.
+ */
+class EventMerger {
+  readonly #n: number;
+  readonly #events: EngineEvents;
+  readonly #ticks = new Map<string, TickEvent[]>();
+  readonly #started = new Set<string>();
+  readonly #done = new Map<string, ScenarioResult[]>();
+
+  constructor(n: number, events: EngineEvents) {
+    this.#n = n;
+    this.#events = events;
+  }
+
+  push(name: 'scenario-start' | 'tick' | 'scenario-done', payload: unknown): void {
+    if (name === 'scenario-start') {
+      const e = payload as ScenarioStartEvent;
+      const key = `${e.scenario}\u0000${e.phase}`;
+      if (!this.#started.has(key)) {
+        this.#started.add(key);
+        this.#events.emit('scenario-start', e);
+      }
+    } else if (name === 'tick') {
+      const t = payload as TickEvent;
+      const key = `${t.scenario}\u0000${t.t}`;
+      const list = [...(this.#ticks.get(key) ?? []), t];
+      if (list.length < this.#n) this.#ticks.set(key, list);
+      else {
+        this.#ticks.delete(key);
+        this.#emitTick(list);
+      }
+    } else {
+      const e = payload as ScenarioDoneEvent;
+      const list = [...(this.#done.get(e.result.name) ?? []), e.result];
+      this.#done.set(e.result.name, list);
+      if (list.length === this.#n) {
+        // Seconds some worker never reached (it finished a little earlier) are complete now.
+        for (const [key, ticks] of [...this.#ticks]) {
+          if (key.startsWith(`${e.result.name}\u0000`)) {
+            this.#ticks.delete(key);
+            this.#emitTick(ticks);
+          }
+        }
+        const merged = mergeResults(list.map((r) => ({ runId: e.runId, startedAt: r.startedAt, finishedAt: r.startedAt, segment: r.segment, scenarios: [r] })));
+        const result = merged.scenarios[0];
+        if (result) this.#events.emit('scenario-done', { runId: e.runId, result });
+      }
+    }
+  }
+
+  #emitTick(list: TickEvent[]): void {
+    const first = list[0];
+    if (!first) return;
+    const h = mergeHistograms(list.flatMap((t) => (t.histogram ? [t.histogram] : [])));
+    this.#events.emit('tick', {
+      ...first,
+      segment: '0:1',
+      requests: list.reduce((a, t) => a + t.requests, 0),
+      errors: list.reduce((a, t) => a + t.errors, 0),
+      rps: list.reduce((a, t) => a + t.rps, 0),
+      dropped: list.reduce((a, t) => a + t.dropped, 0),
+      active_vus: list.reduce((a, t) => a + t.active_vus, 0),
+      total_requests: list.reduce((a, t) => a + t.total_requests, 0),
+      total_errors: list.reduce((a, t) => a + t.total_errors, 0),
+      latency_ms: { p50: percentileMs(h, 50), p95: percentileMs(h, 95), p99: percentileMs(h, 99) },
+      histogram: encodeHistogram(h),
+    });
+    h.destroy();
+  }
+}
+
+function runOne(task: ParallelTask, mode: 'thread' | 'process', events: EventMerger): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     let settled = false;
     const onMessage = (m: ParallelMessage): void => {
-      if (m.type === 'event') (events.emit as (n: keyof EngineEventMap, p: unknown) => boolean)(m.name, m.payload);
+      if (m.type === 'event') events.push(m.name, m.payload);
       else if (m.type === 'result') {
         settled = true;
         resolve(m.result);

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { decodeHistogram, mergeHistograms, recordLatencyMs, createLatencyHistogram, recordedValues } from '@crucible/reporting';
 import { startTestServer } from '../tests/test-servers.js';
+import { EngineEvents, type TickEvent } from './events.js';
 import { runParallel } from './parallel.js';
-import { mergeResults, outcomesOf } from './result.js';
+import { outcomesOf } from './result.js';
 import { ownsIndex, parseSegment, splitSegments, indexRange } from './segment.js';
 
 const MODULE = new URL('../tests/fixtures/split-scenarios.ts', import.meta.url);
@@ -74,12 +75,20 @@ describe('execution segments', () => {
     expect(recordedValues(perSecond)).toEqual(recordedValues(mergedHistogram));
   });
 
-  it('worker threads split the load across cores and merge like processes', async () => {
+  it('worker threads split the load across cores; their events merge into one stream', async () => {
     await using server = await startTestServer(byIndex);
-    const result = await runParallel({ module: MODULE, params: { rate: 100, duration: '2s' }, baseUrl: server.url, workers: 2, mode: 'thread' });
+    const events = new EngineEvents();
+    const ticks: TickEvent[] = [];
+    const done: number[] = [];
+    events.on('tick', (t) => ticks.push(t));
+    events.on('scenario-done', (e) => done.push(e.result.requests));
+    const result = await runParallel({ module: MODULE, params: { rate: 100, duration: '2s' }, baseUrl: server.url, workers: 2, mode: 'thread', events });
     expect(result.scenarios[0]?.requests).toBe(200);
     // 100 more arrived during the 1 s warm-up, which is sent but not counted.
     expect(server.received()).toBe(300);
-    expect(mergeResults([result]).scenarios[0]?.requests).toBe(200);
+    expect(done).toEqual([200]);
+    expect(ticks.every((t) => t.segment === '0:1')).toBe(true);
+    expect(ticks.reduce((a, t) => a + t.requests, 0)).toBe(200);
+    expect(new Set(ticks.map((t) => t.t)).size).toBe(ticks.length);
   });
 });

@@ -107,7 +107,7 @@ export function barChart(o: ChartOptions, bars: ReadonlyArray<{ label: string; v
     })
     .join('\n');
   const labels = bars
-    .map((b, i) => (i % Math.max(1, Math.ceil(bars.length / 6)) === 0 ? `<text x="${(PAD.left + i * bw + bw / 2).toFixed(1)}" y="${PAD.top + ih + 28}" text-anchor="middle" font-size="10" fill="#555">${xmlEscape(b.label)}</text>` : ''))
+    .map((b, i) => (i % Math.max(1, Math.ceil(bars.length / 6)) === 0 ? `<text x="${(PAD.left + i * bw + bw / 2).toFixed(1)}" y="${PAD.top + ih + 16}" text-anchor="middle" font-size="10" fill="#555">${xmlEscape(b.label)}</text>` : ''))
     .join('');
   // Numeric x ticks mean nothing for log-spaced buckets: the bucket labels replace them.
   return frame(o, 0, yMax, rects + labels, '', false);

@@ -1,0 +1,106 @@
+/**
+ * The engine's request rate next to autocannon's against the same bare node:http server.
+ *
+ *   npm run perf -w @crucible/load-engine -- [--duration 10] [--connections 50] [--rounds 3]
+ *
+ * The server runs in its own process (so the two tools only share the CPU with it, not an
+ * event loop); autocannon and the engine take turns, `rounds` times, each with one thread and
+ * the same number of connections in a closed loop, latency measured from the send. Prints a
+ * Markdown table (medians and spread) for docs/performance.md. Not run in CI.
+ */
+import { fork } from 'node:child_process';
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { buildReport } from '../build-report.js';
+import { constantVUs } from '../executors.js';
+import { run } from '../runner.js';
+import { scenario } from '../scenario.js';
+
+const { values } = parseArgs({ options: { duration: { type: 'string', default: '10' }, connections: { type: 'string', default: '50' }, rounds: { type: 'string', default: '3' } } });
+const duration = Number(values.duration);
+const connections = Number(values.connections);
+const rounds = Number(values.rounds);
+
+const SERVER = `
+const http = require('node:http');
+const body = JSON.stringify({ ok: true, service: 'bare' });
+const server = http.createServer((req, res) => { res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }); res.end(body); });
+server.keepAliveTimeout = 60000;
+server.listen(0, '127.0.0.1', () => process.send(server.address().port));
+`;
+
+interface Figures {
+  rps: number;
+  p50: number;
+  p99: number;
+}
+
+async function startServer(): Promise<{ url: string; stop: () => void }> {
+  const child = fork('-e', [SERVER], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // fork('-e') runs the code given after it; the port comes back over IPC.
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('message', (m) => resolve(Number(m)));
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  return { url: `http://127.0.0.1:${port}`, stop: () => child.kill() };
+}
+
+async function viaAutocannon(url: string): Promise<Figures> {
+  const r = await autocannon({ url, connections, duration, pipelining: 1 });
+  return { rps: r.requests.total / duration, p50: r.latency.p50, p99: r.latency.p99 };
+}
+
+async function viaEngine(url: string): Promise<Figures> {
+  const result = await run(
+    scenario({
+      name: 'bare',
+      executor: constantVUs({ vus: connections, duration: `${duration}s` }),
+      connections,
+      request: (ctx) => ctx.http.request({ path: '/' }),
+      checks: { 'status is 200': (res) => res.status === 200 },
+    }),
+    { baseUrl: url },
+  );
+  const s = buildReport(result, { suite: 'perf' }).scenarios[0];
+  if (!s || s.error_rate > 0) throw new Error(`engine run had errors: ${JSON.stringify(s?.errors)}`);
+  return { rps: s.requests / duration, p50: s.latency_ms?.p50 ?? 0, p99: s.latency_ms?.p99 ?? 0 };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+const fmt = (xs: number[], digits = 0): string => `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`;
+
+const server = await startServer();
+try {
+  // One short warm-up of each so neither pays for JIT and connection set-up in round 1.
+  await autocannon({ url: server.url, connections, duration: 2 });
+  await viaEngine(server.url).catch(() => undefined);
+  const ac: Figures[] = [];
+  const en: Figures[] = [];
+  for (let i = 0; i < rounds; i++) {
+    ac.push(await viaAutocannon(server.url));
+    en.push(await viaEngine(server.url));
+    process.stderr.write(`round ${i + 1}: autocannon ${ac.at(-1)?.rps.toFixed(0)} req/s, engine ${en.at(-1)?.rps.toFixed(0)} req/s\n`);
+  }
+  const ratios = en.map((e, i) => e.rps / (ac[i]?.rps ?? 1));
+  process.stdout.write(
+    [
+      `Bare node:http server (own process), ${connections} connections, closed loop, ${duration} s × ${rounds} rounds, one thread each; ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), Node ${process.version}, load average at end ${os.loadavg().map((l) => l.toFixed(1)).join('/')}.`,
+      '',
+      '| tool | req/s median (min–max) | p50 ms | p99 ms |',
+      '|---|---:|---:|---:|',
+      `| autocannon 8 | ${fmt(ac.map((f) => f.rps))} | ${fmt(ac.map((f) => f.p50), 2)} | ${fmt(ac.map((f) => f.p99), 2)} |`,
+      `| crucible load-engine | ${fmt(en.map((f) => f.rps))} | ${fmt(en.map((f) => f.p50), 2)} | ${fmt(en.map((f) => f.p99), 2)} |`,
+      '',
+      `engine / autocannon: median ${median(ratios).toFixed(2)}× (per round: ${ratios.map((r) => r.toFixed(2)).join(', ')})`,
+      '',
+    ].join('\n'),
+  );
+} finally {
+  server.stop();
+}
