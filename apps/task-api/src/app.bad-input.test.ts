@@ -45,6 +45,7 @@ const cases: Case[] = [
   { name: 'empty task_id', method: 'POST', path: '/tasks', json: { task_id: '', title: 't' }, code: 'validation_failed', field: 'body.task_id' },
   { name: 'unknown field', method: 'POST', path: '/tasks', json: { title: 't', owner: 'me' }, code: 'validation_failed', field: 'body.owner' },
   { name: 'payload PostgreSQL cannot store', method: 'POST', path: '/tasks', json: { title: 't', payload: { note: 'a\u0000b' } }, code: 'validation_failed', field: 'body.payload' },
+  { name: 'payload nested 1,500 deep', method: 'POST', path: '/tasks', body: `{"title":"t","payload":${'['.repeat(1500)}${']'.repeat(1500)}}`, headers: { 'content-type': 'application/json' }, code: 'validation_failed', field: 'body.payload' },
   { name: 'body over the JSON limit', method: 'POST', path: '/tasks', json: { title: 't', payload: 'x'.repeat(5000) }, code: 'payload_too_large' },
   { name: 'duplicate task_id', method: 'POST', path: '/tasks', json: { task_id: 'exists-1', title: 'again' }, code: 'task_exists' },
 

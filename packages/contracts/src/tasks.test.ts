@@ -3,6 +3,7 @@ import {
   artifactContentTypeSchema,
   createTaskRequestSchema,
   listTasksQuerySchema,
+  maxPayloadDepth,
   resourceNameSchema,
   taskCursorSchema,
   updateTaskRequestSchema,
@@ -17,6 +18,10 @@ describe('task contracts', () => {
     expect(createTaskRequestSchema.safeParse({ title: 't', priority: 1001 }).success).toBe(false);
     expect(updateTaskRequestSchema.safeParse({ title: 't', expected_version: 2 ** 31 }).success).toBe(false);
     expect(updateTaskRequestSchema.safeParse({ expected_version: 1 }).success).toBe(false);
+    const nest = (depth: number): unknown => (depth === 0 ? 1 : depth % 2 ? [nest(depth - 1)] : { a: nest(depth - 1) });
+    expect(createTaskRequestSchema.safeParse({ title: 't', payload: nest(maxPayloadDepth) }).success).toBe(true);
+    expect(createTaskRequestSchema.safeParse({ title: 't', payload: nest(maxPayloadDepth + 1) }).success).toBe(false);
+    expect(createTaskRequestSchema.safeParse({ title: 't', payload: JSON.parse(`${'['.repeat(100_000)}${']'.repeat(100_000)}`) }).success).toBe(false);
   });
   it('caps a page at 500 and coerces the query string limit', () => {
     expect(listTasksQuerySchema.parse({ limit: '500' }).limit).toBe(500);

@@ -22,6 +22,22 @@ const text = (max: number) =>
     .max(max)
     .refine((v) => !v.includes('\u0000'), 'must not contain NUL (U+0000) characters');
 
+/** Deepest nesting of objects and arrays a task payload may have. */
+export const maxPayloadDepth = 64;
+
+// Iterative, so a hostile payload nested 100,000 deep cannot exhaust the stack while it is
+// checked (JSON.stringify and PostgreSQL would, further on).
+function nestingWithin(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  for (let next = stack.pop(); next; next = stack.pop()) {
+    const [v, depth] = next;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > max) return false;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return true;
+}
+
 /** A task as the API returns it. */
 export const taskSchema = z.object({
   project_id: projectIdSchema,
@@ -43,7 +59,10 @@ export const createTaskRequestSchema = z.strictObject({
   title: text(500),
   status: taskStatusSchema.optional(),
   priority: z.number().int().min(0).max(1000).optional(),
-  payload: z.unknown().optional(),
+  payload: z
+    .unknown()
+    .refine((v) => nestingWithin(v, maxPayloadDepth), `must not nest objects and arrays deeper than ${maxPayloadDepth} levels`)
+    .optional(),
 });
 export type CreateTaskRequest = z.infer<typeof createTaskRequestSchema>;
 

@@ -55,6 +55,17 @@ describe('creating and reading tasks', () => {
     expect(rows).toEqual([{ title: 'taken by hand' }]);
   });
 
+  it('refuses a payload nested 100,000 deep with a 400 naming it, and stores a 64-deep one', async () => {
+    const deep = `{"title":"deep","payload":${'['.repeat(100_000)}${']'.repeat(100_000)}}`;
+    const res = await alpha.request('POST', '/tasks', { body: deep, headers: { 'content-type': 'application/json' } });
+    expect(res.status).toBe(400);
+    expect(envelope(res).message).toContain('body.payload');
+    const ok = await alpha.request<Task>('POST', '/tasks', { json: { task_id: 'deep-ok', title: 'deep', payload: JSON.parse(`${'['.repeat(64)}${']'.repeat(64)}`) } });
+    expect(ok.status).toBe(201);
+    expect(JSON.stringify(ok.body.payload)).toBe(`${'['.repeat(64)}${']'.repeat(64)}`);
+    expect((await alpha.request('DELETE', '/tasks/deep-ok')).status).toBe(204);
+  });
+
   it('hands out distinct generated ids to concurrent creators', async () => {
     const gamma = await api.project('gamma');
     const made = await Promise.all(Array.from({ length: 40 }, (_, i) => create(gamma, { title: `parallel ${i}` })));
