@@ -39,6 +39,11 @@ export class LoadClient {
     public onClose: ((client: LoadClient, code: number) => void) | undefined = undefined,
   ) {}
 
+  /** Closed for good by {@link stop}. */
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
   get ready(): boolean {
     return this.readyAt > 0 && this.ws?.readyState === WebSocket.OPEN;
   }
@@ -114,9 +119,13 @@ export class LoadClient {
     }
   }
 
-  /** Publishes one small event stamped with the send time. */
-  publish(value: number): boolean {
-    if (!this.ready) return false;
+  /**
+   * Publishes one small event stamped with the send time. Refuses (false) when not
+   * connected, or when more than `maxBufferedBytes` already wait in this socket: an open
+   * model must not turn the generator's memory into an unbounded queue.
+   */
+  publish(value: number, maxBufferedBytes = 1 << 20): boolean {
+    if (!this.ready || this.ws!.bufferedAmount > maxBufferedBytes) return false;
     this.ws!.send(JSON.stringify({ type: 'event', run_id: this.channel, event: { name: 'load', value, sent_at: nowMs() } }));
     return true;
   }
