@@ -512,11 +512,13 @@ export async function capacity(ctx: StressContext): Promise<ScenarioResult> {
   const sustained = good.length ? Math.max(...good.map((t) => t.requests)) : 0;
   result.metrics['capacity_rps'] = sustained;
   result.metrics['limit_crossed'] = firstBad === -1 ? 0 : 1;
-  result.metrics['target_rps_at_break'] = firstBad === -1 ? 0 : Math.round(seconds[firstBad]?.target_rps ?? 0);
+  // The schedule's rate at a second (the ramp is linear from 50 to peak over rampS).
+  const targetAt = (t: number) => Math.round(50 + ((peak - 50) * Math.min(t, rampS)) / rampS);
+  result.metrics['target_rps_at_break'] = firstBad === -1 ? 0 : targetAt(seconds[firstBad]?.t ?? 0);
   result.evidence.push({
     title: 'Capacity ramp, second by second (requests, errors, p99 ms, target RPS)',
     kind: 'json',
-    content: seconds.map((t) => ({ t: t.t, requests: t.requests, errors: t.errors, p99: t.latency_ms.p99, target_rps: t.target_rps })),
+    content: seconds.map((t) => ({ t: t.t, requests: t.requests, errors: t.errors, p99: t.latency_ms.p99, target_rps: targetAt(t.t) })),
   });
   return result;
 }
