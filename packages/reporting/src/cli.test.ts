@@ -40,6 +40,13 @@ describe('report CLI', () => {
 
     // Merging again does not swallow its own output.
     expect((await cli(['merge', '--dir', dir])).stdout).toMatch(/merged 2 run report\(s\)/);
+
+    // A report that does not validate is named and skipped, and the merge exits 2 (a broken suite).
+    await writeFile(path.join(dir, 'broken.json'), JSON.stringify({ schema_version: 1, scenarios: 'nope' }));
+    const broken = await cli(['merge', '--dir', dir]);
+    expect(broken.code).toBe(2);
+    expect(broken.stderr).toMatch(/not a valid run report \(skipped\): .*broken\.json/);
+    expect(broken.stdout).toMatch(/merged 2 run report\(s\)/);
   });
 
   it('merge exits 0 when every run passed, and 2 when there is nothing to merge', async () => {

@@ -2,6 +2,7 @@
  * Crucible reporting CLI.
  *
  *   report merge [--dir reports] [--out reports]         combine every run report → combined.{json,md,xml,html}
+ *                                                         (an invalid report is skipped, named, and exits 2)
  *   report baseline save <run.json…> --out <file> [--id <id>]   save repeated runs as a baseline
  *   report compare --baseline <file> <run.json…> [--write]      compare runs with a baseline (exit 3 on regression)
  *
@@ -11,7 +12,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { compareWithBaseline, createBaseline, loadBaseline, saveBaseline, withComparison } from './baseline.js';
-import { combineReports, findRunReports } from './combine.js';
+import { combineReports, scanRunReports } from './combine.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { renderConsole } from './render/console.js';
 import { parseRunReport } from './render/json.js';
@@ -23,7 +24,8 @@ async function main(argv: string[]): Promise<number> {
     case 'merge': {
       const { values } = parseArgs({ args: rest, options: { dir: { type: 'string' }, out: { type: 'string' } } });
       const dir = path.resolve(values.dir ?? reportsDir());
-      const found = await findRunReports(dir);
+      const { reports: found, invalid } = await scanRunReports(dir);
+      for (const bad of invalid) console.error(`not a valid run report (skipped): ${bad.file}: ${bad.error}`);
       if (found.length === 0) {
         console.error(`no run reports under ${dir}`);
         return EXIT.crash;
@@ -33,7 +35,8 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(renderConsole(combined, { color: Boolean(process.stdout.isTTY) }));
       console.log(`merged ${found.length} run report(s): ${found.map((f) => path.relative(dir, f.file)).join(', ')}`);
       console.log(`combined report: ${written.json} (+ .md .xml .html)`);
-      return exitCodeFor(found.map((f) => f.report));
+      // A report that does not validate means a suite is broken: as bad as a crash.
+      return invalid.length > 0 ? EXIT.crash : exitCodeFor(found.map((f) => f.report));
     }
     case 'baseline': {
       const [sub, ...files] = rest;

@@ -9,13 +9,20 @@ export interface FoundReport {
   readonly report: RunReport;
 }
 
+/** Run reports found under a directory, and files that claim to be one but do not validate. */
+export interface ScanResult {
+  readonly reports: FoundReport[];
+  readonly invalid: Array<{ readonly file: string; readonly error: string }>;
+}
+
 /**
- * Every run report under `dir` (recursively; `combined.json` and `baselines/` excluded).
- * Files that are JSON but not run reports are skipped; a file that claims to be one
- * (`schema_version`) but does not validate throws, naming the file.
+ * Every run report under `dir` (recursively; `combined.json` and `baselines/` excluded). JSON
+ * files that are not run reports are ignored; a file that claims to be one (`schema_version`
+ * and `scenarios`) but does not validate is listed in `invalid`, naming the problem.
  */
-export async function findRunReports(dir: string): Promise<FoundReport[]> {
-  const out: FoundReport[] = [];
+export async function scanRunReports(dir: string): Promise<ScanResult> {
+  const reports: FoundReport[] = [];
+  const invalid: Array<{ file: string; error: string }> = [];
   async function walk(d: string): Promise<void> {
     let entries;
     try {
@@ -36,13 +43,21 @@ export async function findRunReports(dir: string): Promise<FoundReport[]> {
         }
         if (typeof data !== 'object' || data === null || !('schema_version' in data) || !('scenarios' in data)) continue;
         const parsed = runReportSchema.safeParse(data);
-        if (!parsed.success) throw new Error(`${full} is not a valid run report: ${parsed.error.message}`);
-        out.push({ file: full, report: parsed.data });
+        if (parsed.success) reports.push({ file: full, report: parsed.data });
+        else invalid.push({ file: full, error: parsed.error.message });
       }
     }
   }
   await walk(dir);
-  return out;
+  return { reports, invalid };
+}
+
+/** Like {@link scanRunReports}, but throws (naming the file) on an invalid report. */
+export async function findRunReports(dir: string): Promise<FoundReport[]> {
+  const { reports, invalid } = await scanRunReports(dir);
+  const first = invalid[0];
+  if (first) throw new Error(`${first.file} is not a valid run report: ${first.error}`);
+  return reports;
 }
 
 /**
