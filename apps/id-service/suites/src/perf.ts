@@ -5,10 +5,10 @@
 //
 //   npm run perf -w @crucible/id-service-suites -- [--duration=10] [--repeat=3] [--pool=8] [--connections=50]
 //
-// Six scenarios, interleaved and repeated: one hot sequence (every request updates the same
+// Seven scenarios, interleaved and repeated: one hot sequence (every request updates the same
 // row, so they serialise on its row lock) and ten sequences (5 projects × 2 types, independent
-// rows), each through the service and through pgbench; plus a bare node:http server (the
-// floor of HTTP on this machine) and the service's stack answering without the database. Besides the rate, every scenario records the CPU each party
+// rows), each through the service and through pgbench; plus three HTTP floors without a
+// database: a bare node:http server, a bare Express 5 app, and the service's own stack. Besides the rate, every scenario records the CPU each party
 // spent per operation (service process, PostgreSQL backends, load generator) from /proc, a
 // figure a busy shared machine disturbs far less than the rate. Writes
 // reports/@crucible/id-service-suites/perf.{json,md} and prints the table.
@@ -251,8 +251,19 @@ const s = http.createServer((req, res) => {
 s.keepAliveTimeout = 65000;
 s.listen(0, '127.0.0.1', () => console.log(s.address().port));`;
 
-async function bare(scenario: string): Promise<Sample> {
-  const child = spawn(process.execPath, ['-e', bareServer], { stdio: ['ignore', 'pipe', 'inherit'] });
+// The same with Express 5 and its JSON body parser: what the framework alone costs here.
+const bareExpress = `
+const express = require('express');
+const app = express();
+app.disable('x-powered-by');
+app.set('etag', false);
+app.use(express.json());
+app.post('/ids/reserve', (req, res) => res.json({ project_id: 'perf1', type: req.body.type, ids: ['US-001'], first: 1, last: 1 }));
+const s = app.listen(0, '127.0.0.1', () => console.log(s.address().port));
+s.keepAliveTimeout = 65000;`;
+
+async function bare(scenario: string, code = bareServer): Promise<Sample> {
+  const child = spawn(process.execPath, ['-e', code], { cwd: import.meta.dirname, stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const port = await new Promise<string>((resolve, reject) => {
       child.stdout.once('data', (d: Buffer) => resolve(d.toString().trim()));
@@ -276,6 +287,7 @@ async function bare(scenario: string): Promise<Sample> {
 
 const scenarios: [string, () => Promise<Sample>][] = [
   ['bare node:http, no DB', () => bare('bare node:http, no DB')],
+  ['bare Express 5 + JSON parser, no DB', () => bare('bare Express 5 + JSON parser, no DB', bareExpress)],
   ['service stack, no DB (400)', () => stackOnly('service stack, no DB (400)')],
   ['HTTP, 1 hot sequence', () => http('HTTP, 1 hot sequence', false)],
   ['pgbench, 1 hot sequence', () => pgbench('pgbench, 1 hot sequence', false)],
