@@ -34,6 +34,7 @@ async function main(): Promise<void> {
   const value = typeof exported === 'function' ? await (exported as (params: unknown) => unknown)(task.params) : exported;
   const scenarios = (Array.isArray(value) ? value : [value]) as Array<Scenario<unknown>>;
   const events = new EngineEvents();
+  events.on('start', (e) => send({ type: 'event', name: 'start', payload: e }));
   events.on('scenario-start', (e) => send({ type: 'event', name: 'scenario-start', payload: e }));
   events.on('tick', (e) => send({ type: 'event', name: 'tick', payload: e }));
   events.on('scenario-done', (e) => send({ type: 'event', name: 'scenario-done', payload: e }));

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { encodeHistogram, mergeHistograms, percentileMs } from '@crucible/reporting';
-import { EngineEvents, type ScenarioDoneEvent, type ScenarioStartEvent, type Sink, type TickEvent } from './events.js';
+import { EngineEvents, type ScenarioDoneEvent, type ScenarioStartEvent, type Sink, type StartEvent, type TickEvent } from './events.js';
 import { mergeResults, type RunResult, type ScenarioResult } from './result.js';
 import { splitSegments } from './segment.js';
 
@@ -21,7 +21,7 @@ export interface ParallelTask {
 
 /** Messages from a worker to the parent. */
 export type ParallelMessage =
-  | { type: 'event'; name: 'scenario-start' | 'tick' | 'scenario-done'; payload: unknown }
+  | { type: 'event'; name: 'start' | 'scenario-start' | 'tick' | 'scenario-done'; payload: unknown }
   | { type: 'result'; result: RunResult }
   | { type: 'error'; message: string };
 
@@ -81,8 +81,6 @@ export async function runParallel(options: ParallelOptions): Promise<RunResult> 
   const events = options.events ?? new EngineEvents();
   for (const sink of options.sinks ?? []) sink.attach(events);
   const modulePath = options.module instanceof URL ? fileURLToPath(options.module) : options.module;
-  const startedAt = new Date().toISOString();
-  events.emit('start', { runId, startedAt, segment: '0:1', scenarios: [] });
   try {
     const merger = new EventMerger(workers, events);
     const results = await Promise.all(
@@ -124,8 +122,16 @@ class EventMerger {
     this.#events = events;
   }
 
-  push(name: 'scenario-start' | 'tick' | 'scenario-done', payload: unknown): void {
-    if (name === 'scenario-start') {
+  #startSent = false;
+
+  push(name: 'start' | 'scenario-start' | 'tick' | 'scenario-done', payload: unknown): void {
+    if (name === 'start') {
+      // Every worker runs the same scenarios: announce the run once, as a whole.
+      if (!this.#startSent) {
+        this.#startSent = true;
+        this.#events.emit('start', { ...(payload as StartEvent), segment: '0:1' });
+      }
+    } else if (name === 'scenario-start') {
       const e = payload as ScenarioStartEvent;
       const key = `${e.scenario}\u0000${e.phase}`;
       if (!this.#started.has(key)) {

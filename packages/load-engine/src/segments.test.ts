@@ -80,6 +80,8 @@ describe('execution segments', () => {
     const events = new EngineEvents();
     const ticks: TickEvent[] = [];
     const done: number[] = [];
+    const starts: string[] = [];
+    events.on('start', (e) => starts.push(`${e.segment} ${e.scenarios.map((x) => x.name).join()}`));
     events.on('tick', (t) => ticks.push(t));
     events.on('scenario-done', (e) => done.push(e.result.requests));
     const result = await runParallel({ module: MODULE, params: { rate: 100, duration: '2s' }, baseUrl: server.url, workers: 2, mode: 'thread', events });
@@ -87,6 +89,7 @@ describe('execution segments', () => {
     // 100 more arrived during the 1 s warm-up, which is sent but not counted.
     expect(server.received()).toBe(300);
     expect(done).toEqual([200]);
+    expect(starts).toEqual(['0:1 split me']);
     expect(ticks.every((t) => t.segment === '0:1')).toBe(true);
     expect(ticks.reduce((a, t) => a + t.requests, 0)).toBe(200);
     expect(new Set(ticks.map((t) => t.t)).size).toBe(ticks.length);

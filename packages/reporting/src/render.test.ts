@@ -87,7 +87,7 @@ describe('report forms', () => {
         expect(bars.every((b) => Number(b.attrs['height']) > 0)).toBe(true);
       } else {
         const paths = findAll(chart, (e) => e.tag === 'path' && e.attrs['class'] === 'series');
-        expect(paths.length).toBe(kind === 'latency' ? 3 : 2);
+        expect(paths.map((p) => p.attrs['data-series'])).toEqual(kind === 'latency' ? ['p50', 'p95', 'p99'] : ['rps', 'errors', 'dropped']);
         // Each line has a point per second: M plus an L per further second.
         for (const p of paths) expect(p.attrs['d']).toMatch(/^M[\d.]+,[\d.]+( L[\d.]+,[\d.]+)+$/);
       }

@@ -28,6 +28,7 @@ function charts(s: ScenarioReport): string {
   const rps = lineChart({ kind: 'rps', scenario: id, title: 'Requests per second', xLabel: 'seconds', yLabel: 'req/s' }, [
     { name: 'rps', color: '#54a24b', points: series.map((p) => [p.t, p.rps] as const) },
     { name: 'errors', color: '#e45756', points: series.map((p) => [p.t, p.errors] as const) },
+    { name: 'dropped', color: '#b279a2', points: series.map((p) => [p.t, p.dropped] as const) },
   ]);
   let buckets: Array<{ upToMs: number; count: number }> = [];
   if (s.histogram) {
@@ -79,7 +80,8 @@ function scenarioSection(s: ScenarioReport): string {
 
 /**
  * One self-contained HTML page (inline CSS and SVG, no script, no network) with a summary and,
- * per scenario, three charts: `svg.chart[data-chart=latency|histogram|rps][data-scenario=name]`.
+ * per scenario, three charts: `svg.chart[data-chart=latency|histogram|rps][data-scenario=name]`
+ * (latency: p50/p95/p99 paths; histogram: `rect.bar`s; rps: requests, errors and dropped paths).
  */
 export function renderHtml(report: RunReport): string {
   const r = report.run;

@@ -22,11 +22,19 @@ export interface ChartOptions {
 
 const PAD = { left: 56, right: 12, top: 28, bottom: 36 };
 
-function niceMax(v: number): number {
-  if (v <= 0) return 1;
-  const p = Math.pow(10, Math.floor(Math.log10(v)));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
+/** A round step (1, 2, 2.5 or 5 × 10^k) giving about four intervals up to `v`. */
+function niceStep(v: number): number {
+  if (v <= 0) return 0.25;
+  const raw = v / 4;
+  const p = Math.pow(10, Math.floor(Math.log10(raw)));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= raw) return m * p;
   return 10 * p;
+}
+
+/** The axis maximum: the data maximum rounded up to a whole number of round steps. */
+function niceMax(v: number): number {
+  const step = niceStep(v);
+  return Math.max(step, Math.ceil(v / step - 1e-9) * step);
 }
 
 function fmt(v: number): string {
@@ -36,19 +44,21 @@ function fmt(v: number): string {
 }
 
 function frame(o: ChartOptions, xMax: number, yMax: number, body: string, legend: string, xTicks = true): string {
-  const w = o.width ?? 640;
+  const w = o.width ?? 560;
   const h = o.height ?? 240;
   const iw = w - PAD.left - PAD.right;
   const ih = h - PAD.top - PAD.bottom;
   const grid: string[] = [];
-  for (let i = 0; i <= 4; i++) {
-    const y = PAD.top + ih - (ih * i) / 4;
+  const yStep = niceStep(yMax);
+  for (let v = 0; v <= yMax + 1e-9; v += yStep) {
+    const y = +(PAD.top + ih - (ih * v) / yMax).toFixed(1);
     grid.push(`<line class="grid" x1="${PAD.left}" x2="${PAD.left + iw}" y1="${y}" y2="${y}" stroke="#e3e6ea"/>`);
-    grid.push(`<text x="${PAD.left - 6}" y="${y + 4}" text-anchor="end" font-size="11" fill="#555">${fmt((yMax * i) / 4)}</text>`);
+    grid.push(`<text x="${PAD.left - 6}" y="${y + 4}" text-anchor="end" font-size="11" fill="#555">${fmt(v)}</text>`);
   }
-  for (let i = 0; xTicks && i <= 4; i++) {
-    const x = PAD.left + (iw * i) / 4;
-    grid.push(`<text x="${x}" y="${PAD.top + ih + 16}" text-anchor="middle" font-size="11" fill="#555">${fmt((xMax * i) / 4)}</text>`);
+  const xStep = niceStep(xMax);
+  for (let v = 0; xTicks && v <= xMax + 1e-9; v += xStep) {
+    const x = +(PAD.left + (iw * v) / xMax).toFixed(1);
+    grid.push(`<text x="${x}" y="${PAD.top + ih + 16}" text-anchor="middle" font-size="11" fill="#555">${fmt(v)}</text>`);
   }
   return [
     `<svg class="chart" data-chart="${xmlEscape(o.kind)}" data-scenario="${xmlEscape(o.scenario)}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" role="img" aria-label="${xmlEscape(o.title)}">`,
@@ -67,7 +77,7 @@ function frame(o: ChartOptions, xMax: number, yMax: number, body: string, legend
 
 /** A line chart as inline SVG with one `<path class="series">` per series. */
 export function lineChart(o: ChartOptions, series: readonly LineSeries[]): string {
-  const w = o.width ?? 640;
+  const w = o.width ?? 560;
   const h = o.height ?? 240;
   const iw = w - PAD.left - PAD.right;
   const ih = h - PAD.top - PAD.bottom;
@@ -93,7 +103,7 @@ export function lineChart(o: ChartOptions, series: readonly LineSeries[]): strin
 
 /** A bar chart (histogram) as inline SVG with one `<rect class="bar">` per non-empty bucket. */
 export function barChart(o: ChartOptions, bars: ReadonlyArray<{ label: string; value: number }>): string {
-  const w = o.width ?? 640;
+  const w = o.width ?? 560;
   const h = o.height ?? 240;
   const iw = w - PAD.left - PAD.right;
   const ih = h - PAD.top - PAD.bottom;
