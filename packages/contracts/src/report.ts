@@ -89,6 +89,12 @@ export const scenarioReportSchema = z.object({
   checks: z.record(z.string(), checkResultSchema).default({}),
   /** Execution segment this report covers (`0:1` = the whole scenario). */
   segment: z.string().default('0:1'),
+  /**
+   * How late iterations actually started after their intended start (open models and bursts):
+   * the generator's own lag. A large value means the load generator, not only the system under
+   * test, was short of CPU; the latency above already includes it.
+   */
+  schedule_lag_ms: latencySummarySchema.nullable().optional(),
   /** Latency measured from the intended start (open model) or the actual start (closed model). */
   latency_basis: z.enum(['intended', 'actual']).default('actual'),
   /** Set in combined reports: the `project/target` the scenario came from. */

@@ -12,6 +12,12 @@ export function scenarioReport(s: ScenarioResult): ScenarioReport {
   const total = decodeHistogram(s.histogram);
   const latency = summarizeHistogram(total);
   total.destroy();
+  let lag: ScenarioReport['schedule_lag_ms'];
+  if (s.lagHistogram) {
+    const h = decodeHistogram(s.lagHistogram);
+    lag = summarizeHistogram(h);
+    h.destroy();
+  }
   const series = s.series.map((p) => {
     const h = decodeHistogram(p.histogram);
     const point = { t: p.t, requests: p.requests, errors: p.errors, rps: p.requests, p50: round(percentileMs(h, 50)), p95: round(percentileMs(h, 95)), p99: round(percentileMs(h, 99)), dropped: p.dropped, histogram: p.histogram };
@@ -40,6 +46,7 @@ export function scenarioReport(s: ScenarioResult): ScenarioReport {
     checks: { ...s.checks },
     segment: s.segment,
     latency_basis: s.latencyBasis,
+    ...(lag === undefined ? {} : { schedule_lag_ms: lag }),
     passed: true,
   };
   return finalizeScenario(base);

@@ -51,7 +51,7 @@ describe('coordinated omission', () => {
     expect(openReport?.latency_basis).toBe('intended');
     // ~100 of 400 scheduled requests fall in the stall, waiting up to 1 s each.
     expect(openReport?.latency_ms?.p99).toBeGreaterThanOrEqual(500);
-    expect(slowerThan(openReport?.histogram, 500)).toBeGreaterThanOrEqual(40);
+    expect(slowerThan(openReport?.histogram, 500)).toBeGreaterThanOrEqual(30);
 
     // The closed loop saw the stall once (its max), but it sent nothing while it waited, so the
     // stall is one sample among hundreds: its p99 stays below the stall — coordinated omission.

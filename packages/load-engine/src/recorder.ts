@@ -12,6 +12,8 @@ interface Second {
 /** Counts and HDR histograms (total and per second) of one scenario's measured phase. */
 export class Recorder {
   readonly total = createLatencyHistogram();
+  /** Start lateness of open-model iterations (actual start − intended start). */
+  readonly lag = createLatencyHistogram();
   readonly #seconds = new Map<number, Second>();
   requests = 0;
   successes = 0;
@@ -49,6 +51,11 @@ export class Recorder {
       const k = errorKind ?? 'error';
       this.errors[k] = (this.errors[k] ?? 0) + 1;
     }
+  }
+
+  /** How late an iteration started after its intended start (ms, ≥ 0). */
+  recordLag(ms: number): void {
+    recordLatencyMs(this.lag, Math.max(0, ms));
   }
 
   /** An iteration the schedule could not start at `intendedAt`. */
@@ -97,6 +104,7 @@ export class Recorder {
 
   destroy(): void {
     this.total.destroy();
+    this.lag.destroy();
     for (const s of this.#seconds.values()) s.histogram.destroy();
     this.#seconds.clear();
   }

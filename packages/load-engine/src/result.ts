@@ -43,6 +43,8 @@ export interface ScenarioResult {
   readonly metrics: Record<string, number>;
   /** Base64 HDR histogram (µs) of the whole measured phase. */
   readonly histogram: string;
+  /** Base64 HDR histogram (µs) of start lag (actual − intended start); open models and bursts only. */
+  readonly lagHistogram?: string;
   readonly series: SecondResult[];
   readonly thresholds: readonly string[];
   readonly rpsTarget: number | null;
@@ -147,6 +149,7 @@ export function mergeResults(results: readonly RunResult[]): RunResult {
       checks,
       metrics: sumRecords(parts.map((p) => p.metrics)),
       histogram: encodeHistogram(total),
+      ...(parts.some((p) => p.lagHistogram) ? { lagHistogram: encodeHistogram(mergeHistograms(parts.flatMap((p) => (p.lagHistogram ? [p.lagHistogram] : [])))) } : {}),
       series,
       outcomes: parts.flatMap((p) => p.outcomes).sort((a, b) => a.index - b.index),
       verdicts: parts.flatMap((p) => p.verdicts),

@@ -57,6 +57,8 @@ interface ScenarioRun {
   readonly outcomes: IterationOutcome[];
   readonly keep: boolean;
   recorder: Recorder | null;
+  /** Open models and bursts have intended starts, so their start lag means something. */
+  readonly measuresLag: boolean;
   busy: number;
   stopped: boolean;
 }
@@ -104,7 +106,8 @@ async function iterate(r: ScenarioRun, vu: Vu, index: number, intendedAt: number
   let threw = false;
   // Late starts are measured from the intended start (no coordinated omission); a start up to
   // a timer tick early is measured from the actual start, so latency is never understated.
-  const from = Math.min(intendedAt, performance.now());
+  const startedAt = performance.now();
+  const from = Math.min(intendedAt, startedAt);
   try {
     value = await s.request(ctx);
   } catch (e) {
@@ -143,6 +146,7 @@ async function iterate(r: ScenarioRun, vu: Vu, index: number, intendedAt: number
   }
   const latencyMs = end - from;
   rec.record(latencyMs, end, ok, kind);
+  if (r.measuresLag) rec.recordLag(startedAt - intendedAt);
   const ev = r.events;
   if (ev.listenerCount('sample') > 0) {
     ev.emit('sample', { runId: r.runId, scenario: s.name, t: end - rec.t0, latencyMs, ok, ...(status === undefined ? {} : { status }), ...(kind ? { error: kind } : {}), tags: { scenario: s.name, ...s.tags, ...tags } });
@@ -348,6 +352,7 @@ async function runScenario(s: AnyScenario, runId: string, segment: ExecutionSegm
     outcomes: [],
     keep: s.keepResponses ?? s.executor.type === 'burst',
     recorder: null,
+    measuresLag: s.executor.type !== 'constant-vus' && s.executor.type !== 'ramping-vus',
     busy: 0,
     stopped: false,
   };
@@ -413,6 +418,7 @@ async function runScenario(s: AnyScenario, runId: string, segment: ExecutionSegm
       checks: { ...rec.checks },
       metrics: { ...rec.metrics },
       histogram: encodeHistogram(rec.total),
+      ...(r.measuresLag ? { lagHistogram: encodeHistogram(rec.lag) } : {}),
       series: rec.series(),
       thresholds: [...s.thresholds],
       rpsTarget: targetRps(s.executor) === null ? null : (targetRps(s.executor) as number) * (segment.end - segment.start),

@@ -37,7 +37,16 @@ describe('threshold evaluation', () => {
   it('fails — never passes — a threshold on an unknown metric or a wrong aggregation', () => {
     const r = evaluateThresholds(['ghosts: count==0', 'errors: p(99)<1', 'duplicates: p(50)<1'], s);
     expect(r.every((t) => !t.passed && t.actual === null)).toBe(true);
-    expect(r[0]?.message).toMatch(/unknown metric "ghosts" \(known: latency, errors, requests, dropped_iterations, checks, duplicates, leaked_rows\)/);
+    expect(r[0]?.message).toMatch(/unknown metric "ghosts" \(known: latency, errors, requests, dropped_iterations, checks, schedule_lag, duplicates, leaked_rows\)/);
     expect(r[1]?.message).toMatch(/does not apply to metric "errors"/);
+  });
+});
+
+describe('schedule lag thresholds', () => {
+  it('read the generator’s start lag when the scenario has one, and fail when it has none', () => {
+    const lagged = { ...scenarioFrom('open', [latencies(100, 10, 5)]), schedule_lag_ms: { p50: 0.2, p90: 1, p95: 2, p99: 40, p999: 60, max: 80, mean: 1, min: 0.001 } };
+    expect(evaluateThresholds(['schedule_lag: p(99)<50', 'schedule_lag: max<50'], lagged).map((t) => t.passed)).toEqual([true, false]);
+    const closed = scenarioFrom('closed', [latencies(100, 10, 5)]);
+    expect(evaluateThresholds(['schedule_lag: p(99)<50'], closed)[0]).toMatchObject({ passed: false, actual: null });
   });
 });

@@ -81,7 +81,7 @@ export function normalizeThresholds(spec: ThresholdSpec | undefined): string[] {
 }
 
 /** Built-in metric names every scenario report has. */
-export const BUILTIN_METRICS = ['latency', 'errors', 'requests', 'dropped_iterations', 'checks'] as const;
+export const BUILTIN_METRICS = ['latency', 'errors', 'requests', 'dropped_iterations', 'checks', 'schedule_lag'] as const;
 
 type Measured = ScenarioReport;
 
@@ -134,6 +134,19 @@ function aggregate(t: ParsedThreshold, s: Measured): { actual: number | null; er
         return { actual: total === 0 ? 0 : s.dropped_iterations / total };
       }
       return bad(' (use count or rate)');
+    case 'schedule_lag': {
+      const l = s.schedule_lag_ms;
+      if (!l) return { actual: null, error: 'no start lag was recorded (closed-model scenarios have none)' };
+      const byPct: Record<number, number> = { 50: l.p50, 90: l.p90, 95: l.p95, 99: l.p99, 99.9: l.p999, 100: l.max };
+      if (t.aggregation === 'p') {
+        const v = byPct[t.percentile ?? 50];
+        return v === undefined ? bad(' (use p(50), p(90), p(95), p(99) or p(99.9))') : { actual: v };
+      }
+      if (t.aggregation === 'max') return { actual: l.max };
+      if (t.aggregation === 'avg') return { actual: l.mean };
+      if (t.aggregation === 'med') return { actual: l.p50 };
+      return bad(' (use p(N), max, avg or med)');
+    }
     case 'checks': {
       const all = Object.values(s.checks);
       const passes = all.reduce((a, c) => a + c.passes, 0);

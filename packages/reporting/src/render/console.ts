@@ -28,6 +28,7 @@ export function renderConsole(report: RunReport, options: ConsoleRenderOptions =
     if (l) {
       out.push(`  latency (${s.latency_basis === 'intended' ? 'from intended start' : 'from send'}) p50 ${ms(l.p50)}  p90 ${ms(l.p90)}  p95 ${ms(l.p95)}  p99 ${ms(l.p99)}  p99.9 ${ms(l.p999)}  max ${ms(l.max)}`);
     }
+    if (s.schedule_lag_ms) out.push(c.dim(`  start lag (generator) p50 ${ms(s.schedule_lag_ms.p50)}  p99 ${ms(s.schedule_lag_ms.p99)}  max ${ms(s.schedule_lag_ms.max)}`));
     const errors = Object.entries(s.errors);
     if (errors.length > 0) out.push(`  error breakdown: ${errors.map(([k, v]) => `${k} ×${v}`).join(', ')}`);
     for (const [name, ch] of Object.entries(s.checks)) {

@@ -26,9 +26,10 @@ export function renderMarkdown(report: RunReport): string {
     );
   }
   for (const s of report.scenarios) {
-    const hasDetail = s.thresholds.length + s.verdicts.length + Object.keys(s.checks).length + Object.keys(s.errors).length + s.evidence.length > 0;
+    const hasDetail = (s.schedule_lag_ms ? 1 : 0) + s.thresholds.length + s.verdicts.length + Object.keys(s.checks).length + Object.keys(s.errors).length + s.evidence.length > 0;
     if (!hasDetail) continue;
     out.push('', `### ${cell(scenarioLabel(s))}`, '');
+    if (s.schedule_lag_ms) out.push(`Start lag of the load generator (actual − intended start): p50 ${ms(s.schedule_lag_ms.p50)}, p99 ${ms(s.schedule_lag_ms.p99)}, max ${ms(s.schedule_lag_ms.max)}.`, '');
     if (s.thresholds.length > 0) {
       out.push('| threshold | metric | actual | result |', '|---|---|---:|---|');
       for (const t of s.thresholds) out.push(`| \`${cell(t.expression)}\` | ${t.metric} | ${num(t.actual)} | ${t.passed ? '✅ pass' : `❌ ${cell(t.message ?? 'fail')}`} |`);
