@@ -60,6 +60,9 @@ describe('runBench', () => {
     const report = runReportSchema.parse(JSON.parse(await readFile(path.join(dir, 'reports', 'demo', 'bench.json'), 'utf8')));
     expect(report.passed).toBe(false);
     expect(report.run.target).toBe('bench');
+    expect(report.comparison?.regressed).toBe(true);
+    expect(report.comparison?.figures.find((f) => f.scenario === 'work')).toMatchObject({ figure: 'latency_ms.p50', worse_when: 'higher', regressed: true });
+    expect(report.comparison?.figures.find((f) => f.scenario === 'steady')?.regressed).toBe(false);
     const work = report.scenarios.find((s) => s.name === 'work');
     expect(work?.verdicts[0]?.status).toBe('fail');
     expect(work?.latency_ms?.p50).toBeGreaterThanOrEqual(0.6);

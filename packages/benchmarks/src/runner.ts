@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { runReportSchema, type RunReport, type ScenarioReport } from '@crucible/contracts';
 import { Bench } from 'tinybench';
-import { readBaseline, writeBaseline } from './baseline.js';
+import { readBaseline, writeBaseline, type BenchBaseline } from './baseline.js';
 import { compareRuns, type TaskComparison } from './compare.js';
 import { renderMarkdown } from './render.js';
 import { summarise, type TaskStats } from './stats.js';
@@ -127,7 +127,7 @@ export async function runBench(suite: BenchSuite, options: RunBenchOptions): Pro
     toleranceFor: options.tolerance === undefined ? (name) => perTask.get(name) : undefined,
   });
   const failed = Object.keys(run.errors).length > 0 || comparisons.some((c) => c.verdict === 'regressed');
-  const report = toRunReport(suite, run, comparisons, !failed, options.project, options.commit);
+  const report = toRunReport(suite, run, comparisons, !failed, options.project, options.commit, baseline);
   const markdown = renderMarkdown(report, comparisons, run, { baselinePath: path.relative(process.cwd(), options.baselinePath), hadBaseline: baseline !== undefined });
   const dir = path.join(options.reportsDir, options.project);
   await mkdir(dir, { recursive: true });
@@ -151,7 +151,39 @@ export async function runBench(suite: BenchSuite, options: RunBenchOptions): Pro
   };
 }
 
-function toRunReport(suite: BenchSuite, run: SuiteRun, comparisons: readonly TaskComparison[], passed: boolean, project: string, commit: string | undefined): RunReport {
+function toRunReport(
+  suite: BenchSuite,
+  run: SuiteRun,
+  comparisons: readonly TaskComparison[],
+  passed: boolean,
+  project: string,
+  commit: string | undefined,
+  baseline: BenchBaseline | undefined,
+): RunReport {
+  // The shared report's baseline comparison: one figure per task, the median latency. Its
+  // "tolerance" is the largest change still counted as noise: the larger of the relative
+  // tolerance and the noise band, since a regression must exceed both.
+  const compared = comparisons.filter((c) => c.baseline_median_ms !== null && c.current_median_ms !== null);
+  const comparison = baseline
+    ? {
+        baseline_id: `${baseline.suite}@${baseline.saved_at}`,
+        baseline_runs: 1,
+        current_runs: 1,
+        method: 'median latency per task; regressed when the change exceeds both the relative tolerance and 1.4826 × MAD of both runs (combined)',
+        figures: compared.map((c) => ({
+          scenario: c.name,
+          figure: 'latency_ms.p50',
+          worse_when: 'higher' as const,
+          baseline: c.baseline_median_ms as number,
+          current: c.current_median_ms as number,
+          tolerance: Math.max(c.tolerance * (c.baseline_median_ms as number), c.noise_ms ?? 0),
+          change_pct: c.delta_ratio === null || !Number.isFinite(c.delta_ratio) ? null : c.delta_ratio * 100,
+          regressed: c.verdict === 'regressed',
+          note: c.reason,
+        })),
+        regressed: comparisons.some((c) => c.verdict === 'regressed'),
+      }
+    : undefined;
   const scenarios: Partial<ScenarioReport>[] = suite.tasks.map((t) => {
     const s = run.tasks[t.name];
     const c = comparisons.find((x) => x.name === t.name);
@@ -210,5 +242,6 @@ function toRunReport(suite: BenchSuite, run: SuiteRun, comparisons: readonly Tas
     },
     scenarios,
     passed,
+    ...(comparison ? { comparison } : {}),
   });
 }
