@@ -48,6 +48,9 @@ main().then(
   },
   (error: unknown) => {
     send({ type: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) });
-    if (!parentPort) process.exitCode = 2;
+    if (!parentPort) {
+      process.exitCode = 2;
+      process.disconnect?.();
+    }
   },
 );

@@ -83,6 +83,8 @@ export async function runParallel(options: ParallelOptions): Promise<RunResult> 
   const modulePath = options.module instanceof URL ? fileURLToPath(options.module) : options.module;
   try {
     const merger = new EventMerger(workers, events);
+    const stoppers: Array<() => void> = [];
+    // One failed segment makes the whole result meaningless: stop the others at once.
     const results = await Promise.all(
       splitSegments(workers).map((segment) => {
         const task: ParallelTask = {
@@ -94,7 +96,10 @@ export async function runParallel(options: ParallelOptions): Promise<RunResult> 
           ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
           ...(options.sequential ? { sequential: true } : {}),
         };
-        return runOne(task, options.mode ?? 'thread', merger);
+        return runOne(task, options.mode ?? 'thread', merger, stoppers).catch((error: unknown) => {
+          for (const stop of stoppers) stop();
+          throw error;
+        });
       }),
     );
     const result = mergeResults(results);
@@ -187,7 +192,7 @@ class EventMerger {
   }
 }
 
-function runOne(task: ParallelTask, mode: 'thread' | 'process', events: EventMerger): Promise<RunResult> {
+function runOne(task: ParallelTask, mode: 'thread' | 'process', events: EventMerger, stoppers: Array<() => void>): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     let settled = false;
     const onMessage = (m: ParallelMessage): void => {
@@ -205,6 +210,7 @@ function runOne(task: ParallelTask, mode: 'thread' | 'process', events: EventMer
     };
     if (mode === 'thread') {
       const worker = startWorker(task);
+      stoppers.push(() => void worker.terminate());
       worker.on('message', onMessage);
       worker.on('error', (e) => {
         if (!settled) reject(e);
@@ -213,6 +219,7 @@ function runOne(task: ParallelTask, mode: 'thread' | 'process', events: EventMer
       worker.on('exit', onExit);
     } else {
       const child = fork(fileURLToPath(ENTRY), [JSON.stringify(task)], { execArgv: TS_ARGS, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      stoppers.push(() => child.kill());
       child.on('message', (m) => onMessage(m as ParallelMessage));
       child.on('error', (e) => {
         if (!settled) reject(e);

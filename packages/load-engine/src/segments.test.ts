@@ -94,4 +94,9 @@ describe('execution segments', () => {
     expect(ticks.reduce((a, t) => a + t.requests, 0)).toBe(200);
     expect(new Set(ticks.map((t) => t.t)).size).toBe(ticks.length);
   });
+
+  it('a segment that fails rejects the run, naming the segment and the cause', async () => {
+    const broken = new URL('../tests/fixtures/broken-scenarios.ts', import.meta.url);
+    await expect(runParallel({ module: broken, workers: 2, mode: 'process' })).rejects.toThrow(/segment .* failed: .*missing API key/);
+  });
 });
