@@ -20,9 +20,13 @@ const keys: Record<string, string> = {};
 
 beforeAll(async () => {
   const db = await testDatabase();
-  // A generous acquire timeout: 500 requests at once queue for 20 connections, and on a
-  // loaded 2-core machine that queue must not turn into 503s (those have their own tests).
-  service = createService(loadConfig('id-service', testServiceEnv(db, { DB_POOL_MAX: '20', DB_ACQUIRE_TIMEOUT_MS: '15000' })), definition);
+  // Generous timeouts: 500 requests at once queue for 20 connections, and a test holds a row
+  // lock on purpose; on a loaded 2-core machine neither may turn into 503s (those have their
+  // own tests in the service kit).
+  service = createService(
+    loadConfig('id-service', testServiceEnv(db, { DB_POOL_MAX: '20', DB_ACQUIRE_TIMEOUT_MS: '15000', DB_STATEMENT_TIMEOUT_MS: '20000' })),
+    definition,
+  );
   url = await service.listen();
   for (const id of ['alpha', 'beta', 'gamma', 'p1', 'p2', 'p3', 'p4', 'p5', 'solo', 'idem', 'bad']) {
     const res = await fetch(`${url}/admin/projects`, {
@@ -128,7 +132,7 @@ describe('POST /ids/reserve', () => {
     await reserveOk('alpha', { type: 'US', count: 10 });
     await reserveOk('beta', { type: 'US', count: 20 });
     // Hold alpha's row lock from outside, as a long reservation would.
-    const locker = new pg.Client({ connectionString: (service.ctx.config.databaseUrl) });
+    const locker = new pg.Client({ connectionString: service.ctx.config.databaseUrl });
     await locker.connect();
     try {
       await locker.query('begin');
