@@ -63,20 +63,23 @@ export function mergeHistograms(parts: Iterable<string | LatencyHistogram>): Lat
 
 /** The percentile of a histogram in milliseconds (`percentile` in 0..100). */
 export function percentileMs(histogram: LatencyHistogram, percentile: number): number {
-  return histogram.totalCount === 0 ? 0 : histogram.getValueAtPercentile(percentile) / 1000;
+  return histogram.totalCount === 0 ? 0 : Math.min(histogram.maxValue, histogram.getValueAtPercentile(percentile)) / 1000;
 }
 
 /** p50/p90/p95/p99/p99.9/max/mean/min in milliseconds, or null for an empty histogram. */
 export function summarizeHistogram(histogram: LatencyHistogram): LatencySummary | null {
   if (histogram.totalCount === 0) return null;
-  const at = (p: number): number => round3(histogram.getValueAtPercentile(p) / 1000);
+  const max = round3(histogram.maxValue / 1000);
+  // HDR reports a percentile as its bucket's highest equivalent value, which can exceed the
+  // exact maximum by the bucket's width; clamp so that p99.9 ≤ max always reads right.
+  const at = (p: number): number => Math.min(max, round3(histogram.getValueAtPercentile(p) / 1000));
   return {
     p50: at(50),
     p90: at(90),
     p95: at(95),
     p99: at(99),
     p999: at(99.9),
-    max: round3(histogram.maxValue / 1000),
+    max,
     mean: round3(histogram.mean / 1000),
     min: round3(histogram.minNonZeroValue / 1000),
   };

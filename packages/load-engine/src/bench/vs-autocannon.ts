@@ -1,7 +1,7 @@
 /**
  * The engine's request rate next to autocannon's against the same bare node:http server.
  *
- *   npm run perf -w @crucible/load-engine -- [--duration 10] [--connections 50] [--rounds 3]
+ *   npm run perf -w @crucible/load-engine -- [--duration 10] [--connections 50] [--rounds 3] [--open 0.5]
  *
  * The server runs in its own process (so the two tools only share the CPU with it, not an
  * event loop); autocannon and the engine take turns, `rounds` times, each with one thread and
@@ -13,11 +13,11 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { buildReport } from '../build-report.js';
-import { constantVUs } from '../executors.js';
+import { constantArrivalRate, constantVUs } from '../executors.js';
 import { run } from '../runner.js';
 import { scenario } from '../scenario.js';
 
-const { values } = parseArgs({ options: { duration: { type: 'string', default: '10' }, connections: { type: 'string', default: '50' }, rounds: { type: 'string', default: '3' } } });
+const { values } = parseArgs({ options: { duration: { type: 'string', default: '10' }, connections: { type: 'string', default: '50' }, rounds: { type: 'string', default: '3' }, open: { type: 'string', default: '0.5' } } });
 const duration = Number(values.duration);
 const connections = Number(values.connections);
 const rounds = Number(values.rounds);
@@ -88,6 +88,13 @@ try {
     process.stderr.write(`round ${i + 1}: autocannon ${ac.at(-1)?.rps.toFixed(0)} req/s, engine ${en.at(-1)?.rps.toFixed(0)} req/s\n`);
   }
   const ratios = en.map((e, i) => e.rps / (ac[i]?.rps ?? 1));
+  // The open model at a fraction (--open, default 0.5) of the closed loop's rate: can it keep the schedule?
+  const rate = Math.round((Number(values.open) * median(en.map((f) => f.rps))) / 100) * 100;
+  const open = await run(
+    scenario({ name: 'open', executor: constantArrivalRate({ rate, duration: `${duration}s`, preAllocatedVUs: connections, maxVUs: connections * 4 }), connections, request: (ctx) => ctx.http.request({ path: '/' }) }),
+    { baseUrl: server.url },
+  );
+  const o = buildReport(open, { suite: 'perf' }).scenarios[0];
   process.stdout.write(
     [
       `Bare node:http server (own process), ${connections} connections, closed loop, ${duration} s × ${rounds} rounds, one thread each; ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), Node ${process.version}, load average at end ${os.loadavg().map((l) => l.toFixed(1)).join('/')}.`,
@@ -98,6 +105,8 @@ try {
       `| crucible load-engine | ${fmt(en.map((f) => f.rps))} | ${fmt(en.map((f) => f.p50), 2)} | ${fmt(en.map((f) => f.p99), 2)} |`,
       '',
       `engine / autocannon: median ${median(ratios).toFixed(2)}× (per round: ${ratios.map((r) => r.toFixed(2)).join(', ')})`,
+      '',
+      `open model (constant arrival rate ${rate}/s for ${duration} s, latency from the intended start): achieved ${o?.rps.achieved.toFixed(0)} req/s, dropped ${o?.dropped_iterations}, p50 ${o?.latency_ms?.p50.toFixed(2)} ms, p99 ${o?.latency_ms?.p99.toFixed(2)} ms, start lag p99 ${o?.schedule_lag_ms?.p99.toFixed(2)} ms`,
       '',
     ].join('\n'),
   );
