@@ -24,7 +24,7 @@ const envSchema = z.object({
   GATEWAY_HEARTBEAT_MS: int('GATEWAY_HEARTBEAT_MS', 100, 600_000).default(15_000),
   GATEWAY_HISTORY_SIZE: int('GATEWAY_HISTORY_SIZE', 1, 1_000_000).default(1024),
   GATEWAY_MAX_CHANNELS: int('GATEWAY_MAX_CHANNELS', 1, 1_000_000).default(1000),
-  GATEWAY_MAX_BUFFERED_BYTES: int('GATEWAY_MAX_BUFFERED_BYTES', 1024, 1 << 30).default(512 * 1024),
+  GATEWAY_MAX_BUFFERED_BYTES: int('GATEWAY_MAX_BUFFERED_BYTES', 1024, 1 << 30).default(64 * 1024),
   GATEWAY_MAX_MESSAGE_BYTES: int('GATEWAY_MAX_MESSAGE_BYTES', 1024, 64 << 20).default(256 * 1024),
   GATEWAY_MAX_CONNECTIONS: int('GATEWAY_MAX_CONNECTIONS', 1, 1_000_000).default(20_000),
 });
@@ -49,7 +49,10 @@ export interface GatewayConfig {
   readonly historySize: number;
   /** Run channels kept; past it the least recently active channel without subscribers goes. */
   readonly maxChannels: number;
-  /** Past this many bytes queued on a socket, a subscriber reads from the history ring instead of being sent to. */
+  /**
+   * Past this many bytes queued on a socket, a subscriber reads from the history ring
+   * instead of being sent to. Small on purpose: it multiplies by the number of subscribers.
+   */
   readonly maxBufferedBytes: number;
   readonly maxMessageBytes: number;
   readonly maxConnections: number;

@@ -117,6 +117,7 @@ export class Hub {
     return this.#clients.size;
   }
 
+  /** Counts for `/health` and `/metrics`. */
   stats(): HubStats {
     return {
       connections: this.#clients.size,
