@@ -54,6 +54,8 @@ interface Run {
   p99_ms: number;
   max_ms: number;
   non_2xx: number;
+  /** Answers by HTTP status, to tell a 503 (pool exhausted, after DB_ACQUIRE_TIMEOUT_MS) from anything else. */
+  status_codes: Record<string, number>;
   errors: number;
 }
 const median = (xs: number[]) => {
@@ -92,6 +94,7 @@ try {
       p99_ms: result.latency.p99,
       max_ms: result.latency.max,
       non_2xx: result.non2xx,
+      status_codes: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, v]) => [code, v?.count ?? 0])),
       errors: result.errors + result.timeouts,
     };
     runs.push(run);
