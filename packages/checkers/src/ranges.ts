@@ -20,24 +20,39 @@ export interface CoverageSegment extends NumberRange {
  * coverage. A sweep instead of a per-number map keeps a 10,000-ID reservation cheap.
  */
 export function coverage(ranges: readonly TaggedRange[], from: number, to: number): CoverageSegment[] {
+  // Boundary events: a range opens at max(first, from) and closes after min(last, to).
+  const opens = new Map<number, TaggedRange[]>();
+  const closes = new Map<number, TaggedRange[]>();
   const points = new Set<number>([from, to + 1]);
   for (const r of ranges) {
     if (r.last < from || r.first > to) continue;
-    points.add(Math.max(r.first, from));
-    points.add(Math.min(r.last, to) + 1);
+    const a = Math.max(r.first, from);
+    const b = Math.min(r.last, to) + 1;
+    (opens.get(a) ?? opens.set(a, []).get(a))?.push(r);
+    (closes.get(b) ?? closes.set(b, []).get(b))?.push(r);
+    points.add(a);
+    points.add(b);
   }
   const sorted = [...points].sort((a, b) => a - b);
+  const active = new Set<TaggedRange>();
   const out: CoverageSegment[] = [];
   for (let i = 0; i + 1 < sorted.length; i++) {
     const first = sorted[i] as number;
+    for (const r of closes.get(first) ?? []) active.delete(r);
+    for (const r of opens.get(first) ?? []) active.add(r);
     const last = (sorted[i + 1] as number) - 1;
     if (first > to || last < from) continue;
-    const owners = ranges.filter((r) => r.first <= first && r.last >= last).map((r) => r.owner);
+    const owners = [...active].map((r) => r.owner).sort(ownerOrder);
     const prev = out[out.length - 1];
     if (prev && prev.last + 1 === first && prev.depth === owners.length && sameOwners(prev.owners, owners)) prev.last = last;
     else out.push({ first, last, depth: owners.length, owners });
   }
   return out;
+}
+
+// Non-negative owners (history indexes) first, ascending; negative ones (other evidence) after.
+function ownerOrder(a: number, b: number): number {
+  return Number(a < 0) - Number(b < 0) || (a >= 0 ? a - b : b - a);
 }
 
 function sameOwners(a: readonly number[], b: readonly number[]): boolean {
