@@ -385,7 +385,7 @@ async function isolation(ctx: Ctx): Promise<ScenarioReport[]> {
   const step: StepRecord = { name: 'task-api down', description: 'at 3 s kill task-api for 4 s', proxy: 'task-api', fault: down() };
   const s = scenario({
     name: 'isolation',
-    executor: constantArrivalRate({ rate: 20, duration: '14s', preAllocatedVUs: 20, maxVUs: 100 }),
+    executor: constantArrivalRate({ rate: 20, duration: '16s', preAllocatedVUs: 20, maxVUs: 100 }),
     request: async (it) => {
       const op = await reserveWithRetries(it.http, { apiKey, projectId: 'res-isolation', type: 'US', count: 1, idempotent: true, attempts: calls, deadlineMs: 0 });
       history.push(op);
@@ -446,7 +446,7 @@ async function startupFaults(ctx: Ctx): Promise<ScenarioReport> {
     blocker.close();
   }
   const deadPort = await freePort();
-  const unreachable = await attempt({ DATABASE_URL: `postgres://postgres:x@127.0.0.1:${deadPort}/crucible`, DB_STARTUP_TIMEOUT_MS: '2000' });
+  const unreachable = await attempt({ DATABASE_URL: `postgres://postgres:x@127.0.0.1:${deadPort}/crucible`, DB_STARTUP_TIMEOUT_MS: '1000' });
   const verdicts: Verdict[] = [
     expectVerdict(
       'startup-port-taken',

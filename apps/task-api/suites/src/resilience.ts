@@ -346,7 +346,7 @@ async function isolation(ctx: Ctx): Promise<ScenarioReport[]> {
   let n = 0;
   const s = scenario({
     name: 'isolation',
-    executor: constantArrivalRate({ rate: 20, duration: '14s', preAllocatedVUs: 20, maxVUs: 100 }),
+    executor: constantArrivalRate({ rate: 20, duration: '16s', preAllocatedVUs: 20, maxVUs: 100 }),
     request: async (it) => {
       const w = await createTask(it.http, { apiKey, task: taskFor('res-isolation', n++, 200), retry: false, attempts: calls });
       writes.push(w);
@@ -406,7 +406,7 @@ async function startupFaults(ctx: Ctx): Promise<ScenarioReport> {
     blocker.close();
   }
   const deadPort = await freePort();
-  const unreachable = await attempt({ DATABASE_URL: `postgres://postgres:x@127.0.0.1:${deadPort}/crucible`, DB_STARTUP_TIMEOUT_MS: '2000' });
+  const unreachable = await attempt({ DATABASE_URL: `postgres://postgres:x@127.0.0.1:${deadPort}/crucible`, DB_STARTUP_TIMEOUT_MS: '1000' });
   const verdicts: Verdict[] = [
     expectVerdict(
       'startup-port-taken',
