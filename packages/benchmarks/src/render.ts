@@ -25,12 +25,17 @@ export function renderMarkdown(
   report: RunReport,
   comparisons: readonly TaskComparison[],
   run: SuiteRun,
-  context: { baselinePath: string; hadBaseline: boolean },
+  context: { baselinePath: string; hadBaseline: boolean; load?: { perCpu: number; max: number } },
 ): string {
   const lines = [
     `# Bench: ${run.suite} — ${report.passed ? 'passed' : 'FAILED'}`,
     '',
-    `Run ${run.started_at} on ${report.run.machine.cpus} CPUs, Node ${report.run.node}, ${run.duration_s.toFixed(1)} s.`,
+    `Run ${run.started_at} on ${report.run.machine.cpus} CPUs, Node ${report.run.node}, ${run.duration_s.toFixed(1)} s${
+      context.load ? `, load ${context.load.perCpu.toFixed(1)} per CPU` : ''
+    }.`,
+    ...(context.load && context.load.perCpu > context.load.max
+      ? [`**The machine was overloaded (load per CPU above ${context.load.max}): slowdowns are reported as inconclusive, not as regressions. Rerun on a quieter machine.**`]
+      : []),
     context.hadBaseline
       ? `Compared with \`${context.baselinePath}\`: a task regresses only when its median moved beyond both the relative tolerance and the noise band (1.4826 × MAD of both runs' samples, combined).`
       : `No baseline at \`${context.baselinePath}\` yet: save one with \`--save-baseline\`.`,

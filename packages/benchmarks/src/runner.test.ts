@@ -38,7 +38,8 @@ const suite = (workMs: number): BenchSuite => ({
 describe('runBench', () => {
   it('saves a baseline, passes an equal run, and fails a run whose task got 3× slower', async () => {
     const dir = await tmp();
-    const options = { project: 'demo', reportsDir: path.join(dir, 'reports'), baselinePath: path.join(dir, 'baselines', 'bench.json') };
+    // The test must not depend on how busy the machine is: the load guard has its own test.
+    const options = { project: 'demo', reportsDir: path.join(dir, 'reports'), baselinePath: path.join(dir, 'baselines', 'bench.json'), loadPerCpu: () => 0.5 };
 
     const first = await runBench(suite(0.2), { ...options, saveBaseline: true });
     expect(first.hadBaseline).toBe(false);
@@ -69,6 +70,21 @@ describe('runBench', () => {
     const md = await readFile(path.join(dir, 'reports', 'demo', 'bench.md'), 'utf8');
     expect(md).toContain('FAILED');
     expect(md).toMatch(/\| work \|.*regressed/);
+  });
+
+  it('reports a slowdown on an overloaded machine as inconclusive instead of failing', async () => {
+    const dir = await tmp();
+    const options = { project: 'demo', reportsDir: dir, baselinePath: path.join(dir, 'b.json') };
+    await runBench(suite(0.2), { ...options, saveBaseline: true, loadPerCpu: () => 0.5 });
+    const busy = await runBench(suite(0.6), { ...options, loadPerCpu: () => 9 });
+    const work = busy.comparisons.find((c) => c.name === 'work');
+    expect(work?.verdict).toBe('inconclusive');
+    expect(work?.reason).toContain('overloaded');
+    expect(busy.passed).toBe(true);
+    expect(busy.markdown).toContain('overloaded');
+    // The same slowdown on a quiet machine fails.
+    const quiet = await runBench(suite(0.6), { ...options, loadPerCpu: () => 0.5 });
+    expect(quiet.passed).toBe(false);
   });
 
   it('fails a run whose task throws, naming the error', async () => {

