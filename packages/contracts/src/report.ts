@@ -64,6 +64,16 @@ export const checkResultSchema = z.object({
 });
 export type CheckResult = z.infer<typeof checkResultSchema>;
 
+/** Requests, errors and latency of the iterations that carried one value of the breakdown tag. */
+export const breakdownEntrySchema = z.object({
+  requests: z.number().int().nonnegative(),
+  errors: z.number().int().nonnegative(),
+  latency_ms: latencySummarySchema.nullable(),
+  /** Base64 HDR histogram (µs), so entries merge exactly across processes. */
+  histogram: z.string().optional(),
+});
+export type BreakdownEntry = z.infer<typeof breakdownEntrySchema>;
+
 /** Everything measured for one scenario. */
 export const scenarioReportSchema = z.object({
   name: z.string(),
@@ -85,6 +95,8 @@ export const scenarioReportSchema = z.object({
   thresholds: z.array(thresholdResultSchema).default([]),
   verdicts: z.array(verdictSchema).default([]),
   evidence: z.array(evidenceSchema).default([]),
+  /** Per value of a tag (default `endpoint`) when iterations carry it: e.g. `GET /tasks` vs `POST /tasks`. */
+  breakdown: z.object({ tag: z.string(), entries: z.record(z.string(), breakdownEntrySchema) }).optional(),
   /** Per-request checks by name. */
   checks: z.record(z.string(), checkResultSchema).default({}),
   /** Execution segment this report covers (`0:1` = the whole scenario). */

@@ -46,6 +46,21 @@ export function scenarioReport(s: ScenarioResult): ScenarioReport {
     checks: { ...s.checks },
     segment: s.segment,
     latency_basis: s.latencyBasis,
+    ...(s.breakdown
+      ? {
+          breakdown: {
+            tag: s.breakdown.tag,
+            entries: Object.fromEntries(
+              Object.entries(s.breakdown.entries).map(([k, e]) => {
+                const h = decodeHistogram(e.histogram);
+                const summary = summarizeHistogram(h);
+                h.destroy();
+                return [k, { requests: e.requests, errors: e.errors, latency_ms: summary, histogram: e.histogram }];
+              }),
+            ),
+          },
+        }
+      : {}),
     ...(lag === undefined ? {} : { schedule_lag_ms: lag }),
     passed: true,
   };

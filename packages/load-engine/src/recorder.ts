@@ -2,6 +2,12 @@ import type { CheckResult } from '@crucible/contracts';
 import { createLatencyHistogram, encodeHistogram, percentileMs, recordLatencyMs, type LatencyHistogram } from '@crucible/reporting';
 import type { SecondResult } from './result.js';
 
+interface Slice {
+  requests: number;
+  errors: number;
+  histogram: LatencyHistogram;
+}
+
 interface Second {
   requests: number;
   errors: number;
@@ -21,6 +27,8 @@ export class Recorder {
   readonly errors: Record<string, number> = {};
   readonly checks: Record<string, CheckResult> = {};
   readonly metrics: Record<string, number> = {};
+  /** Per value of the breakdown tag. */
+  readonly slices = new Map<string, Slice>();
   /** `performance.now()` at the start of the measured phase. */
   readonly t0: number;
 
@@ -51,6 +59,25 @@ export class Recorder {
       const k = errorKind ?? 'error';
       this.errors[k] = (this.errors[k] ?? 0) + 1;
     }
+  }
+
+  /** Adds an iteration to the slice of its breakdown tag value. */
+  slice(value: string, latencyMs: number, ok: boolean): void {
+    let sl = this.slices.get(value);
+    if (!sl) {
+      sl = { requests: 0, errors: 0, histogram: createLatencyHistogram() };
+      this.slices.set(value, sl);
+    }
+    sl.requests++;
+    if (!ok) sl.errors++;
+    recordLatencyMs(sl.histogram, latencyMs);
+  }
+
+  /** Encoded slices, for the result. */
+  breakdown(): Record<string, { requests: number; errors: number; histogram: string }> {
+    const out: Record<string, { requests: number; errors: number; histogram: string }> = {};
+    for (const [k, v] of this.slices) out[k] = { requests: v.requests, errors: v.errors, histogram: encodeHistogram(v.histogram) };
+    return out;
   }
 
   /** How late an iteration started after its intended start (ms, ≥ 0). */
@@ -105,6 +132,8 @@ export class Recorder {
   destroy(): void {
     this.total.destroy();
     this.lag.destroy();
+    for (const sl of this.slices.values()) sl.histogram.destroy();
+    this.slices.clear();
     for (const s of this.#seconds.values()) s.histogram.destroy();
     this.#seconds.clear();
   }

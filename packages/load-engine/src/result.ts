@@ -46,6 +46,8 @@ export interface ScenarioResult {
   /** Base64 HDR histogram (µs) of start lag (actual − intended start); open models and bursts only. */
   readonly lagHistogram?: string;
   readonly series: SecondResult[];
+  /** Per value of the breakdown tag (default `endpoint`), when iterations carried it. */
+  readonly breakdown?: { readonly tag: string; readonly entries: Record<string, { requests: number; errors: number; histogram: string }> };
   readonly thresholds: readonly string[];
   readonly rpsTarget: number | null;
   readonly latencyBasis: 'intended' | 'actual';
@@ -95,6 +97,21 @@ function sumRecords(records: ReadonlyArray<Record<string, number>>): Record<stri
   const out: Record<string, number> = {};
   for (const r of records) for (const [k, v] of Object.entries(r)) out[k] = (out[k] ?? 0) + v;
   return out;
+}
+
+function mergeBreakdowns(parts: readonly ScenarioResult[]): Pick<ScenarioResult, 'breakdown'> {
+  const withBreakdown = parts.flatMap((p) => (p.breakdown ? [p.breakdown] : []));
+  const first = withBreakdown[0];
+  if (!first) return {};
+  const keys = [...new Set(withBreakdown.flatMap((b) => Object.keys(b.entries)))];
+  const entries: Record<string, { requests: number; errors: number; histogram: string }> = {};
+  for (const k of keys) {
+    const list = withBreakdown.flatMap((b) => (b.entries[k] ? [b.entries[k]] : []));
+    const h = mergeHistograms(list.map((e) => e.histogram));
+    entries[k] = { requests: list.reduce((a, e) => a + e.requests, 0), errors: list.reduce((a, e) => a + e.errors, 0), histogram: encodeHistogram(h) };
+    h.destroy();
+  }
+  return { breakdown: { tag: first.tag, entries } };
 }
 
 /** Union label of segments, `0:1` when they cover the whole scenario. */
@@ -151,6 +168,7 @@ export function mergeResults(results: readonly RunResult[]): RunResult {
       histogram: encodeHistogram(total),
       ...(parts.some((p) => p.lagHistogram) ? { lagHistogram: encodeHistogram(mergeHistograms(parts.flatMap((p) => (p.lagHistogram ? [p.lagHistogram] : [])))) } : {}),
       series,
+      ...mergeBreakdowns(parts),
       outcomes: parts.flatMap((p) => p.outcomes).sort((a, b) => a.index - b.index),
       verdicts: parts.flatMap((p) => p.verdicts),
       evidence: parts.flatMap((p) => p.evidence),

@@ -94,7 +94,8 @@ describe('checks, errors, thresholds and attachments', () => {
         request: async (ctx) => {
           if (ctx.iteration % 4 === 3) throw Object.assign(new Error('boom'), { code: 'EBOOM' });
           ctx.count('calls');
-          return ctx.http.request({ path: ctx.iteration % 2 ? '/slow' : '/fast' });
+          const path = ctx.iteration % 2 ? '/slow' : '/fast';
+          return ctx.http.request({ path, tags: { endpoint: `GET ${path}` } });
         },
         checks: { 'body has n': (res) => typeof res.json<{ n?: number }>().n === 'number', 'is fast': (res) => res.status === 200 && res.body.length < 3 },
         thresholds: ['rate<0.01', 'p(50)<5000', 'calls: count==30', 'duplicates: count==0', 'ghost: count==0'],
@@ -117,6 +118,14 @@ describe('checks, errors, thresholds and attachments', () => {
     expect(byExpr['ghost: count==0']?.message).toMatch(/unknown metric "ghost"/);
     expect(report.passed).toBe(false);
     expect(s?.verdicts[0]?.checker).toBe('uniqueness');
+    // Per-request endpoint tags split the report (the 10 that threw before sending carry none).
+    const byEndpoint = s?.breakdown?.entries ?? {};
+    expect(s?.breakdown?.tag).toBe('endpoint');
+    expect(Object.keys(byEndpoint).sort()).toEqual(['GET /fast', 'GET /slow']);
+    expect(byEndpoint['GET /fast']?.requests).toBe(20);
+    expect(byEndpoint['GET /slow']?.requests).toBe(10);
+    expect(byEndpoint['GET /slow']?.latency_ms?.p50).toBeGreaterThanOrEqual(45);
+    expect(byEndpoint['GET /slow']?.latency_ms?.p50).toBeGreaterThan(byEndpoint['GET /fast']?.latency_ms?.p50 ?? Infinity);
   });
 
   it('refuses a malformed threshold or duplicate scenario names when declared', async () => {

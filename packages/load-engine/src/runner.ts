@@ -57,6 +57,7 @@ interface ScenarioRun {
   readonly outcomes: IterationOutcome[];
   readonly keep: boolean;
   recorder: Recorder | null;
+  readonly breakdownBy: string;
   /** Open models and bursts have intended starts, so their start lag means something. */
   readonly measuresLag: boolean;
   busy: number;
@@ -147,6 +148,9 @@ async function iterate(r: ScenarioRun, vu: Vu, index: number, intendedAt: number
   const latencyMs = end - from;
   rec.record(latencyMs, end, ok, kind);
   if (r.measuresLag) rec.recordLag(startedAt - intendedAt);
+  // Per-iteration tags only: a scenario-wide tag would just repeat the totals.
+  const sliceValue = tags?.[r.breakdownBy];
+  if (sliceValue !== undefined) rec.slice(sliceValue, latencyMs, ok);
   const ev = r.events;
   if (ev.listenerCount('sample') > 0) {
     ev.emit('sample', { runId: r.runId, scenario: s.name, t: end - rec.t0, latencyMs, ok, ...(status === undefined ? {} : { status }), ...(kind ? { error: kind } : {}), tags: { scenario: s.name, ...s.tags, ...tags } });
@@ -352,6 +356,7 @@ async function runScenario(s: AnyScenario, runId: string, segment: ExecutionSegm
     outcomes: [],
     keep: s.keepResponses ?? s.executor.type === 'burst',
     recorder: null,
+    breakdownBy: s.breakdownBy ?? 'endpoint',
     measuresLag: s.executor.type !== 'constant-vus' && s.executor.type !== 'ramping-vus',
     busy: 0,
     stopped: false,
@@ -420,6 +425,7 @@ async function runScenario(s: AnyScenario, runId: string, segment: ExecutionSegm
       histogram: encodeHistogram(rec.total),
       ...(r.measuresLag ? { lagHistogram: encodeHistogram(rec.lag) } : {}),
       series: rec.series(),
+      ...(rec.slices.size > 0 ? { breakdown: { tag: r.breakdownBy, entries: rec.breakdown() } } : {}),
       thresholds: [...s.thresholds],
       rpsTarget: targetRps(s.executor) === null ? null : (targetRps(s.executor) as number) * (segment.end - segment.start),
       latencyBasis: s.executor.type === 'constant-arrival-rate' || s.executor.type === 'ramping-arrival-rate' || s.executor.type === 'burst' ? 'intended' : 'actual',

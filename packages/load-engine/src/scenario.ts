@@ -54,6 +54,11 @@ export interface ScenarioDefinition<R> {
   readonly startTime?: Duration;
   /** How long in-flight iterations may finish after the schedule ends (default 10 s); then they are aborted. */
   readonly gracefulStop?: Duration;
+  /**
+   * Tag whose values split the report (requests, errors, latency per value); default
+   * `endpoint`. Set it with `ctx.http.request({ …, tags: { endpoint: 'GET /tasks' } })` or `ctx.tag`.
+   */
+  readonly breakdownBy?: string;
   /** Keep every iteration's result in `ScenarioResult.outcomes` (default: true for bursts). */
   readonly keepResponses?: boolean;
 }

@@ -69,7 +69,10 @@ describe('execution segments', () => {
     const expected = [45, 45, 45, 45];
     expect(bandCounts(singleHistogram)).toEqual(expected);
     expect(bandCounts(mergedHistogram)).toEqual(expected);
-    // Per-second series merge too: their counts add up to the total.
+    // Per-endpoint slices merge too.
+    expect(merged.breakdown?.entries['GET /work (odd)']?.requests).toBe(90);
+    expect(merged.breakdown?.entries['GET /work (even)']?.requests).toBe(90);
+        // Per-second series merge too: their counts add up to the total.
     expect(merged.series.reduce((a, s) => a + s.requests, 0)).toBe(180);
     const perSecond = mergeHistograms(merged.series.map((s) => s.histogram));
     expect(recordedValues(perSecond)).toEqual(recordedValues(mergedHistogram));

@@ -16,6 +16,13 @@ function failingRun() {
     thresholdExpressions: ['p(95)<1000', 'rate<0.01'],
     evidence: [{ title: 'EXPLAIN ANALYZE list', kind: 'sql-plan', content: 'Index Scan using tasks_project_status_idx <cost=0.1>' }],
     checks: { 'status is 200': { passes: 600, fails: 0 } },
+    breakdown: {
+      tag: 'endpoint',
+      entries: {
+        'GET /tasks': { requests: 400, errors: 0, latency_ms: { p50: 20, p90: 30, p95: 35, p99: 50, p999: 60, max: 61, mean: 22, min: 3 } },
+        'GET /tasks/next': { requests: 200, errors: 2, latency_ms: { p50: 400, p90: 600, p95: 650, p99: 690, p999: 699, max: 700, mean: 410, min: 100 } },
+      },
+    },
   });
   const bad = scenarioFrom('reserve <ids> & "more"', [latencies(100, 80, 20, 4), latencies(100, 90, 20, 5)], {
     thresholdExpressions: ['p(99)<10', 'duplicates: count==0'],
@@ -55,6 +62,10 @@ describe('report forms', () => {
       expect(plain, form).toContain('id-uniqueness');
     }
     expect(out.text).toMatch(/failures:\n(?:.*\n)*.*threshold p\(99\)<10 failed/);
+    // The per-endpoint breakdown is in the human forms.
+    expect(md).toContain('| GET /tasks/next | 200 | 2 | 400 ms | 650 ms | 690 ms | 700 ms |');
+    expect(html).toMatch(/<h3>By endpoint<\/h3>/);
+    expect(out.text).toContain('endpoint GET /tasks: 400 requests, 0 errors');
   });
 
   it('JUnit has one test case per threshold and per verdict, failures carrying the message', () => {

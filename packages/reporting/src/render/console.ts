@@ -1,5 +1,5 @@
 import type { RunReport } from '@crucible/contracts';
-import { failureLines, ms, num, pct, scenarioLabel } from './format.js';
+import { breakdownRows, failureLines, ms, num, pct, scenarioLabel } from './format.js';
 
 /** Options of {@link renderConsole}. */
 export interface ConsoleRenderOptions {
@@ -29,6 +29,9 @@ export function renderConsole(report: RunReport, options: ConsoleRenderOptions =
       out.push(`  latency (${s.latency_basis === 'intended' ? 'from intended start' : 'from send'}) p50 ${ms(l.p50)}  p90 ${ms(l.p90)}  p95 ${ms(l.p95)}  p99 ${ms(l.p99)}  p99.9 ${ms(l.p999)}  max ${ms(l.max)}`);
     }
     if (s.schedule_lag_ms) out.push(c.dim(`  start lag (generator) p50 ${ms(s.schedule_lag_ms.p50)}  p99 ${ms(s.schedule_lag_ms.p99)}  max ${ms(s.schedule_lag_ms.max)}`));
+    for (const [value, e] of breakdownRows(s)) {
+      out.push(`  ${s.breakdown?.tag} ${value}: ${e.requests} requests, ${e.errors} errors, p50 ${ms(e.latency_ms?.p50)}  p99 ${ms(e.latency_ms?.p99)}`);
+    }
     const errors = Object.entries(s.errors);
     if (errors.length > 0) out.push(`  error breakdown: ${errors.map(([k, v]) => `${k} ×${v}`).join(', ')}`);
     for (const [name, ch] of Object.entries(s.checks)) {

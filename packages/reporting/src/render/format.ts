@@ -39,3 +39,9 @@ export function failureLines(report: RunReport): string[] {
 export function scenarioLabel(s: ScenarioReport): string {
   return s.source ? `${s.source} › ${s.name}` : s.name;
 }
+
+/** Breakdown rows worth showing (two values or more), busiest first. */
+export function breakdownRows(s: ScenarioReport): Array<[string, NonNullable<ScenarioReport['breakdown']>['entries'][string]]> {
+  const entries = Object.entries(s.breakdown?.entries ?? {});
+  return entries.length < 2 ? [] : entries.sort((a, b) => b[1].requests - a[1].requests);
+}

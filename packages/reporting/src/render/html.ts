@@ -1,6 +1,6 @@
 import type { RunReport, ScenarioReport } from '@crucible/contracts';
 import { decodeHistogram, histogramBuckets } from '../histogram.js';
-import { failureLines, ms, num, pct, scenarioLabel } from './format.js';
+import { breakdownRows, failureLines, ms, num, pct, scenarioLabel } from './format.js';
 import { xmlEscape as esc } from './junit.js';
 import { barChart, lineChart } from './svg-chart.js';
 
@@ -51,6 +51,12 @@ function scenarioSection(s: ScenarioReport): string {
   parts.push(`<p>${esc(s.executor)}${s.segment !== '0:1' ? ` · segment ${esc(s.segment)}` : ''} · ${num(s.duration_s)} s · latency measured from ${s.latency_basis === 'intended' ? 'the intended start (open model)' : 'the send (closed model)'}${Object.keys(s.tags).length ? ` · tags ${esc(Object.entries(s.tags).map(([k, v]) => `${k}=${v}`).join(', '))}` : ''}</p>`);
   parts.push('<table class="summary"><tr><th>requests</th><th>ok</th><th>error rate</th><th>dropped</th><th>rps</th><th>target rps</th><th>p50</th><th>p90</th><th>p95</th><th>p99</th><th>p99.9</th><th>max</th></tr>');
   parts.push(`<tr><td class="n">${s.requests}</td><td class="n">${s.successes}</td><td class="n">${pct(s.error_rate)}</td><td class="n">${s.dropped_iterations}</td><td class="n">${num(s.rps.achieved)}</td><td class="n">${num(s.rps.target)}</td><td class="n">${ms(l?.p50)}</td><td class="n">${ms(l?.p90)}</td><td class="n">${ms(l?.p95)}</td><td class="n">${ms(l?.p99)}</td><td class="n">${ms(l?.p999)}</td><td class="n">${ms(l?.max)}</td></tr></table>`);
+  const rows = breakdownRows(s);
+  if (rows.length > 0) {
+    parts.push(`<h3>By ${esc(s.breakdown?.tag ?? 'tag')}</h3><table class="breakdown"><tr><th>${esc(s.breakdown?.tag ?? 'tag')}</th><th>requests</th><th>errors</th><th>p50</th><th>p95</th><th>p99</th><th>max</th></tr>`);
+    for (const [value, e] of rows) parts.push(`<tr><td>${esc(value)}</td><td class="n">${e.requests}</td><td class="n">${e.errors}</td><td class="n">${ms(e.latency_ms?.p50)}</td><td class="n">${ms(e.latency_ms?.p95)}</td><td class="n">${ms(e.latency_ms?.p99)}</td><td class="n">${ms(e.latency_ms?.max)}</td></tr>`);
+    parts.push('</table>');
+  }
   if (s.schedule_lag_ms) parts.push(`<p class="lag">Start lag of the load generator (actual − intended start): p50 ${ms(s.schedule_lag_ms.p50)} · p99 ${ms(s.schedule_lag_ms.p99)} · max ${ms(s.schedule_lag_ms.max)}</p>`);
   if (s.thresholds.length > 0) {
     parts.push('<h3>Thresholds</h3><table class="thresholds"><tr><th>threshold</th><th>metric</th><th>actual</th><th>result</th></tr>');

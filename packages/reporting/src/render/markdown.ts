@@ -1,5 +1,5 @@
 import type { RunReport } from '@crucible/contracts';
-import { failureLines, ms, num, pct, scenarioLabel } from './format.js';
+import { breakdownRows, failureLines, ms, num, pct, scenarioLabel } from './format.js';
 
 function cell(s: string): string {
   return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -26,10 +26,16 @@ export function renderMarkdown(report: RunReport): string {
     );
   }
   for (const s of report.scenarios) {
-    const hasDetail = (s.schedule_lag_ms ? 1 : 0) + s.thresholds.length + s.verdicts.length + Object.keys(s.checks).length + Object.keys(s.errors).length + s.evidence.length > 0;
+    const rows = breakdownRows(s);
+    const hasDetail = rows.length + (s.schedule_lag_ms ? 1 : 0) + s.thresholds.length + s.verdicts.length + Object.keys(s.checks).length + Object.keys(s.errors).length + s.evidence.length > 0;
     if (!hasDetail) continue;
     out.push('', `### ${cell(scenarioLabel(s))}`, '');
     if (s.schedule_lag_ms) out.push(`Start lag of the load generator (actual − intended start): p50 ${ms(s.schedule_lag_ms.p50)}, p99 ${ms(s.schedule_lag_ms.p99)}, max ${ms(s.schedule_lag_ms.max)}.`, '');
+    if (rows.length > 0) {
+      out.push(`| ${cell(s.breakdown?.tag ?? 'tag')} | requests | errors | p50 | p95 | p99 | max |`, '|---|---:|---:|---:|---:|---:|---:|');
+      for (const [value, e] of rows) out.push(`| ${cell(value)} | ${e.requests} | ${e.errors} | ${ms(e.latency_ms?.p50)} | ${ms(e.latency_ms?.p95)} | ${ms(e.latency_ms?.p99)} | ${ms(e.latency_ms?.max)} |`);
+      out.push('');
+    }
     if (s.thresholds.length > 0) {
       out.push('| threshold | metric | actual | result |', '|---|---|---:|---|');
       for (const t of s.thresholds) out.push(`| \`${cell(t.expression)}\` | ${t.metric} | ${num(t.actual)} | ${t.passed ? '✅ pass' : `❌ ${cell(t.message ?? 'fail')}`} |`);
