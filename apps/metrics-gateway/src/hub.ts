@@ -168,9 +168,9 @@ export class Hub {
   /**
    * Closes every connection with `code` (clients are expected to reconnect after 1012 and
    * to stop after 1001); a socket that has not finished closing after `graceMs` is cut.
-   * Resolves with how many there were once all are gone.
+   * Returns how many there were at once, and `done` once all are gone.
    */
-  async closeAll(code: number, reason: string, graceMs: number): Promise<number> {
+  closeAll(code: number, reason: string, graceMs: number): { count: number; done: Promise<void> } {
     const clients = [...this.#clients.values()];
     const closed = clients.map((c) =>
       c.ws.readyState === WebSocket.CLOSED ? Promise.resolve() : new Promise<void>((resolve) => c.ws.once('close', () => resolve())),
@@ -179,9 +179,8 @@ export class Hub {
     const timer = setTimeout(() => {
       for (const c of clients) if (c.ws.readyState !== WebSocket.CLOSED) c.ws.terminate();
     }, graceMs);
-    await Promise.all(closed);
-    clearTimeout(timer);
-    return clients.length;
+    const done = Promise.all(closed).then(() => clearTimeout(timer));
+    return { count: clients.length, done };
   }
 
   /** Stops the timers; call after {@link closeAll}. */

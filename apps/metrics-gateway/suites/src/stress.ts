@@ -225,7 +225,9 @@ log(`steady: ingested ${ingestPerS.toFixed(0)}/s, delivered ${deliveredPerS.toFi
 phase = 'storm';
 const stormStart = nowMs();
 const drop = await fetch(`${gateway.url}/admin/drop-connections`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
-const dropped = z.object({ dropped: z.number() }).parse(await drop.json()).dropped;
+const dropBody = await drop.text();
+if (drop.status !== 200) throw new Error(`POST /admin/drop-connections answered ${drop.status}: ${dropBody}`);
+const dropped = z.object({ dropped: z.number() }).parse(JSON.parse(dropBody)).dropped;
 const stormDeadline = stormStart + (profileName === 'full' ? 120_000 : 60_000);
 while (clients.some((c) => !c.ready || c.readyAt < stormStart) && nowMs() < stormDeadline) await sleep(20);
 const recovered = clients.filter((c) => c.ready && c.readyAt >= stormStart).length;
