@@ -31,7 +31,8 @@ async function main(argv: string[]): Promise<number> {
         return EXIT.crash;
       }
       const combined = combineReports(found.map((f) => f.report));
-      const written = await writeReports(combined, { dir: path.resolve(values.out ?? dir), project: '.', target: 'combined' });
+      // Each suite already appended its own Markdown to $GITHUB_STEP_SUMMARY; do not repeat it.
+      const written = await writeReports(combined, { dir: path.resolve(values.out ?? dir), project: '.', target: 'combined', stepSummary: false });
       process.stdout.write(renderConsole(combined, { color: Boolean(process.stdout.isTTY) }));
       console.log(`merged ${found.length} run report(s): ${found.map((f) => path.relative(dir, f.file)).join(', ')}`);
       console.log(`combined report: ${written.json} (+ .md .xml .html)`);
