@@ -91,12 +91,14 @@ export class Recorder {
     this.#second(intendedAt).dropped++;
   }
 
+  /** One outcome of a named check. */
   check(name: string, passed: boolean): void {
     const c = (this.checks[name] ??= { passes: 0, fails: 0 });
     if (passed) c.passes++;
     else c.fails++;
   }
 
+  /** Adds to a custom counter (`ctx.count`). */
   count(metric: string, value: number): void {
     this.metrics[metric] = (this.metrics[metric] ?? 0) + value;
   }
@@ -129,6 +131,7 @@ export class Recorder {
     return out;
   }
 
+  /** Releases the histograms. */
   destroy(): void {
     this.total.destroy();
     this.lag.destroy();
