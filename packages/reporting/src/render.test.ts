@@ -32,7 +32,7 @@ function failingRun() {
       { checker: 'contiguity', status: 'indeterminate', summary: '3 timed-out reservations', counts: { indeterminate: 3 }, examples: [] },
     ],
   });
-  return runFrom([ok, bad]);
+  return runFrom([ok, bad], { config: { rate_per_s: 100, profile_seconds: 30 } });
 }
 
 class Capture extends Writable {
@@ -62,6 +62,9 @@ describe('report forms', () => {
       expect(plain, form).toContain('id-uniqueness');
     }
     expect(out.text).toMatch(/failures:\n(?:.*\n)*.*threshold p\(99\)<10 failed/);
+    // The run configuration travels with the report.
+    expect(md).toContain('"rate_per_s": 100');
+    expect(html).toContain('&quot;rate_per_s&quot;: 100');
     // The per-endpoint breakdown is in the human forms.
     expect(md).toContain('| GET /tasks/next | 200 | 2 | 400 ms | 650 ms | 690 ms | 700 ms |');
     expect(html).toMatch(/<h3>By endpoint<\/h3>/);

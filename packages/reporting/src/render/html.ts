@@ -113,6 +113,7 @@ export function renderHtml(report: RunReport): string {
 <p>run ${esc(r.id)} · ${esc(r.started_at)} → ${esc(r.finished_at)} · commit ${esc(r.commit ?? 'unknown')} · Node ${esc(r.node)} · ${r.machine.cpus} CPUs · ${esc(r.machine.hostname)}</p>
 </header>
 <main>
+${Object.keys(r.config).length ? `<details class="config"><summary>Run configuration</summary><pre>${esc(JSON.stringify(r.config, null, 2))}</pre></details>` : ''}
 ${failures.length ? `<section class="failures"><h2>Failures</h2><ul>${failures.map((f) => `<li>${esc(f)}</li>`).join('')}</ul></section>` : ''}
 ${report.scenarios.map(scenarioSection).join('\n')}
 ${comparison}

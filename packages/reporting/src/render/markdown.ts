@@ -16,6 +16,7 @@ export function renderMarkdown(report: RunReport): string {
   out.push('');
   out.push(`Run \`${r.id}\` · ${r.started_at} → ${r.finished_at} · commit \`${r.commit ?? 'unknown'}\` · Node ${r.node} · ${r.machine.cpus} CPUs, ${r.machine.memory_gb} GB${r.profile ? ` · profile ${r.profile}` : ''}`);
   if (report.crash) out.push('', `> **Crashed:** ${cell(report.crash)}`);
+  if (Object.keys(r.config).length > 0) out.push('', '<details><summary>Run configuration</summary>', '', '```json', JSON.stringify(r.config, null, 2), '```', '', '</details>');
   out.push('');
   out.push('| scenario | executor | requests | errors | dropped | rps (target) | p50 | p95 | p99 | p99.9 | max | result |');
   out.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
