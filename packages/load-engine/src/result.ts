@@ -163,6 +163,8 @@ export function mergeResults(results: readonly RunResult[]): RunResult {
       successes: parts.reduce((a, p) => a + p.successes, 0),
       errors: sumRecords(parts.map((p) => p.errors)),
       dropped: parts.reduce((a, p) => a + p.dropped, 0),
+      // Each segment's target is its share of the scenario's rate: the shares add up.
+      rpsTarget: parts.every((p) => p.rpsTarget === null) ? null : parts.reduce((a, p) => a + (p.rpsTarget ?? 0), 0),
       checks,
       metrics: sumRecords(parts.map((p) => p.metrics)),
       histogram: encodeHistogram(total),

@@ -49,6 +49,8 @@ describe('execution segments', () => {
     expect(one.requests).toBe(180);
     expect(merged.requests).toBe(one.requests);
     expect(merged.segment).toBe('0:1');
+    expect(merged.rpsTarget).toBeCloseTo(60);
+    expect(one.rpsTarget).toBeCloseTo(60);
     expect(merged.successes).toBe(180);
     // The union of the three processes' iteration indices is exactly the single run's.
     const indices = outcomesOf(split, 'split me').map((o) => o.index).sort((a, b) => a - b);
