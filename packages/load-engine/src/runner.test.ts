@@ -134,6 +134,9 @@ describe('checks, errors, thresholds and attachments', () => {
     expect(() => scenario({ name: 'x', executor: burst({ requests: 2 }), warmup: '1s', request: async () => 1 })).toThrow(/burst has no warm-up/);
     const s = scenario({ name: 'same', executor, request: async () => 1 });
     await expect(run([s, s])).rejects.toThrow(/two scenarios are named "same"/);
+    // HTTP without a base URL fails every iteration with a kind that says why.
+    const lost = await run(scenario({ name: 'lost', executor: burst({ requests: 3 }), request: (ctx) => ctx.http.request({ path: '/' }) }));
+    expect(lost.scenarios[0]?.errors).toEqual({ NO_BASE_URL: 3 });
   });
 });
 

@@ -58,6 +58,7 @@ interface ScenarioRun {
   readonly keep: boolean;
   recorder: Recorder | null;
   readonly breakdownBy: string;
+  readonly hasBaseUrl: boolean;
   /** Open models and bursts have intended starts, so their start lag means something. */
   readonly measuresLag: boolean;
   busy: number;
@@ -91,6 +92,7 @@ async function iterate(r: ScenarioRun, vu: Vu, index: number, intendedAt: number
     http: {
       request: (req: HttpRequest) => {
         if (req.tags) tags = { ...tags, ...req.tags };
+        if (!r.hasBaseUrl) return Promise.reject(Object.assign(new Error(`scenario "${s.name}" has no baseUrl (set it on the scenario or in run options)`), { code: 'NO_BASE_URL' }));
         return r.http.request(req);
       },
     },
@@ -357,6 +359,7 @@ async function runScenario(s: AnyScenario, runId: string, segment: ExecutionSegm
     keep: s.keepResponses ?? s.executor.type === 'burst',
     recorder: null,
     breakdownBy: s.breakdownBy ?? 'endpoint',
+    hasBaseUrl: baseUrl !== undefined,
     measuresLag: s.executor.type !== 'constant-vus' && s.executor.type !== 'ramping-vus',
     busy: 0,
     stopped: false,
