@@ -1,7 +1,6 @@
-// Shared plumbing of the stress suite: timed HTTP calls, scenario reports from recorded
-// calls, pool evidence from /health, and the command line.
-import { healthResponseSchema, type Evidence, type ScenarioReport, type Verdict } from '@crucible/contracts';
-import { createLatencyHistogram, encodeHistogram, finalizeScenario, recordLatencyMs, summarizeHistogram } from '@crucible/reporting';
+// Shared plumbing of the stress suite: HTTP calls recorded for the checkers, pool evidence
+// from /health, and the command line.
+import { healthResponseSchema, type Evidence, type Verdict } from '@crucible/contracts';
 import { Pool } from 'undici';
 
 /** One HTTP call as the client saw it. */
@@ -63,70 +62,6 @@ export async function timedCall(pool: Pool, path: string, options: CallOptions =
 function errorCode(body: unknown): string | undefined {
   const e = (body as { error?: { code?: unknown } } | undefined)?.error;
   return typeof e?.code === 'string' ? e.code : undefined;
-}
-
-/** Inputs of a scenario report beyond the calls. */
-export interface ScenarioInput {
-  name: string;
-  executor: string;
-  startedAt: Date;
-  durationS: number;
-  targetRps?: number;
-  thresholds?: string[];
-  verdicts?: Verdict[];
-  evidence?: Evidence[];
-  metrics?: Record<string, number>;
-  tags?: Record<string, string>;
-}
-
-/** Builds a scenario report (latency histogram, errors by code) from recorded calls, with thresholds evaluated. */
-export function scenarioReport(calls: readonly CallRecord[], input: ScenarioInput, ok: (c: CallRecord) => boolean = isSuccess): ScenarioReport {
-  const h = createLatencyHistogram();
-  const errors: Record<string, number> = {};
-  let successes = 0;
-  for (const c of calls) {
-    recordLatencyMs(h, c.ms);
-    if (ok(c)) successes++;
-    else {
-      const key = c.code ?? String(c.status ?? 'no_answer');
-      errors[key] = (errors[key] ?? 0) + 1;
-    }
-  }
-  const report: ScenarioReport = {
-    name: input.name,
-    executor: input.executor,
-    tags: input.tags ?? {},
-    started_at: input.startedAt.toISOString(),
-    duration_s: round(input.durationS),
-    requests: calls.length,
-    successes,
-    error_rate: calls.length === 0 ? 0 : (calls.length - successes) / calls.length,
-    errors,
-    dropped_iterations: 0,
-    rps: { achieved: input.durationS > 0 ? round(calls.length / input.durationS) : 0, target: input.targetRps ?? null },
-    latency_ms: summarizeHistogram(h),
-    histogram: calls.length ? encodeHistogram(h) : null,
-    series: [],
-    metrics: input.metrics ?? {},
-    thresholds: (input.thresholds ?? []).map((expression) => ({ expression, metric: '', actual: null, passed: false })),
-    verdicts: input.verdicts ?? [],
-    evidence: input.evidence ?? [],
-    checks: {},
-    segment: '0:1',
-    latency_basis: 'actual',
-    passed: true,
-  };
-  h.destroy();
-  return finalizeScenario(report);
-}
-
-/** 2xx. */
-export function isSuccess(c: CallRecord): boolean {
-  return c.status !== undefined && c.status >= 200 && c.status < 300;
-}
-
-function round(x: number): number {
-  return Math.round(x * 1000) / 1000;
 }
 
 /** Pool figures of every replica from `/health`: the largest peak and the acquire timeouts. */

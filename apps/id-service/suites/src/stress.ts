@@ -10,11 +10,12 @@ import { EXIT, finishRun, runMetadata } from '@crucible/reporting';
 import { startSut, type Sut } from '@crucible/testbed';
 import { sql, type Kysely } from 'kysely';
 import type { Pool } from 'undici';
-import { expectVerdict, httpPool, parseStressArgs, poolEvidence, scenarioReport, timedCall, type CallRecord } from './stress.support.js';
+import { burst, run, scenario, scenarioReport, type ScenarioResult } from '@crucible/load-engine';
+import { expectVerdict, httpPool, parseStressArgs, poolEvidence, timedCall, type CallRecord } from './stress.support.js';
 
 const args = parseStressArgs(process.argv.slice(2));
 const suite = 'id-service stress';
-const acquireTimeoutMs = 5000;
+const acquireTimeoutMs = 10_000;
 const log = (line: string) => console.log(`[id-service stress] ${line}`);
 
 interface Ctx {
@@ -89,108 +90,103 @@ async function reconcileVerdict(ctx: Ctx, history: IdOperation[], projects: stri
   return reconcileIds(history, registry, reservations).verdict;
 }
 
+/**
+ * Runs `n` calls released together behind the load engine's barrier (a burst) and returns
+ * the engine's result with every call's record, in call order.
+ */
+async function burstOf(
+  ctx: Ctx,
+  name: string,
+  n: number,
+  call: (i: number) => Promise<Reservation>,
+  thresholds: string[],
+  tags: Record<string, string> = {},
+): Promise<{ result: ScenarioResult; reservations: Reservation[] }> {
+  const ran = await run(
+    scenario<Reservation>({ name, executor: burst({ requests: n }), request: (it) => call(it.iteration), isSuccess: (r) => r.op.outcome === 'ok', thresholds, tags }),
+    { baseUrl: ctx.sut.url('id-service') },
+  );
+  const result = ran.scenarios[0] as ScenarioResult;
+  const reservations = [...result.outcomes].sort((a, b) => a.index - b.index).flatMap((o) => (o.value ? [o.value as Reservation] : []));
+  return { result, reservations };
+}
+
 /** 50 concurrent reservations of 6 → 300 unique IDs, registry 300. */
 async function fiftyBySix(ctx: Ctx): Promise<ScenarioReport> {
   await project(ctx, 'alpha');
-  const startedAt = new Date();
-  const t0 = performance.now();
-  const results = await Promise.all(Array.from({ length: 50 }, (_, i) => reserve(ctx, 'alpha', 'US', 6, i)));
-  const durationS = (performance.now() - t0) / 1000;
-  const history = results.map((r) => r.op);
+  const { result, reservations } = await burstOf(ctx, '50 concurrent reservations of 6', 50, (i) => reserve(ctx, 'alpha', 'US', 6, i), [
+    'errors: rate==0',
+    'unique_ids: value==300',
+    'registry: value==300',
+  ]);
+  const history = reservations.map((r) => r.op);
   const registry = await registryOf(ctx, 'alpha');
-  const ids = new Set(results.flatMap((r) => ((r.call.body as { ids?: string[] }).ids ?? [])));
-  return scenarioReport(
-    results.map((r) => r.call),
-    {
-      name: '50 concurrent reservations of 6',
-      executor: 'burst',
-      startedAt,
-      durationS,
-      thresholds: ['errors: rate==0', 'unique_ids: value==300', 'registry: value==300'],
-      metrics: { unique_ids: ids.size, registry: registry['US'] ?? 0 },
-      verdicts: [checkIds(history), await reconcileVerdict(ctx, history, ['alpha']), checkApiLeakage(results.map((r) => r.observation))],
-    },
-  );
+  const ids = new Set(reservations.flatMap((r) => ((r.call.body as { ids?: string[] } | undefined)?.ids ?? [])));
+  result.metrics['unique_ids'] = ids.size;
+  result.metrics['registry'] = registry['US'] ?? 0;
+  result.verdicts.push(checkIds(history), await reconcileVerdict(ctx, history, ['alpha']), checkApiLeakage(reservations.map((r) => r.observation)));
+  return scenarioReport(result);
 }
 
 /** 5 projects × 10 reservations, all at once → five independent sequences 1..30. */
 async function independentSequences(ctx: Ctx): Promise<ScenarioReport> {
   const projects = ['p1', 'p2', 'p3', 'p4', 'p5'];
   for (const p of projects) await project(ctx, p);
-  const startedAt = new Date();
-  const t0 = performance.now();
-  const results = await Promise.all(projects.flatMap((p) => Array.from({ length: 10 }, (_, i) => reserve(ctx, p, 'US', 3, i))));
-  const durationS = (performance.now() - t0) / 1000;
-  const history = results.map((r) => r.op);
-  const registries = await Promise.all(projects.map((p) => registryOf(ctx, p)));
-  const atThirty = registries.filter((r) => r['US'] === 30).length;
-  return scenarioReport(
-    results.map((r) => r.call),
-    {
-      name: '5 projects × 10 reservations: independent sequences',
-      executor: 'burst',
-      startedAt,
-      durationS,
-      thresholds: ['errors: rate==0', 'projects_at_30: value==5'],
-      metrics: { projects_at_30: atThirty },
-      verdicts: [checkIds(history), await reconcileVerdict(ctx, history, projects), checkApiLeakage(results.map((r) => r.observation))],
-    },
+  const { result, reservations } = await burstOf(
+    ctx,
+    '5 projects × 10 reservations: independent sequences',
+    50,
+    (i) => reserve(ctx, projects[i % 5] as string, 'US', 3, i),
+    ['errors: rate==0', 'projects_at_30: value==5'],
   );
+  const history = reservations.map((r) => r.op);
+  const registries = await Promise.all(projects.map((p) => registryOf(ctx, p)));
+  result.metrics['projects_at_30'] = registries.filter((r) => r['US'] === 30).length;
+  result.verdicts.push(checkIds(history), await reconcileVerdict(ctx, history, projects), checkApiLeakage(reservations.map((r) => r.observation)));
+  return scenarioReport(result);
 }
 
-/** alpha's registry at 10 and beta's at 20 → their next IDs are US-011 and US-021. */
+/** alpha's registry at 10 and beta's at 20 → their next IDs, asked at once, are US-011 and US-021. */
 async function nextAfterRegistry(ctx: Ctx): Promise<ScenarioReport> {
   await Promise.all([project(ctx, 'seq-alpha'), project(ctx, 'seq-beta')]);
-  const startedAt = new Date();
-  const t0 = performance.now();
   const seed = await Promise.all([reserve(ctx, 'seq-alpha', 'US', 10), reserve(ctx, 'seq-beta', 'US', 20)]);
-  const [a, b] = await Promise.all([reserve(ctx, 'seq-alpha', 'US'), reserve(ctx, 'seq-beta', 'US')]);
-  const durationS = (performance.now() - t0) / 1000;
-  const got = { alpha: (a.call.body as { id?: string }).id, beta: (b.call.body as { id?: string }).id };
+  const { result, reservations } = await burstOf(ctx, 'alpha at 10, beta at 20 → US-011, US-021', 2, (i) => reserve(ctx, i === 0 ? 'seq-alpha' : 'seq-beta', 'US'), [
+    'errors: rate==0',
+  ]);
+  const [a, b] = reservations;
+  const got = { alpha: (a?.call.body as { id?: string } | undefined)?.id, beta: (b?.call.body as { id?: string } | undefined)?.id };
   const passed = got.alpha === 'US-011' && got.beta === 'US-021';
-  return scenarioReport([...seed.map((s) => s.call), a.call, b.call], {
-    name: 'alpha at 10, beta at 20 → US-011, US-021',
-    executor: 'sequence',
-    startedAt,
-    durationS,
-    thresholds: ['errors: rate==0'],
-    verdicts: [
-      expectVerdict('next-id-per-project', passed, `alpha's next ID ${got.alpha ?? 'none'} (want US-011), beta's ${got.beta ?? 'none'} (want US-021)`, {
-        alpha_next: a.op.first ?? 0,
-        beta_next: b.op.first ?? 0,
-      }),
-      checkIds([...seed, a, b].map((r) => r.op)),
-    ],
-  });
+  result.verdicts.push(
+    expectVerdict('next-id-per-project', passed, `alpha's next ID ${got.alpha ?? 'none'} (want US-011), beta's ${got.beta ?? 'none'} (want US-021)`, {
+      alpha_next: a?.op.first ?? 0,
+      beta_next: b?.op.first ?? 0,
+    }),
+    checkIds([...seed, ...reservations].map((r) => r.op)),
+  );
+  return scenarioReport(result);
 }
 
 /**
  * `size` concurrent reservations on one sequence, `GET /ids/next` and `POST /ids/reserve`
  * (count 2) interleaved: zero collisions, and nothing lost.
  */
-async function burst(ctx: Ctx, size: number, round: number): Promise<ScenarioReport> {
+async function burstScenario(ctx: Ctx, size: number, round: number): Promise<ScenarioReport> {
   const projectId = `burst-${size}`;
   const type = `B${round}`;
   await project(ctx, projectId);
-  const startedAt = new Date();
-  const t0 = performance.now();
-  const results = await Promise.all(Array.from({ length: size }, (_, i) => reserve(ctx, projectId, type, i % 2 ? 2 : undefined, i)));
-  const durationS = (performance.now() - t0) / 1000;
-  const history = results.map((r) => r.op);
-  const ids = checkIds(history);
-  return scenarioReport(
-    results.map((r) => r.call),
-    {
-      name: `burst of ${size} concurrent reservations${round > 0 ? ` (round ${round + 1})` : ''}`,
-      executor: 'burst',
-      startedAt,
-      durationS,
-      thresholds: ['errors: rate==0', 'duplicate_ids: value==0'],
-      metrics: { duplicate_ids: ids.counts['duplicate_ids'] ?? 0 },
-      verdicts: [ids, await reconcileVerdict(ctx, history, [projectId])],
-      tags: { concurrency: String(size) },
-    },
+  const { result, reservations } = await burstOf(
+    ctx,
+    `burst of ${size} concurrent reservations${round > 0 ? ` (round ${round + 1})` : ''}`,
+    size,
+    (i) => reserve(ctx, projectId, type, i % 2 ? 2 : undefined, i),
+    ['errors: rate==0', 'duplicate_ids: value==0'],
+    { concurrency: String(size) },
   );
+  const history = reservations.map((r) => r.op);
+  const ids = checkIds(history);
+  result.metrics['duplicate_ids'] = ids.counts['duplicate_ids'] ?? 0;
+  result.verdicts.push(ids, await reconcileVerdict(ctx, history, [projectId]));
+  return scenarioReport(result);
 }
 
 /** EXPLAIN ANALYZE of the allocation upsert (inside a rolled-back transaction) and of the registry read. */
@@ -230,20 +226,20 @@ async function main(): Promise<number> {
   let ctx: Ctx | undefined;
   try {
     // A 500-call burst queues on one sequence's row lock behind a pool of 10: give a queued
-    // request 5 s (not the default 1 s) before the fast 503, so the burst measures the allocator.
+    // request 10 s (not the default 1 s) before the fast 503, so the burst measures the allocator.
     sut = await startSut({ apps: ['id-service'], env: { LOG_LEVEL: 'warn', DB_ACQUIRE_TIMEOUT_MS: String(acquireTimeoutMs) } });
     const pool = createPool({ connectionString: sut.databaseUrl, max: 4 });
     ctx = { sut, http: httpPool(sut.url('id-service'), 600), db: createDb(pool), keys: new Map() };
-    const run = async (what: Promise<ScenarioReport>) => {
+    const step = async (what: Promise<ScenarioReport>) => {
       const s = await what;
       log(`${s.passed ? 'PASS' : 'FAIL'} ${s.name}: ${s.requests} calls, p99 ${s.latency_ms?.p99 ?? '-'} ms`);
       scenarios.push(s);
     };
-    await run(fiftyBySix(ctx));
-    await run(independentSequences(ctx));
-    await run(nextAfterRegistry(ctx));
+    await step(fiftyBySix(ctx));
+    await step(independentSequences(ctx));
+    await step(nextAfterRegistry(ctx));
     const rounds = args.profile === 'full' ? 3 : 1;
-    for (const size of [100, 200, 500]) for (let r = 0; r < rounds; r++) await run(burst(ctx, size, r));
+    for (const size of [100, 200, 500]) for (let r = 0; r < rounds; r++) await step(burstScenario(ctx, size, r));
     const pools = await poolEvidence(sut.apps['id-service']?.map((a) => a.url) ?? []);
     const last = scenarios[scenarios.length - 1];
     if (last) {

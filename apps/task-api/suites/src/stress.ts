@@ -26,7 +26,7 @@ import { liveSession, parseStressArgs, poolEvidence, Replicas, seedProjects, see
 const args = parseStressArgs(process.argv.slice(2));
 const suite = 'task-api stress';
 const replicaCount = 2;
-const acquireTimeoutMs = 5000;
+const acquireTimeoutMs = 10_000;
 /** The write-throughput target of the issue (`CRUCIBLE_WRITE_RATE` to change it); the report states what was sustained. */
 const writeRate = Number(process.env['CRUCIBLE_WRITE_RATE'] ?? 1000);
 const log = (line: string) => console.log(`[task-api stress] ${line}`);
@@ -43,7 +43,7 @@ async function main(): Promise<number> {
   const elapsed = () => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
   try {
     log(`profile ${args.profile}: starting ${replicaCount} task-api replicas on the embedded PostgreSQL`);
-    // Bursts of 500 claimers queue behind pools of 10: a queued request waits up to 5 s (not
+    // Bursts of 500 claimers queue behind pools of 10: a queued request waits up to 10 s (not
     // the default 1 s) before the fast 503, so the bursts measure the claim, not the queue.
     const gatewayFromEnv = process.env['CRUCIBLE_GATEWAY_URL'];
     const apps = args.live && !gatewayFromEnv ? ['task-api', 'metrics-gateway'] : ['task-api'];
