@@ -15,7 +15,7 @@ function slowerThan(histogram: string | null | undefined, ms: number): number {
   return n;
 }
 
-describe('coordinated omission', () => {
+describe('coordinated omission', { timeout: 60_000 }, () => {
   it('the open model shows a 1 s server stall in p99; a closed loop measuring from the send hides it', async () => {
     // 100 req/s for 4 s; after 100 requests the server stalls for 1 s.
     await using open = await startStallingServer(100, 1000);

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 
 const FIXTURE = fileURLToPath(new URL('../tests/fixtures/failing-suite.ts', import.meta.url));
 
-describe('a deliberately failing threshold', () => {
+describe('a deliberately failing threshold', { timeout: 60_000 }, () => {
   it('makes the suite exit 1 and is named in the console, JSON, Markdown, JUnit and HTML reports', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'crucible-fail-'));
     const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((resolve) => {

@@ -3,6 +3,8 @@ import { decodeHistogram, mergeHistograms, recordLatencyMs, createLatencyHistogr
 import { startTestServer } from '../tests/test-servers.js';
 import { EngineEvents, type TickEvent } from './events.js';
 import { runParallel } from './parallel.js';
+import { run } from './runner.js';
+import { scenarios } from '../tests/fixtures/split-scenarios.js';
 import { outcomesOf } from './result.js';
 import { ownsIndex, parseSegment, splitSegments, indexRange } from './segment.js';
 
@@ -40,7 +42,8 @@ describe('execution segments', () => {
   it('three processes run exactly the single run’s iterations, and their merged histogram matches it', async () => {
     await using server = await startTestServer(byIndex);
     const params = { rate: 60, duration: '3s' };
-    const single = await runParallel({ module: MODULE, params, baseUrl: server.url, workers: 1, mode: 'process' });
+    // The single-process run happens right here; the split one in three child processes.
+    const single = await run(scenarios(params), { baseUrl: server.url });
     const split = await runParallel({ module: MODULE, params, baseUrl: server.url, workers: 3, mode: 'process' });
 
     const [one] = single.scenarios;
@@ -78,7 +81,7 @@ describe('execution segments', () => {
     expect(merged.series.reduce((a, s) => a + s.requests, 0)).toBe(180);
     const perSecond = mergeHistograms(merged.series.map((s) => s.histogram));
     expect(recordedValues(perSecond)).toEqual(recordedValues(mergedHistogram));
-  });
+  }, 120_000); // two multi-process runs; spawning tsx processes alone takes seconds under load
 
   it('worker threads split the load across cores; their events merge into one stream', async () => {
     await using server = await startTestServer(byIndex);
@@ -98,10 +101,10 @@ describe('execution segments', () => {
     expect(ticks.every((t) => t.segment === '0:1')).toBe(true);
     expect(ticks.reduce((a, t) => a + t.requests, 0)).toBe(200);
     expect(new Set(ticks.map((t) => t.t)).size).toBe(ticks.length);
-  });
+  }, 60_000);
 
   it('a segment that fails rejects the run, naming the segment and the cause', async () => {
     const broken = new URL('../tests/fixtures/broken-scenarios.ts', import.meta.url);
     await expect(runParallel({ module: broken, workers: 2, mode: 'process' })).rejects.toThrow(/segment .* failed: .*missing API key/);
-  });
+  }, 60_000);
 });

@@ -24,7 +24,8 @@ async function writeReport(dir: string, project: string, target: string, passed:
   await writeFile(path.join(dir, project, `${target}.json`), JSON.stringify(report));
 }
 
-describe('report CLI', () => {
+// Each case starts the CLI (node + tsx) several times: slow on a loaded machine.
+describe('report CLI', { timeout: 90_000 }, () => {
   it('merge combines every run report into reports/combined.* and exits 1 when one run failed', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'crucible-merge-'));
     await writeReport(dir, '@crucible/id-service-suites', 'stress', true);
