@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { latencies, scenarioFrom } from '../tests/report-fixture.js';
-import { evaluateThresholds, normalizeThresholds, parseThreshold } from './thresholds.js';
+import { evaluateThresholds, finalizeReport, normalizeThresholds, parseThreshold } from './thresholds.js';
 
 describe('threshold syntax', () => {
   it('reads k6-style expressions with default and named metrics', () => {
@@ -48,5 +48,18 @@ describe('schedule lag thresholds', () => {
     expect(evaluateThresholds(['schedule_lag: p(99)<50', 'schedule_lag: max<50'], lagged).map((t) => t.passed)).toEqual([true, false]);
     const closed = scenarioFrom('closed', [latencies(100, 10, 5)]);
     expect(evaluateThresholds(['schedule_lag: p(99)<50'], closed)[0]).toMatchObject({ passed: false, actual: null });
+  });
+});
+
+describe('finalizeReport', () => {
+  it('turns a verdict or metric attached after the report was built into pass/fail', () => {
+    const s = scenarioFrom('ids', [latencies(50, 10, 2)], { thresholdExpressions: ['duplicates: count==0'], metrics: { duplicates: 0 } });
+    const report = { schema_version: 1 as const, run: { id: 'r', suite: 's', started_at: '', finished_at: '', commit: null, machine: { hostname: 'h', platform: 'p', cpus: 2, memory_gb: 1 }, node: 'v20', config: {} }, scenarios: [s], passed: true };
+    expect(finalizeReport(report).passed).toBe(true);
+    const withDuplicates = { ...report, scenarios: [{ ...s, metrics: { duplicates: 3 } }] };
+    expect(finalizeReport(withDuplicates).scenarios[0]?.thresholds[0]).toMatchObject({ passed: false, actual: 3 });
+    expect(finalizeReport(withDuplicates).passed).toBe(false);
+    const withVerdict = { ...report, scenarios: [{ ...s, verdicts: [{ checker: 'uniqueness', status: 'fail' as const, summary: 'dup', counts: {}, examples: [] }] }] };
+    expect(finalizeReport(withVerdict).passed).toBe(false);
   });
 });

@@ -1,4 +1,4 @@
-import type { ScenarioReport, ThresholdResult } from '@crucible/contracts';
+import type { RunReport, ScenarioReport, ThresholdResult } from '@crucible/contracts';
 import { decodeHistogram, percentileMs } from './histogram.js';
 
 /** Comparison operators a threshold may use. */
@@ -222,4 +222,14 @@ export function finalizeScenario(scenario: ScenarioReport): ScenarioReport {
   );
   const passed = thresholds.every((t) => t.passed) && scenario.verdicts.every((v) => v.status !== 'fail');
   return { ...scenario, thresholds, passed };
+}
+
+/**
+ * Re-evaluates every scenario (thresholds, verdicts) and the run's `passed` — for a suite that
+ * changed a report after building it (attached a verdict, a custom metric). Thresholds are
+ * evaluated from the report itself, so every metric they name must be in it.
+ */
+export function finalizeReport(report: RunReport): RunReport {
+  const scenarios = report.scenarios.map(finalizeScenario);
+  return { ...report, scenarios, passed: !report.crash && scenarios.every((s) => s.passed) };
 }
