@@ -114,6 +114,9 @@ describe('HTTP endpoints', () => {
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { message: string } }).error.message).toContain('runId');
 
+    const index = await (await fetch(`${url}/dashboard`)).text();
+    expect(index).toContain('"run_id":null');
+
     const missing = await fetch(`${url}/nope`);
     expect(missing.status).toBe(404);
     expect(await missing.json()).toEqual({ error: { code: 'not_found', message: 'no route for GET /nope' } });
@@ -172,6 +175,8 @@ describe('publish and subscribe', () => {
       expect(got.map((m) => m.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
       expect(got.map((m) => m.snapshot.t)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     }
+    const runs = (await (await fetch(ws.replace('ws', 'http').replace('/ws', '/runs'))).json()) as { runs: { run_id: string; last_seq: number; subscribers: number; ended: boolean }[] };
+    expect(runs.runs).toEqual([expect.objectContaining({ run_id: 'run-1', last_seq: 20, subscribers: 2, ended: false })]);
     // Another run's subscriber sees none of it.
     const other = await client(ws);
     other.send({ type: 'subscribe', run_id: 'run-2' });
