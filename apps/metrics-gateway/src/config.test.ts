@@ -5,7 +5,7 @@ describe('loadGatewayConfig', () => {
   it('reads defaults into a frozen object; publishers use the admin token unless GATEWAY_PUBLISH_TOKEN is set', () => {
     const config = loadGatewayConfig({ CRUCIBLE_ADMIN_TOKEN: 'admin-token-0123456789' });
     expect(Object.isFrozen(config)).toBe(true);
-    expect(config).toMatchObject({ host: '127.0.0.1', port: 0, publishToken: 'admin-token-0123456789', heartbeatMs: 15_000, historySize: 1024 });
+    expect(config).toMatchObject({ host: '127.0.0.1', port: 0, publishToken: 'admin-token-0123456789', heartbeatMs: 15_000, historySize: 256 });
     expect(loadGatewayConfig({ CRUCIBLE_ADMIN_TOKEN: 'admin-token-0123456789', GATEWAY_PUBLISH_TOKEN: 'publish-token-0123456789' }).publishToken).toBe(
       'publish-token-0123456789',
     );

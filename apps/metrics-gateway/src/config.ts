@@ -22,7 +22,7 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SHUTDOWN_TIMEOUT_MS: int('SHUTDOWN_TIMEOUT_MS', 0, 600_000).default(10_000),
   GATEWAY_HEARTBEAT_MS: int('GATEWAY_HEARTBEAT_MS', 100, 600_000).default(15_000),
-  GATEWAY_HISTORY_SIZE: int('GATEWAY_HISTORY_SIZE', 1, 1_000_000).default(1024),
+  GATEWAY_HISTORY_SIZE: int('GATEWAY_HISTORY_SIZE', 1, 1_000_000).default(256),
   GATEWAY_MAX_CHANNELS: int('GATEWAY_MAX_CHANNELS', 1, 1_000_000).default(1000),
   GATEWAY_MAX_BUFFERED_BYTES: int('GATEWAY_MAX_BUFFERED_BYTES', 1024, 1 << 30).default(64 * 1024),
   GATEWAY_MAX_MESSAGE_BYTES: int('GATEWAY_MAX_MESSAGE_BYTES', 1024, 64 << 20).default(256 * 1024),
@@ -44,7 +44,8 @@ export interface GatewayConfig {
   readonly heartbeatMs: number;
   /**
    * Messages kept per run channel for resume (a ring: the oldest leave first). Memory is
-   * at most about channels × history × message size (1000 × 1024 × ~200 B ≈ 200 MB).
+   * at most about channels × history × message size (1000 × 256 × ~250 B ≈ 64 MB); the
+   * larger it is, the longer the garbage collector's pauses under load (see docs/performance.md).
    */
   readonly historySize: number;
   /** Run channels kept; past it the least recently active channel without subscribers goes. */
