@@ -7,7 +7,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 npx nx run-many -t stress --output-style=static "$@"
 code=$?
-npx nx run @crucible/reporting:report --output-style=static
+npx nx run @crucible/reporting:report --output-style=static --only=stress
 merge=$?
 [ "$code" -ne 0 ] && exit "$code"
 exit "$merge"

@@ -57,6 +57,17 @@ describe('report CLI', { timeout: 90_000 }, () => {
     expect((await cli(['merge', '--dir', dir])).code).toBe(0);
   });
 
+  it('merge --only stress leaves older reports of other targets out', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'crucible-merge-'));
+    await writeReport(dir, 'a', 'stress', true);
+    await writeReport(dir, 'a', 'resilience', false);
+    const all = await cli(['merge', '--dir', dir]);
+    expect(all.code).toBe(1);
+    const only = await cli(['merge', '--dir', dir, '--only', 'stress']);
+    expect(only.code).toBe(0);
+    expect(only.stdout).toMatch(/merged 1 run report\(s\): a\/stress\.json/);
+  });
+
   it('baseline save + compare exits 3 on a regression and names the figure', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'crucible-cmp-'));
     const at = async (name: string, center: number): Promise<string> => {

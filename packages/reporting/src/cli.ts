@@ -1,7 +1,9 @@
 /**
  * Crucible reporting CLI.
  *
- *   report merge [--dir reports] [--out reports]         combine every run report → combined.{json,md,xml,html}
+ *   report merge [--dir reports] [--out reports] [--only <target>]
+ *                                                         combine every run report (or only `<target>.json` ones,
+ *                                                         e.g. `--only stress`) → combined.{json,md,xml,html}
  *                                                         (an invalid report is skipped, named, and exits 2)
  *   report baseline save <run.json…> --out <file> [--id <id>]   save repeated runs as a baseline
  *   report compare --baseline <file> <run.json…> [--write]      compare runs with a baseline (exit 3 on regression)
@@ -22,9 +24,13 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'merge': {
-      const { values } = parseArgs({ args: rest, options: { dir: { type: 'string' }, out: { type: 'string' } } });
+      const { values } = parseArgs({ args: rest, options: { dir: { type: 'string' }, out: { type: 'string' }, only: { type: 'string' } } });
       const dir = path.resolve(values.dir ?? reportsDir());
-      const { reports: found, invalid } = await scanRunReports(dir);
+      const scanned = await scanRunReports(dir);
+      // `--only stress` keeps this run's stress reports out of company with older bench or resilience ones.
+      const wanted = (file: string) => !values.only || path.basename(file, '.json') === values.only;
+      const found = scanned.reports.filter((f) => wanted(f.file));
+      const invalid = scanned.invalid.filter((f) => wanted(f.file));
       for (const bad of invalid) console.error(`not a valid run report (skipped): ${bad.file}: ${bad.error}`);
       if (found.length === 0) {
         console.error(`no run reports under ${dir}`);
