@@ -101,11 +101,6 @@ export async function poolDrained(url: string, withinMs = 10_000): Promise<{ poo
   return { pool, ms: Math.round(performance.now() - t0) };
 }
 
-/** A verdict from a plain comparison, for invariants no checker covers. */
-export function expectVerdict(checker: string, passed: boolean, summary: string, counts: Record<string, number> = {}, examples: unknown[] = []): Verdict {
-  return { checker, status: passed ? 'pass' : 'fail', summary, counts, examples };
-}
-
 /** A report row for checks that send no load (start-up faults): verdicts, metrics, thresholds. */
 export function checksScenario(
   name: string,

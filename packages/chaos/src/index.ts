@@ -50,7 +50,6 @@ export {
   healthStatus,
   poolOf,
   poolDrained,
-  expectVerdict,
   checksScenario,
   type Http,
   type HttpCall,

@@ -14,3 +14,4 @@ export { startSut, type Sut, type SutOptions } from './sut.js';
 export type { SutChaos } from './sut-chaos.js';
 export { freePort } from './ports.js';
 export { onTeardown, teardownAll } from './cleanup.js';
+export { poolEvidence } from './evidence.js';

@@ -9,7 +9,6 @@ import {
   bandwidth,
   callsIn,
   checksScenario,
-  expectVerdict,
   healthStatus,
   hungCalls,
   poolDrained,
@@ -37,7 +36,7 @@ import { checkIds, idEvidenceFromDb, reconcileIds, type IdOperation } from '@cru
 import type { RunReport, ScenarioReport, Verdict } from '@crucible/contracts';
 import { createDb, createPool, type Database } from '@crucible/db';
 import { constantArrivalRate, constantVUs, run, scenario, type ExecutorConfig } from '@crucible/load-engine';
-import { EXIT, finishRun, runMetadata } from '@crucible/reporting';
+import { EXIT, exitWith, expectVerdict, finishRun, runMetadata } from '@crucible/reporting';
 import { discoverApps, freePort, startApp, startSut, type Sut } from '@crucible/testbed';
 import type { Kysely } from 'kysely';
 import { reserveWithRetries } from './resilience.support.js';
@@ -520,10 +519,4 @@ async function main(): Promise<number> {
   return crash ? EXIT.crash : code;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(EXIT.crash);
-  },
-);
+exitWith(main());

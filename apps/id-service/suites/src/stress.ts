@@ -6,14 +6,14 @@ import { randomUUID } from 'node:crypto';
 import { checkApiLeakage, checkIds, classifyOutcome, idEvidenceFromDb, reconcileIds, type ApiObservation, type IdOperation } from '@crucible/checkers';
 import { idRegistryResponseSchema, type Evidence, type RunReport, type ScenarioReport } from '@crucible/contracts';
 import { createDb, createPool, explainAnalyze, type Database } from '@crucible/db';
-import { EXIT, finishRun, runMetadata } from '@crucible/reporting';
-import { startSut, type Sut } from '@crucible/testbed';
+import { EXIT, exitWith, expectVerdict, finishRun, parseSuiteArgs, runMetadata } from '@crucible/reporting';
+import { poolEvidence, startSut, type Sut } from '@crucible/testbed';
 import { sql, type Kysely } from 'kysely';
 import type { Pool } from 'undici';
 import { burst, run, scenario, scenarioReport, type ScenarioResult } from '@crucible/load-engine';
-import { expectVerdict, httpPool, parseStressArgs, poolEvidence, timedCall, type CallRecord } from './stress.support.js';
+import { httpPool, timedCall, type CallRecord } from './stress.support.js';
 
-const args = parseStressArgs(process.argv.slice(2));
+const args = parseSuiteArgs(process.argv.slice(2));
 const suite = 'id-service stress';
 const acquireTimeoutMs = 10_000;
 const log = (line: string) => console.log(`[id-service stress] ${line}`);
@@ -267,10 +267,4 @@ async function main(): Promise<number> {
   return crash ? EXIT.crash : code;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(EXIT.crash);
-  },
-);
+exitWith(main());

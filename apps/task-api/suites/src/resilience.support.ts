@@ -2,7 +2,8 @@
 // retry is idempotent: a 409 after a lost answer means the first attempt landed), and the
 // check that every acknowledged write is in the database exactly as sent.
 import { createHash } from 'node:crypto';
-import { expectVerdict, now, send, type Http, type HttpCall } from '@crucible/chaos';
+import { now, send, type Http, type HttpCall } from '@crucible/chaos';
+import { expectVerdict } from '@crucible/reporting';
 import { classifyOutcome, type OpOutcome } from '@crucible/checkers';
 import type { Verdict } from '@crucible/contracts';
 import type { Database } from '@crucible/db';

@@ -10,7 +10,6 @@ import {
   callsIn,
   checksScenario,
   down,
-  expectVerdict,
   healthStatus,
   hungCalls,
   latency,
@@ -37,7 +36,7 @@ import {
 import type { RunReport, ScenarioReport, Verdict } from '@crucible/contracts';
 import { createDb, createPool, type Database } from '@crucible/db';
 import { constantArrivalRate, constantVUs, run, scenario, type ExecutorConfig } from '@crucible/load-engine';
-import { EXIT, finishRun, runMetadata } from '@crucible/reporting';
+import { EXIT, exitWith, expectVerdict, finishRun, runMetadata } from '@crucible/reporting';
 import { discoverApps, freePort, startApp, startSut, type Sut } from '@crucible/testbed';
 import type { Kysely } from 'kysely';
 import { checkTaskWrites, createTask, taskFor, type TaskWrite } from './resilience.support.js';
@@ -480,10 +479,4 @@ async function main(): Promise<number> {
   return crash ? EXIT.crash : code;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(EXIT.crash);
-  },
-);
+exitWith(main());

@@ -28,7 +28,8 @@ import {
   type TickEvent,
 } from '@crucible/load-engine';
 import { sql, type Kysely } from 'kysely';
-import { acquireTimeouts, errorCodeOf, expectVerdict, healthOf, type Replicas } from './stress.support.js';
+import { expectVerdict } from '@crucible/reporting';
+import { acquireTimeouts, errorCodeOf, healthOf, type Replicas } from './stress.support.js';
 
 /** What every scenario needs. */
 export interface StressContext {

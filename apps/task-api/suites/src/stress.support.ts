@@ -1,50 +1,8 @@
-// Shared plumbing of the task-api stress suite: replicas, seeding, pool evidence from
-// /health, and the command line.
-import { healthResponseSchema, type Evidence, type HealthResponse, type Verdict } from '@crucible/contracts';
+// Shared plumbing of the task-api stress suite: replicas, seeding and /health figures.
+import { healthResponseSchema, type HealthResponse } from '@crucible/contracts';
 import type { Database } from '@crucible/db';
 import { EngineEvents, HttpClient, startLiveSink, type HttpRequest, type HttpResponse, type RunResult, type Sink } from '@crucible/load-engine';
 import { sql, type Kysely } from 'kysely';
-
-/** Pool figures of every replica from `/health`: the largest peak and the acquire timeouts. */
-export async function poolEvidence(urls: readonly string[]): Promise<{ peak: number; max: number; acquireTimeouts: number; evidence: Evidence }> {
-  const replicas = await Promise.all(
-    urls.map(async (url) => {
-      const res = await fetch(`${url}/health`);
-      return { url, pool: healthResponseSchema.parse(await res.json()).pool };
-    }),
-  );
-  const peak = Math.max(...replicas.map((r) => r.pool.peak_in_use ?? r.pool.total - r.pool.idle));
-  const max = Math.max(...replicas.map((r) => r.pool.max));
-  const acquireTimeouts = replicas.reduce((n, r) => n + (r.pool.acquire_timeouts ?? 0), 0);
-  return { peak, max, acquireTimeouts, evidence: { title: 'Database pool per replica (GET /health)', kind: 'json', content: replicas } };
-}
-
-/** The command line every stress suite takes. */
-export interface StressArgs {
-  profile: 'quick' | 'full';
-  live: boolean;
-}
-
-/** Parses `--profile=quick|full` (also `--profile full`) and `--live`. */
-export function parseStressArgs(argv: readonly string[]): StressArgs {
-  let profile: StressArgs['profile'] = 'quick';
-  let live = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string;
-    const value = a.startsWith('--profile=') ? a.slice('--profile='.length) : a === '--profile' ? argv[++i] : undefined;
-    if (value !== undefined) {
-      if (value !== 'quick' && value !== 'full') throw new Error(`--profile must be quick or full, not "${value}"`);
-      profile = value;
-    } else if (a === '--live') live = true;
-  }
-  if (process.env['CRUCIBLE_PROFILE'] === 'full') profile = 'full';
-  return { profile, live };
-}
-
-/** A verdict from a plain comparison, for invariants no checker covers. */
-export function expectVerdict(checker: string, passed: boolean, summary: string, counts: Record<string, number>, examples: unknown[] = []): Verdict {
-  return { checker, status: passed ? 'pass' : 'fail', summary, counts, examples };
-}
 
 /** `/health` of every replica. */
 export async function healthOf(urls: readonly string[]): Promise<HealthResponse[]> {

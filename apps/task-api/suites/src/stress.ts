@@ -7,8 +7,8 @@
 import type { RunReport } from '@crucible/contracts';
 import { createDb, createPool } from '@crucible/db';
 import { buildReport, consoleSink, type RunResult, type ScenarioResult, type Sink } from '@crucible/load-engine';
-import { EXIT, finishRun } from '@crucible/reporting';
-import { startSut, type Sut } from '@crucible/testbed';
+import { EXIT, exitWith, finishRun, parseSuiteArgs } from '@crucible/reporting';
+import { poolEvidence, startSut, type Sut } from '@crucible/testbed';
 import {
   artifactIsolation,
   capacity,
@@ -21,9 +21,9 @@ import {
   writeThroughput,
   type StressContext,
 } from './stress.scenarios.js';
-import { liveSession, parseStressArgs, poolEvidence, Replicas, seedProjects, seedShape } from './stress.support.js';
+import { liveSession, Replicas, seedProjects, seedShape } from './stress.support.js';
 
-const args = parseStressArgs(process.argv.slice(2));
+const args = parseSuiteArgs(process.argv.slice(2));
 const suite = 'task-api stress';
 const replicaCount = 2;
 const acquireTimeoutMs = 10_000;
@@ -128,10 +128,4 @@ async function main(): Promise<number> {
   return crash ? EXIT.crash : code;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(EXIT.crash);
-  },
-);
+exitWith(main());
