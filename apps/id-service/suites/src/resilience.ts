@@ -4,11 +4,9 @@
 // (before / during / after) with its recovery time; the run fails if an ID is handed out
 // twice, an acknowledged range is lost, a request hangs, or recovery is slow. Writes
 // reports/<project>/resilience.{json,md,xml,html}.
-import net from 'node:net';
 import {
   bandwidth,
   callsIn,
-  checksScenario,
   healthStatus,
   hungCalls,
   poolDrained,
@@ -27,18 +25,15 @@ import {
   startProbe,
   timeout,
   withFaults,
-  type ChaosProxy,
   type FaultStep,
   type StepRecord,
   type TimelineRun,
 } from '@crucible/chaos';
 import { checkIds, idEvidenceFromDb, reconcileIds, type IdOperation } from '@crucible/checkers';
-import type { RunReport, ScenarioReport, Verdict } from '@crucible/contracts';
-import { createDb, createPool, type Database } from '@crucible/db';
+import type { ScenarioReport } from '@crucible/contracts';
 import { constantArrivalRate, constantVUs, run, scenario, type ExecutorConfig } from '@crucible/load-engine';
-import { EXIT, exitWith, expectVerdict, finishRun, runMetadata } from '@crucible/reporting';
-import { discoverApps, freePort, startApp, startSut, type Sut } from '@crucible/testbed';
-import type { Kysely } from 'kysely';
+import { exitWith, expectVerdict } from '@crucible/reporting';
+import { runResilienceSuite, startupFaultsScenario, type ResilienceContext } from '@crucible/testbed';
 import { reserveWithRetries } from './resilience.support.js';
 
 const suite = 'id-service resilience';
@@ -47,12 +42,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // Short client-side limits so a silent link turns into a fast 503, not a long wait.
 const env = { LOG_LEVEL: 'warn', DB_POOL_MAX: '10', DB_ACQUIRE_TIMEOUT_MS: '1000', DB_STATEMENT_TIMEOUT_MS: '2000', DB_QUERY_TIMEOUT_MS: '2500' };
 
-interface Ctx {
-  sut: Sut;
-  url: string;
-  db: Kysely<Database>;
-  link: ChaosProxy;
-}
+type Ctx = ResilienceContext;
 
 async function project(ctx: Ctx, id: string): Promise<string> {
   const { api_key } = await ctx.sut.createProject(id);
@@ -419,104 +409,23 @@ async function isolation(ctx: Ctx): Promise<ScenarioReport[]> {
 }
 
 /** 7. Start-up faults (the testbed's tests cover them in depth; here the same checks land in the report). */
-async function startupFaults(ctx: Ctx): Promise<ScenarioReport> {
-  const manifest = discoverApps().find((a) => a.name === 'id-service');
-  if (!manifest) throw new Error('id-service not found');
-  const startedAt = new Date();
-  const t0 = performance.now();
-  const blocker = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => blocker.once('listening', r));
-  const port = (blocker.address() as net.AddressInfo).port;
-  const attempt = async (envExtra: Record<string, string>) => {
-    const t = performance.now();
-    const err = await startApp(manifest, { env: { CRUCIBLE_ADMIN_TOKEN: ctx.sut.adminToken, DATABASE_URL: ctx.sut.databaseUrl, ...envExtra }, timeoutMs: 15_000 }).then(
-      async (app) => {
-        await app.stop();
-        return undefined;
-      },
-      (e: unknown) => e as Error,
-    );
-    return { ms: performance.now() - t, message: err?.message ?? 'started' };
-  };
-  let portTaken: { ms: number; message: string };
-  try {
-    portTaken = await attempt({ PORT: String(port) });
-  } finally {
-    blocker.close();
-  }
-  const deadPort = await freePort();
-  const unreachable = await attempt({ DATABASE_URL: `postgres://postgres:x@127.0.0.1:${deadPort}/crucible`, DB_STARTUP_TIMEOUT_MS: '1000' });
-  const verdicts: Verdict[] = [
-    expectVerdict(
-      'startup-port-taken',
-      /exited \(code 1\)/.test(portTaken.message) && portTaken.message.includes(`PORT ${port}`) && portTaken.ms < 10_000,
-      `port taken: ${portTaken.message.slice(0, 200)}`,
-      { exit_ms: Math.round(portTaken.ms) },
-    ),
-    expectVerdict(
-      'startup-database-unreachable',
-      /exited \(code 1\)/.test(unreachable.message) && unreachable.message.includes('database unreachable at DATABASE_URL') && unreachable.ms < 10_000,
-      `database unreachable: ${unreachable.message.slice(0, 200)}`,
-      { exit_ms: Math.round(unreachable.ms) },
-    ),
-  ];
-  return checksScenario('start-up faults: port taken, database unreachable', {
-    verdicts,
-    startedAt,
-    durationS: (performance.now() - t0) / 1000,
-    metrics: { port_taken_exit_ms: Math.round(portTaken.ms), db_unreachable_exit_ms: Math.round(unreachable.ms) },
-    thresholds: ['port_taken_exit_ms: value<10000', 'db_unreachable_exit_ms: value<10000'],
-  });
-}
+exitWith(
+  runResilienceSuite({
+    app: 'id-service',
+    apps: ['id-service', 'task-api'],
+    suite,
+    project: '@crucible/id-service-suites',
+    env,
+    log,
+    steps: [
+      ['database latency', dbLatency],
+      ['database down', dbDown],
+      ['reset_peer + timeout with idempotent retries', resetAndTimeout],
+      ['pool exhaustion', poolExhaustion],
+      ['bandwidth / slicer / limit_data', degradedLink],
+      ['failure isolation', isolation],
+      ['start-up faults', (ctx) => startupFaultsScenario('id-service', ctx.sut)],
+    ],
+  }),
+);
 
-async function main(): Promise<number> {
-  const startedAt = new Date();
-  const scenarios: ScenarioReport[] = [];
-  let crash: string | undefined;
-  let sut: Sut | undefined;
-  let db: Kysely<Database> | undefined;
-  const t0 = performance.now();
-  try {
-    log('starting id-service and task-api behind toxiproxy on the embedded PostgreSQL');
-    sut = await startSut({ apps: ['id-service', 'task-api'], chaos: true, env });
-    const chaos = sut.chaos;
-    if (!chaos) throw new Error('chaos was not started');
-    db = createDb(createPool({ connectionString: sut.databaseUrl, max: 2 }));
-    const ctx: Ctx = { sut, url: sut.url('id-service'), db, link: chaos.proxy('id-service') };
-    const steps: Array<[string, () => Promise<ScenarioReport | ScenarioReport[]>]> = [
-      ['database latency', () => dbLatency(ctx)],
-      ['database down', () => dbDown(ctx)],
-      ['reset_peer + timeout with idempotent retries', () => resetAndTimeout(ctx)],
-      ['pool exhaustion', () => poolExhaustion(ctx)],
-      ['bandwidth / slicer / limit_data', () => degradedLink(ctx)],
-      ['failure isolation', () => isolation(ctx)],
-      ['start-up faults', () => startupFaults(ctx)],
-    ];
-    for (const [name, fn] of steps) {
-      const t = performance.now();
-      const out = [await fn()].flat();
-      await chaos.reset();
-      scenarios.push(...out);
-      const failed = out.filter((s) => !s.passed).map((s) => s.name);
-      log(`${failed.length ? 'FAIL' : 'PASS'} ${name} (${((performance.now() - t) / 1000).toFixed(1)} s)${failed.length ? `: ${failed.join('; ')}` : ''}`);
-    }
-  } catch (err) {
-    crash = err instanceof Error ? (err.stack ?? err.message) : String(err);
-    log(`crashed: ${crash}`);
-  } finally {
-    await db?.destroy();
-    await sut?.stop();
-  }
-  log(`done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  const report: RunReport = {
-    schema_version: 1,
-    run: runMetadata({ suite, target: 'resilience', startedAt, finishedAt: new Date(), config: { ...env, toxiproxy: '2.12.0' } }),
-    scenarios,
-    passed: !crash && scenarios.every((s) => s.passed),
-    ...(crash ? { crash } : {}),
-  };
-  const code = await finishRun(report, { project: process.env['NX_TASK_TARGET_PROJECT'] ?? '@crucible/id-service-suites', target: 'resilience' });
-  return crash ? EXIT.crash : code;
-}
-
-exitWith(main());
