@@ -5,7 +5,10 @@
 # merge's when the stress run passed but the merge did not.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-npx nx run-many -t stress --output-style=static "$@"
+# With --live the dashboard URL must show while the run is going, so stream the output.
+style=static
+for a in "$@"; do [ "$a" = "--live" ] && style=stream; done
+npx nx run-many -t stress --output-style="$style" "$@"
 code=$?
 npx nx run @crucible/reporting:report --output-style=static --only=stress
 merge=$?
