@@ -1,7 +1,8 @@
 import { explainAnalyze } from '@crucible/db';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTaskApi, type TaskApiContext } from '../../tests/harness.js';
+import { send, startTaskApi, type TaskApiContext } from '../../tests/harness.js';
+import { testAdminToken } from '@crucible/testbed/testing';
 import { claimNextTaskQuery, listTasksQuery, nextTaskQuery } from './task.repository.js';
 
 // Plans are asserted on the exact query builders the routes run, on 1,000 tasks in each of
@@ -66,5 +67,23 @@ describe('query plans on 1,000 tasks × 5 projects', () => {
     expect(usesIndex(plan, 'tasks_list_idx'), plan).toBe(true);
     expect(plan).not.toContain('Seq Scan');
     expect(plan).not.toMatch(/\bSort\b/); // keyset order straight from the index
+  });
+
+  it('GET /admin/explain answers the same plans for reports, admin only, changing nothing', async () => {
+    const denied = await send(api.url, 'GET', '/admin/explain?project=p1');
+    expect(denied.status).toBe(401);
+    const bad = await send(api.url, 'GET', '/admin/explain?project=Not-A-Project', { headers: { authorization: `Bearer ${testAdminToken}` } });
+    expect(bad.status).toBe(400);
+    const res = await send<{ project: string; plans: { title: string; plan: string }[] }>(api.url, 'GET', '/admin/explain?project=p1', {
+      headers: { authorization: `Bearer ${testAdminToken}` },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.plans.map((p) => p.title)).toEqual(['GET /tasks/next', 'GET /tasks (first page of 50)', 'POST /tasks/claim (rolled back)']);
+    const [next, list, claim] = res.body.plans.map((p) => p.plan);
+    expect(usesIndex(next ?? '', 'tasks_queue_idx'), next).toBe(true);
+    expect(usesIndex(list ?? '', 'tasks_list_idx'), list).toBe(true);
+    expect(claim).toContain('LockRows');
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from tasks where claimed_by = 'explain'`.execute(api.db);
+    expect(rows[0]?.n).toBe(0);
   });
 });

@@ -27,7 +27,7 @@ import {
   type Sink,
   type TickEvent,
 } from '@crucible/load-engine';
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import { expectVerdict } from '@crucible/reporting';
 import { acquireTimeouts, errorCodeOf, healthOf, type Replicas } from './stress.support.js';
 
@@ -532,42 +532,19 @@ function isBad(t: TickEvent): boolean {
   return (t.latency_ms.p99 ?? 0) > 200 || (t.requests > 0 && t.errors / t.requests > 0.01);
 }
 
-/** EXPLAIN ANALYZE of the hot queries, written as the repository writes them (writes rolled back). */
-export async function explainHotQueries(db: Kysely<Database>, project: string): Promise<Evidence[]> {
-  const next = db
-    .selectFrom('tasks')
-    .selectAll()
-    .where('project_id', '=', project)
-    .where('status', '=', 'pending')
-    .orderBy('priority', 'desc')
-    .orderBy('created_at')
-    .limit(1);
-  const list = db.selectFrom('tasks').selectAll().where('project_id', '=', project).orderBy('created_at').orderBy('task_id').limit(51);
-  const plans: Evidence[] = [
-    { title: 'EXPLAIN ANALYZE: GET /tasks/next', kind: 'sql-plan', content: await explainAnalyze(db, next) },
-    { title: 'EXPLAIN ANALYZE: GET /tasks (first page of 50)', kind: 'sql-plan', content: await explainAnalyze(db, list) },
-  ];
+/**
+ * EXPLAIN ANALYZE of the hot queries as the running task API builds them
+ * (`GET /admin/explain`), plus the insert (rolled back). Asking the app, not rebuilding the
+ * queries here, keeps the evidence about the SQL that really serves the load.
+ */
+export async function explainHotQueries(db: Kysely<Database>, url: string, adminToken: string, project: string): Promise<Evidence[]> {
+  const res = await fetch(`${url}/admin/explain?project=${encodeURIComponent(project)}`, { headers: { authorization: `Bearer ${adminToken}` } });
+  if (res.status !== 200) throw new Error(`GET /admin/explain answered ${res.status}: ${await res.text()}`);
+  const { plans: served } = (await res.json()) as { plans: { title: string; plan: string }[] };
+  const plans: Evidence[] = served.map((p) => ({ title: `EXPLAIN ANALYZE: ${p.title}`, kind: 'sql-plan', content: p.plan }));
   const rollback = new Error('rollback');
   try {
     await db.transaction().execute(async (trx) => {
-      const claim = trx
-        .updateTable('tasks')
-        .set({ status: 'in_progress', claimed_by: 'explain', version: (eb) => eb('version', '+', 1), updated_at: sql`clock_timestamp()` })
-        .where('project_id', '=', project)
-        .where('task_id', '=', (eb) =>
-          eb
-            .selectFrom('tasks')
-            .select('task_id')
-            .where('project_id', '=', project)
-            .where('status', '=', 'pending')
-            .orderBy('priority', 'desc')
-            .orderBy('created_at')
-            .limit(1)
-            .forUpdate()
-            .skipLocked(),
-        )
-        .returningAll();
-      plans.push({ title: 'EXPLAIN ANALYZE: POST /tasks/claim (rolled back)', kind: 'sql-plan', content: await explainAnalyze(trx, claim) });
       const insert = trx
         .insertInto('tasks')
         .values({ project_id: project, task_id: 'explain-insert', title: 'explain', status: 'pending', priority: 0 })

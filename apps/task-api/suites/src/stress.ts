@@ -101,7 +101,7 @@ async function main(): Promise<number> {
     await step(writeThroughput(ctx, writeRate));
     await step(capacity(ctx));
     const pools = await poolEvidence(urls);
-    const evidence = [pools.evidence, ...(await explainHotQueries(db, projects[0] as string))];
+    const evidence = [pools.evidence, ...(await explainHotQueries(db, urls[0] as string, sut.adminToken, projects[0] as string))];
     const first = results[0];
     if (first) {
       first.evidence.push(...evidence);
