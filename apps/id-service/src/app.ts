@@ -1,4 +1,5 @@
 import type { ServiceDefinition } from '@crucible/service-kit';
+import { idHotQueries } from './ids/id.explain.js';
 import { idRoutes } from './ids/id.routes.js';
 
 /**
@@ -9,4 +10,5 @@ export const definition: ServiceDefinition = {
   routes(app, ctx) {
     app.use(idRoutes(ctx));
   },
+  hotQueries: idHotQueries,
 };

@@ -3,7 +3,7 @@ import { artifactBodyPath, artifactRoutes } from './artifacts/artifact.routes.js
 import { loadTaskApiOptions, type TaskApiOptions } from './config.js';
 import { resourceRoutes } from './resources/resource.routes.js';
 import { ResourceStore } from './resources/resource.store.js';
-import { explainRoutes } from './tasks/task.explain.js';
+import { taskHotQueries } from './tasks/task.explain.js';
 import { taskRoutes } from './tasks/task.routes.js';
 
 /**
@@ -19,6 +19,7 @@ export function createTaskApi(options: TaskApiOptions): ServiceDefinition {
   const stores = new WeakMap<ServiceContext, ResourceStore>();
   return {
     ownBodyPaths: [artifactBodyPath],
+    hotQueries: taskHotQueries,
     routes(app, ctx) {
       const store = new ResourceStore({
         dir: options.resourceDir,
@@ -30,7 +31,6 @@ export function createTaskApi(options: TaskApiOptions): ServiceDefinition {
       app.use(taskRoutes(ctx));
       app.use(artifactRoutes(ctx, { limitBytes: options.artifactLimitBytes }));
       app.use(resourceRoutes(ctx, store));
-      app.use(explainRoutes(ctx));
     },
     healthExtra(ctx) {
       const store = stores.get(ctx);

@@ -28,3 +28,11 @@ export const healthResponseSchema = z.object({
   extra: z.record(z.string(), z.unknown()).optional(),
 });
 export type HealthResponse = z.infer<typeof healthResponseSchema>;
+
+/** One query plan (`EXPLAIN ANALYZE` text) of a service's hot query. */
+export const queryPlanSchema = z.object({ title: z.string(), plan: z.string() });
+export type QueryPlan = z.infer<typeof queryPlanSchema>;
+
+/** `GET /admin/explain?project=` answer. */
+export const explainResponseSchema = z.object({ project: z.string(), plans: z.array(queryPlanSchema) });
+export type ExplainResponse = z.infer<typeof explainResponseSchema>;

@@ -24,3 +24,4 @@ export { adminRouter, createProject } from './admin.js';
 export { ServiceMetrics } from './metrics.js';
 export { createService, waitForDatabase, type Service, type ServiceContext, type ServiceDefinition } from './service.js';
 export { runService } from './run.js';
+export { explainHotQueries, explainRouter, type HotQuery, type HotQueries } from './explain.js';

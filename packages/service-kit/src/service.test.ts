@@ -1,4 +1,4 @@
-import { errorEnvelopeSchema, healthResponseSchema } from '@crucible/contracts';
+import { errorEnvelopeSchema, explainResponseSchema, healthResponseSchema } from '@crucible/contracts';
 import { testDatabase, testServiceEnv, testAdminToken } from '@crucible/testbed/testing';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,10 @@ import { freePort } from '@crucible/testbed';
 
 function testService(env: Record<string, string>): Service {
   return createService(loadConfig('kit-test', env), {
+    hotQueries: (trx, projectId) => [
+      { title: 'project by id', query: trx.selectFrom('projects').selectAll().where('id', '=', projectId) },
+      { title: 'insert a project (rolled back)', query: trx.insertInto('projects').values({ id: `${projectId}-probe` }) },
+    ],
     routes(app, ctx) {
       app.get('/whoami', ctx.requireApiKey, (req, res) => {
         const project = resolveProject(scopeOf(res), req.query['project'] as string | undefined);
@@ -97,6 +101,22 @@ describe('service kit against a real PostgreSQL', () => {
     expect(noKey.status).toBe(401);
     const badKey = await fetch(`${url}/whoami`, { headers: auth('ck_forged') });
     expect(badKey.status).toBe(401);
+  });
+
+  it('answers EXPLAIN ANALYZE of the hot queries to the admin only, and writes nothing', async () => {
+    const denied = await fetch(`${url}/admin/explain?project=alpha`);
+    expect(denied.status).toBe(401);
+    const res = await fetch(`${url}/admin/explain?project=alpha`, { headers: auth(testAdminToken) });
+    expect(res.status).toBe(200);
+    const body = explainResponseSchema.parse(await res.json());
+    expect(body.plans.map((p) => p.title)).toEqual(['project by id', 'insert a project (rolled back)']);
+    expect(body.plans[0]?.plan).toMatch(/Index Scan using projects_pkey/);
+    expect(body.plans[1]?.plan).toMatch(/Insert on projects/);
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from projects where id = 'alpha-probe'`.execute(service.ctx.db);
+    expect(rows[0]?.n).toBe(0);
+    const bad = await fetch(`${url}/admin/explain?project=Bad_Id`, { headers: auth(testAdminToken) });
+    expect(bad.status).toBe(400);
+    expect(errorEnvelopeSchema.parse(await bad.json()).error.message).toContain('query.project');
   });
 
   it('answers bad bodies and unknown routes with the envelope', async () => {

@@ -10,6 +10,7 @@ import { adminRouter } from './admin.js';
 import { ApiKeyVerifier, requireApiKey } from './auth.js';
 import type { ServiceConfig } from './config.js';
 import { ServiceError, normaliseError } from './errors.js';
+import { explainRouter, type HotQueries } from './explain.js';
 import { ServiceMetrics } from './metrics.js';
 
 /** What a service's routes are given. */
@@ -38,6 +39,11 @@ export interface ServiceDefinition {
    * exactly as sent and the route can apply its own size limit.
    */
   ownBodyPaths?: string[];
+  /**
+   * The service's hot queries as its routes build them; `GET /admin/explain?project=` then
+   * answers their EXPLAIN ANALYZE plans (run in a rolled-back transaction) for reports.
+   */
+  hotQueries?: HotQueries;
 }
 
 /** A service built and ready to listen. */
@@ -163,6 +169,7 @@ export function createService(config: ServiceConfig, definition: ServiceDefiniti
     app.use(unlessOwnBody(express.raw({ limit: config.bodyLimitBytes, type: definition.rawBodyTypes })));
   }
   app.use(adminRouter(db, config.adminToken));
+  if (definition.hotQueries) app.use(explainRouter(db, config.adminToken, definition.hotQueries));
   definition.routes(app, ctx);
 
   app.use((req: Request) => {

@@ -1,4 +1,4 @@
-import { healthResponseSchema, type Evidence } from '@crucible/contracts';
+import { explainResponseSchema, healthResponseSchema, type Evidence } from '@crucible/contracts';
 
 /**
  * Pool figures of every replica from `GET /health`: the largest peak in use, the pool size
@@ -15,4 +15,15 @@ export async function poolEvidence(urls: readonly string[]): Promise<{ peak: num
   const max = Math.max(...replicas.map((r) => r.pool.max));
   const acquireTimeouts = replicas.reduce((n, r) => n + (r.pool.acquire_timeouts ?? 0), 0);
   return { peak, max, acquireTimeouts, evidence: { title: 'Database pool per replica (GET /health)', kind: 'json', content: replicas } };
+}
+
+/**
+ * EXPLAIN ANALYZE of an app's hot queries as the running app builds them
+ * (`GET /admin/explain`), as report evidence.
+ */
+export async function explainEvidence(url: string, adminToken: string, project: string): Promise<Evidence[]> {
+  const res = await fetch(`${url}/admin/explain?project=${encodeURIComponent(project)}`, { headers: { authorization: `Bearer ${adminToken}` } });
+  if (res.status !== 200) throw new Error(`GET ${url}/admin/explain answered ${res.status}: ${await res.text()}`);
+  const { plans } = explainResponseSchema.parse(await res.json());
+  return plans.map((p) => ({ title: `EXPLAIN ANALYZE: ${p.title}`, kind: 'sql-plan', content: p.plan }));
 }

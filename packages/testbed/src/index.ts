@@ -14,5 +14,5 @@ export { startSut, type Sut, type SutOptions } from './sut.js';
 export type { SutChaos } from './sut-chaos.js';
 export { freePort } from './ports.js';
 export { onTeardown, teardownAll } from './cleanup.js';
-export { poolEvidence } from './evidence.js';
+export { explainEvidence, poolEvidence } from './evidence.js';
 export { runResilienceSuite, startupFaultsScenario, type ResilienceContext, type ResilienceStep, type ResilienceSuiteOptions } from './resilience-suite.js';

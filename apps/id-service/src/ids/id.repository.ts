@@ -41,11 +41,14 @@ export function toStoredReservation(row: Pick<IdReservationRow, 'artifact_type' 
   return { type: row.artifact_type, first: toNumber(row.first_id), last: toNumber(row.last_id), requestHash: row.request_hash };
 }
 
-// The whole allocation is this one statement: the upsert creates the sequence at `count` or
-// adds `count` under the row lock, and returns the new high-water mark. Concurrent callers
-// queue on the row lock and each sees the value the previous one committed, so there is no
-// read-then-write window, no serialization failure and nothing to retry.
-function bumpSequence(db: QueryCreator<Database>, scope: ProjectScope, type: string, count: number) {
+/**
+ * The allocation statement (exported for EXPLAIN). The whole allocation is this one
+ * statement: the upsert creates the sequence at `count` or adds `count` under the row lock,
+ * and returns the new high-water mark. Concurrent callers queue on the row lock and each
+ * sees the value the previous one committed, so there is no read-then-write window, no
+ * serialization failure and nothing to retry.
+ */
+export function bumpSequence(db: QueryCreator<Database>, scope: ProjectScope, type: string, count: number) {
   return db
     .insertInto('id_registry')
     .values({ project_id: scope.projectId, artifact_type: type, last_assigned_id: count })
@@ -128,13 +131,13 @@ export async function findReservation(db: Executor, scope: ProjectScope, key: st
   return row ? toStoredReservation(row) : undefined;
 }
 
+/** The query {@link listSequences} runs, for EXPLAIN. */
+export function listSequencesQuery(db: Executor, scope: ProjectScope) {
+  return db.selectFrom('id_registry').select(['artifact_type', 'last_assigned_id']).where('project_id', '=', scope.projectId).orderBy('artifact_type');
+}
+
 /** Every sequence of the scope's project, by type. */
 export async function listSequences(db: Executor, scope: ProjectScope): Promise<IdSequence[]> {
-  const rows = await db
-    .selectFrom('id_registry')
-    .select(['artifact_type', 'last_assigned_id'])
-    .where('project_id', '=', scope.projectId)
-    .orderBy('artifact_type')
-    .execute();
+  const rows = await listSequencesQuery(db, scope).execute();
   return rows.map(toSequence);
 }

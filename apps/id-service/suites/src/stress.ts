@@ -4,11 +4,11 @@
 // reports/<project>/stress.{json,md,xml,html}; exits non-zero when an invariant fails.
 import { randomUUID } from 'node:crypto';
 import { checkApiLeakage, checkIds, classifyOutcome, idEvidenceFromDb, reconcileIds, type ApiObservation, type IdOperation } from '@crucible/checkers';
-import { idRegistryResponseSchema, type Evidence, type RunReport, type ScenarioReport } from '@crucible/contracts';
-import { createDb, createPool, explainAnalyze, type Database } from '@crucible/db';
+import { idRegistryResponseSchema, type RunReport, type ScenarioReport } from '@crucible/contracts';
+import { createDb, createPool, type Database } from '@crucible/db';
 import { EXIT, exitWith, expectVerdict, finishRun, parseSuiteArgs, runMetadata } from '@crucible/reporting';
-import { poolEvidence, startSut, type Sut } from '@crucible/testbed';
-import { sql, type Kysely } from 'kysely';
+import { explainEvidence, poolEvidence, startSut, type Sut } from '@crucible/testbed';
+import type { Kysely } from 'kysely';
 import type { Pool } from 'undici';
 import { burst, run, scenario, scenarioReport, type ScenarioResult } from '@crucible/load-engine';
 import { httpPool, timedCall, type CallRecord } from './stress.support.js';
@@ -189,32 +189,6 @@ async function burstScenario(ctx: Ctx, size: number, round: number): Promise<Sce
   return scenarioReport(result);
 }
 
-/** EXPLAIN ANALYZE of the allocation upsert (inside a rolled-back transaction) and of the registry read. */
-async function explainHotQueries(db: Kysely<Database>): Promise<Evidence[]> {
-  const rollback = new Error('rollback');
-  let upsertPlan = '';
-  try {
-    await db.transaction().execute(async (trx) => {
-      upsertPlan = await explainAnalyze(
-        trx,
-        trx
-          .insertInto('id_registry')
-          .values({ project_id: 'alpha', artifact_type: 'US', last_assigned_id: 6 })
-          .onConflict((oc) => oc.columns(['project_id', 'artifact_type']).doUpdateSet({ last_assigned_id: sql<string>`id_registry.last_assigned_id + excluded.last_assigned_id` }))
-          .returning('last_assigned_id'),
-      );
-      throw rollback;
-    });
-  } catch (err) {
-    if (err !== rollback) throw err;
-  }
-  const registryPlan = await explainAnalyze(db, db.selectFrom('id_registry').select(['artifact_type', 'last_assigned_id']).where('project_id', '=', 'alpha'));
-  return [
-    { title: 'EXPLAIN ANALYZE: allocation upsert (rolled back)', kind: 'sql-plan', content: upsertPlan },
-    { title: 'EXPLAIN ANALYZE: GET /ids/registry', kind: 'sql-plan', content: registryPlan },
-  ];
-}
-
 async function main(): Promise<number> {
   const startedAt = new Date();
   const scenarios: ScenarioReport[] = [];
@@ -243,7 +217,7 @@ async function main(): Promise<number> {
     const pools = await poolEvidence(sut.apps['id-service']?.map((a) => a.url) ?? []);
     const last = scenarios[scenarios.length - 1];
     if (last) {
-      last.evidence.push(pools.evidence, ...(await explainHotQueries(ctx.db)));
+      last.evidence.push(pools.evidence, ...(await explainEvidence(sut.url('id-service'), sut.adminToken, 'alpha')));
       last.metrics['pool_peak_in_use'] = pools.peak;
       last.metrics['pool_acquire_timeouts'] = pools.acquireTimeouts;
     }

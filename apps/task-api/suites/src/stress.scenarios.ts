@@ -27,6 +27,7 @@ import {
   type Sink,
   type TickEvent,
 } from '@crucible/load-engine';
+import { explainEvidence } from '@crucible/testbed';
 import type { Kysely } from 'kysely';
 import { expectVerdict } from '@crucible/reporting';
 import { acquireTimeouts, errorCodeOf, healthOf, type Replicas } from './stress.support.js';
@@ -534,14 +535,10 @@ function isBad(t: TickEvent): boolean {
 
 /**
  * EXPLAIN ANALYZE of the hot queries as the running task API builds them
- * (`GET /admin/explain`), plus the insert (rolled back). Asking the app, not rebuilding the
- * queries here, keeps the evidence about the SQL that really serves the load.
+ * (`GET /admin/explain`), plus the plain insert (rolled back).
  */
 export async function explainHotQueries(db: Kysely<Database>, url: string, adminToken: string, project: string): Promise<Evidence[]> {
-  const res = await fetch(`${url}/admin/explain?project=${encodeURIComponent(project)}`, { headers: { authorization: `Bearer ${adminToken}` } });
-  if (res.status !== 200) throw new Error(`GET /admin/explain answered ${res.status}: ${await res.text()}`);
-  const { plans: served } = (await res.json()) as { plans: { title: string; plan: string }[] };
-  const plans: Evidence[] = served.map((p) => ({ title: `EXPLAIN ANALYZE: ${p.title}`, kind: 'sql-plan', content: p.plan }));
+  const plans = await explainEvidence(url, adminToken, project);
   const rollback = new Error('rollback');
   try {
     await db.transaction().execute(async (trx) => {

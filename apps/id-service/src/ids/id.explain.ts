@@ -1,0 +1,11 @@
+import type { HotQueries } from '@crucible/service-kit';
+import { bumpSequence, listSequencesQuery } from './id.repository.js';
+
+/** The ID service's hot queries, built by the repository itself, for `GET /admin/explain`. */
+export const idHotQueries: HotQueries = (trx, projectId) => {
+  const scope = { projectId };
+  return [
+    { title: 'allocation upsert, POST /ids/reserve and GET /ids/next (rolled back)', query: bumpSequence(trx, scope, 'US', 6) },
+    { title: 'GET /ids/registry', query: listSequencesQuery(trx, scope) },
+  ];
+};
