@@ -1,9 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { errorStatus, runIdSchema, type ErrorCode, type GatewayHealth } from '@crucible/contracts';
-import { ServiceError, normaliseError, parseInput } from '@crucible/service-kit';
+import { ServiceError, listenHttp, normaliseError, parseInput } from '@crucible/service-kit';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { pino, type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
@@ -198,23 +197,9 @@ export function createGateway(config: GatewayConfig, options: { logger?: Logger 
     hub,
     metrics,
     async listen() {
-      server = await new Promise<Server>((resolve, reject) => {
-        const s = app.listen(config.port, config.host);
-        s.once('listening', () => resolve(s));
-        s.once('error', (err: NodeJS.ErrnoException) => {
-          reject(
-            err.code === 'EADDRINUSE'
-              ? new Error(`PORT ${config.port} on ${config.host} is already in use`, { cause: err })
-              : err.code === 'EACCES'
-                ? new Error(`PORT ${config.port} on ${config.host} needs privileges this process lacks`, { cause: err })
-                : err,
-          );
-        });
-      });
-      server.keepAliveTimeout = 65_000;
+      let url: string;
+      ({ server, url } = await listenHttp(app, config.host, config.port));
       server.on('upgrade', onUpgrade);
-      const { port } = server.address() as AddressInfo;
-      const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
       logger.info({ url }, 'listening');
       return url;
     },

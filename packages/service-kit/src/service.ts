@@ -1,4 +1,3 @@
-import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createDb, createPool, type Database } from '@crucible/db';
 import type { HealthResponse } from '@crucible/contracts';
@@ -12,6 +11,7 @@ import type { ServiceConfig } from './config.js';
 import { ServiceError, normaliseError } from './errors.js';
 import { explainRouter, type HotQueries } from './explain.js';
 import { ServiceMetrics } from './metrics.js';
+import { listenHttp } from './listen.js';
 
 /** What a service's routes are given. */
 export interface ServiceContext {
@@ -211,22 +211,8 @@ export function createService(config: ServiceConfig, definition: ServiceDefiniti
     app,
     ctx,
     async listen() {
-      server = await new Promise<Server>((resolve, reject) => {
-        const s = app.listen(config.port, config.host);
-        s.once('listening', () => resolve(s));
-        s.once('error', (err: NodeJS.ErrnoException) => {
-          reject(
-            err.code === 'EADDRINUSE'
-              ? new Error(`PORT ${config.port} on ${config.host} is already in use`, { cause: err })
-              : err.code === 'EACCES'
-                ? new Error(`PORT ${config.port} on ${config.host} needs privileges this process lacks`, { cause: err })
-                : err,
-          );
-        });
-      });
-      server.keepAliveTimeout = 65_000;
-      const { port } = server.address() as AddressInfo;
-      const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+      let url: string;
+      ({ server, url } = await listenHttp(app, config.host, config.port));
       logger.info({ url }, 'listening');
       return url;
     },
