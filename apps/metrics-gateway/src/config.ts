@@ -1,3 +1,4 @@
+import { envInt } from '@crucible/service-kit';
 import { z } from 'zod';
 
 /** Start-up stopped because a variable is missing or malformed; the message names it. */
@@ -5,12 +6,6 @@ export class GatewayConfigError extends Error {
   override readonly name = 'GatewayConfigError';
 }
 
-const int = (name: string, min: number, max: number) =>
-  z
-    .string()
-    .regex(/^\d+$/, `${name} must be a whole number`)
-    .transform(Number)
-    .refine((n) => n >= min && n <= max, `${name} must be between ${min} and ${max}`);
 
 const token = (name: string) => z.string().min(16, `${name} must be at least 16 characters`);
 
@@ -18,15 +13,15 @@ const envSchema = z.object({
   CRUCIBLE_ADMIN_TOKEN: token('CRUCIBLE_ADMIN_TOKEN').optional(),
   GATEWAY_PUBLISH_TOKEN: token('GATEWAY_PUBLISH_TOKEN').optional(),
   HOST: z.string().default('127.0.0.1'),
-  PORT: int('PORT', 0, 65535).default(0),
+  PORT: envInt('PORT', 0, 65535).default(0),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  SHUTDOWN_TIMEOUT_MS: int('SHUTDOWN_TIMEOUT_MS', 0, 600_000).default(10_000),
-  GATEWAY_HEARTBEAT_MS: int('GATEWAY_HEARTBEAT_MS', 100, 600_000).default(15_000),
-  GATEWAY_HISTORY_SIZE: int('GATEWAY_HISTORY_SIZE', 1, 1_000_000).default(256),
-  GATEWAY_MAX_CHANNELS: int('GATEWAY_MAX_CHANNELS', 1, 1_000_000).default(1000),
-  GATEWAY_MAX_BUFFERED_BYTES: int('GATEWAY_MAX_BUFFERED_BYTES', 1024, 1 << 30).default(64 * 1024),
-  GATEWAY_MAX_MESSAGE_BYTES: int('GATEWAY_MAX_MESSAGE_BYTES', 1024, 64 << 20).default(256 * 1024),
-  GATEWAY_MAX_CONNECTIONS: int('GATEWAY_MAX_CONNECTIONS', 1, 1_000_000).default(20_000),
+  SHUTDOWN_TIMEOUT_MS: envInt('SHUTDOWN_TIMEOUT_MS', 0, 600_000).default(10_000),
+  GATEWAY_HEARTBEAT_MS: envInt('GATEWAY_HEARTBEAT_MS', 100, 600_000).default(15_000),
+  GATEWAY_HISTORY_SIZE: envInt('GATEWAY_HISTORY_SIZE', 1, 1_000_000).default(256),
+  GATEWAY_MAX_CHANNELS: envInt('GATEWAY_MAX_CHANNELS', 1, 1_000_000).default(1000),
+  GATEWAY_MAX_BUFFERED_BYTES: envInt('GATEWAY_MAX_BUFFERED_BYTES', 1024, 1 << 30).default(64 * 1024),
+  GATEWAY_MAX_MESSAGE_BYTES: envInt('GATEWAY_MAX_MESSAGE_BYTES', 1024, 64 << 20).default(256 * 1024),
+  GATEWAY_MAX_CONNECTIONS: envInt('GATEWAY_MAX_CONNECTIONS', 1, 1_000_000).default(20_000),
 });
 
 /** Everything the metrics gateway reads from its environment, read once and frozen. */

@@ -2,8 +2,8 @@ import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { errorStatus, runIdSchema, type ErrorCode, type GatewayHealth } from '@crucible/contracts';
-import { ServiceError, listenHttp, normaliseError, parseInput } from '@crucible/service-kit';
-import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { ServiceError, baseApp, listenHttp, normaliseError, parseInput } from '@crucible/service-kit';
+import type { Express, NextFunction, Request, Response } from 'express';
 import { pino, type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { z } from 'zod';
@@ -66,20 +66,8 @@ export function createGateway(config: GatewayConfig, options: { logger?: Logger 
   const started = performance.now();
   let closing = false;
 
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
-  app.set('query parser', 'simple');
-
-  app.use((req: Request, res: Response, next: NextFunction) => {
-    const t0 = performance.now();
-    res.once('finish', () => {
-      const route = (req.route?.path as string | undefined) ?? (res.statusCode === 404 ? 'unmatched' : req.path);
-      metrics.httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, (performance.now() - t0) / 1000);
-    });
-    if (closing) res.setHeader('Connection', 'close');
-    next();
-  });
+  // Request logging stays off: the gateway's traffic is WebSocket frames, not HTTP requests.
+  const app = baseApp({ httpDuration: metrics.httpDuration, isClosing: () => closing });
 
   app.get('/health', (_req, res) => {
     const s = hub.stats();

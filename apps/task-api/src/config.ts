@@ -1,3 +1,4 @@
+import { envInt } from '@crucible/service-kit';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '@crucible/service-kit';
 import { z } from 'zod';
@@ -14,17 +15,11 @@ export interface TaskApiOptions {
   readonly resourceDir: string;
 }
 
-const int = (name: string, min: number, max: number) =>
-  z
-    .string()
-    .regex(/^\d+$/, `${name} must be a whole number`)
-    .transform(Number)
-    .refine((n) => n >= min && n <= max, `${name} must be between ${min} and ${max}`);
 
 const envSchema = z.object({
-  ARTIFACT_LIMIT_BYTES: int('ARTIFACT_LIMIT_BYTES', 1, 64 << 20).default(1 << 20),
-  RESOURCE_CACHE_ENTRIES: int('RESOURCE_CACHE_ENTRIES', 1, 10_000).default(16),
-  RESOURCE_CACHE_BYTES: int('RESOURCE_CACHE_BYTES', 1, 256 << 20).default(4 << 20),
+  ARTIFACT_LIMIT_BYTES: envInt('ARTIFACT_LIMIT_BYTES', 1, 64 << 20).default(1 << 20),
+  RESOURCE_CACHE_ENTRIES: envInt('RESOURCE_CACHE_ENTRIES', 1, 10_000).default(16),
+  RESOURCE_CACHE_BYTES: envInt('RESOURCE_CACHE_BYTES', 1, 256 << 20).default(4 << 20),
   RESOURCE_DIR: z.string().optional(),
 });
 

@@ -5,7 +5,11 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-const int = (name: string, min: number, max: number) =>
+/**
+ * A whole-number environment variable between `min` and `max`; the error names it.
+ * @example envInt('DB_POOL_MAX', 1, 1000).default(10)
+ */
+export const envInt = (name: string, min: number, max: number) =>
   z
     .string()
     .regex(/^\d+$/, `${name} must be a whole number`)
@@ -27,16 +31,16 @@ const envSchema = z.object({
     .string({ error: 'CRUCIBLE_ADMIN_TOKEN is required: the Bearer token of the admin endpoints' })
     .min(16, 'CRUCIBLE_ADMIN_TOKEN must be at least 16 characters'),
   HOST: z.string().default('127.0.0.1'),
-  PORT: int('PORT', 0, 65535).default(0),
+  PORT: envInt('PORT', 0, 65535).default(0),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  DB_POOL_MAX: int('DB_POOL_MAX', 1, 1000).default(10),
-  DB_ACQUIRE_TIMEOUT_MS: int('DB_ACQUIRE_TIMEOUT_MS', 1, 600_000).default(1000),
-  DB_STATEMENT_TIMEOUT_MS: int('DB_STATEMENT_TIMEOUT_MS', 1, 3_600_000).default(5000),
-  DB_QUERY_TIMEOUT_MS: int('DB_QUERY_TIMEOUT_MS', 1, 3_600_000).optional(),
-  DB_STARTUP_TIMEOUT_MS: int('DB_STARTUP_TIMEOUT_MS', 0, 600_000).default(5000),
-  API_KEY_CACHE_TTL_MS: int('API_KEY_CACHE_TTL_MS', 0, 3_600_000).default(5000),
-  BODY_LIMIT_BYTES: int('BODY_LIMIT_BYTES', 1, 1 << 30).default(1 << 20),
-  SHUTDOWN_TIMEOUT_MS: int('SHUTDOWN_TIMEOUT_MS', 0, 600_000).default(10_000),
+  DB_POOL_MAX: envInt('DB_POOL_MAX', 1, 1000).default(10),
+  DB_ACQUIRE_TIMEOUT_MS: envInt('DB_ACQUIRE_TIMEOUT_MS', 1, 600_000).default(1000),
+  DB_STATEMENT_TIMEOUT_MS: envInt('DB_STATEMENT_TIMEOUT_MS', 1, 3_600_000).default(5000),
+  DB_QUERY_TIMEOUT_MS: envInt('DB_QUERY_TIMEOUT_MS', 1, 3_600_000).optional(),
+  DB_STARTUP_TIMEOUT_MS: envInt('DB_STARTUP_TIMEOUT_MS', 0, 600_000).default(5000),
+  API_KEY_CACHE_TTL_MS: envInt('API_KEY_CACHE_TTL_MS', 0, 3_600_000).default(5000),
+  BODY_LIMIT_BYTES: envInt('BODY_LIMIT_BYTES', 1, 1 << 30).default(1 << 20),
+  SHUTDOWN_TIMEOUT_MS: envInt('SHUTDOWN_TIMEOUT_MS', 0, 600_000).default(10_000),
 });
 
 /** Everything a Crucible HTTP service reads from its environment, read once and frozen. */

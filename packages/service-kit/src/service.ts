@@ -10,6 +10,7 @@ import { ApiKeyVerifier, requireApiKey } from './auth.js';
 import type { ServiceConfig } from './config.js';
 import { ServiceError, normaliseError } from './errors.js';
 import { explainRouter, type HotQueries } from './explain.js';
+import { baseApp } from './base-app.js';
 import { ServiceMetrics } from './metrics.js';
 import { listenHttp } from './listen.js';
 
@@ -103,23 +104,7 @@ export function createService(config: ServiceConfig, definition: ServiceDefiniti
   const started = performance.now();
   let closing = false;
 
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
-  app.set('query parser', 'simple');
-
-  app.use((req: Request, res: Response, next: NextFunction) => {
-    const t0 = performance.now();
-    res.once('finish', () => {
-      const route = (req.route?.path as string | undefined) ?? (res.statusCode === 404 ? 'unmatched' : req.path);
-      const seconds = (performance.now() - t0) / 1000;
-      metrics.httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
-      if (res.statusCode >= 500) logger.warn({ method: req.method, url: req.originalUrl, status: res.statusCode, ms: seconds * 1000 }, 'request failed');
-      else logger.debug({ method: req.method, url: req.originalUrl, status: res.statusCode, ms: seconds * 1000 }, 'request');
-    });
-    if (closing) res.setHeader('Connection', 'close');
-    next();
-  });
+  const app = baseApp({ httpDuration: metrics.httpDuration, isClosing: () => closing, logger });
 
   app.get('/health', async (_req, res) => {
     const t0 = performance.now();
