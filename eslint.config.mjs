@@ -68,7 +68,7 @@ export default [
     },
   },
   {
-    files: ['packages/*/src/**/*.ts'],
+    files: ['packages/*/*/src/**/*.ts'],
     ignores: ['**/*.test.ts', '**/testing/**', '**/cli.ts', '**/*.cli.ts'],
     rules: {
       // Library code logs through an injected logger or emits events.

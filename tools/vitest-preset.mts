@@ -17,7 +17,7 @@ export function crucibleVitest(
   options: { database?: boolean; test?: ViteUserConfig['test'] } = {},
 ): ViteUserConfig {
   const globalSetup = options.database
-    ? [path.join(import.meta.dirname, '../packages/testbed/src/testing/global-setup.ts')]
+    ? [path.join(import.meta.dirname, '../packages/instruments/testbed/src/testing/global-setup.ts')]
     : [];
   const conditions = [sourceCondition, ...defaultServerConditions];
   return defineConfig({

@@ -1,3 +1,0 @@
-import { crucibleVitest } from '../../tools/vitest-preset.mts';
-
-export default crucibleVitest(import.meta.dirname, '@crucible/contracts');
