@@ -10,7 +10,10 @@ import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseBenchArgs, runBench, type BenchSuite } from '@crucible/benchmarks';
 import { formatId, reserveIdsRequestSchema, reserveIdsResponseSchema } from '@crucible/contracts';
-import { startSut, workspaceRoot } from '@crucible/testbed';
+import { workspaceRoot as findRoot } from '@crucible/instrument-kit';
+import { startSut } from '@crucible/testbed';
+
+const workspaceRoot = findRoot();
 import { Pool } from 'undici';
 
 const project = '@crucible/id-service-suites';

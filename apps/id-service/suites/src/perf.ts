@@ -19,7 +19,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import autocannon from 'autocannon';
-import { startSut, workspaceRoot } from '@crucible/testbed';
+import { workspaceRoot as findRoot } from '@crucible/instrument-kit';
+import { startSut } from '@crucible/testbed';
+
+const workspaceRoot = findRoot();
 import pg from 'pg';
 
 const run = promisify(execFile);

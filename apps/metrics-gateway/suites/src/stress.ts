@@ -7,17 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { gatewayHealthSchema, gatewayRunSchema, runReportSchema, type GatewayHealth, type ScenarioReport, type SeriesPoint } from '@crucible/contracts';
-import {
-  createLatencyHistogram,
-  encodeHistogram,
-  finalizeScenario,
-  finishRun,
-  percentileMs,
-  recordLatencyMs,
-  runMetadata,
-  summarizeHistogram,
-  type LatencyHistogram,
-} from '@crucible/reporting';
+import { createLatencyHistogram, encodeHistogram, percentileMs, recordLatencyMs, summarizeHistogram, type LatencyHistogram } from '@crucible/instrument-kit';
+import { finalizeScenario, finishRun, runMetadata } from '@crucible/reporting';
 import { discoverApps, startApp } from '@crucible/testbed';
 import { z } from 'zod';
 import { LoadClient, nowMs, pool } from './ws-load.js';

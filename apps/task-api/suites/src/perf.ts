@@ -17,7 +17,10 @@ import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { createProjectResponseSchema } from '@crucible/contracts';
-import { startSut, workspaceRoot, type Sut } from '@crucible/testbed';
+import { workspaceRoot as findRoot } from '@crucible/instrument-kit';
+import { startSut, type Sut } from '@crucible/testbed';
+
+const workspaceRoot = findRoot();
 
 const args = process.argv.slice(2);
 for (const a of args) {

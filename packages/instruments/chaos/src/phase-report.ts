@@ -1,5 +1,6 @@
 import type { Evidence, ScenarioReport, SeriesPoint, Verdict } from '@crucible/contracts';
-import { createLatencyHistogram, encodeHistogram, finalizeScenario, percentileMs, recordLatencyMs, summarizeHistogram } from '@crucible/reporting';
+import { createLatencyHistogram, encodeHistogram, percentileMs, recordLatencyMs, summarizeHistogram } from '@crucible/instrument-kit';
+import { finalizeScenario } from '@crucible/reporting';
 import { now, phasesOf, type Phase, type StepRecord, type TimelineRun } from './timeline.js';
 
 /** One request as a load client saw it; times are epoch ms from {@link now}. */

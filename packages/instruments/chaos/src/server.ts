@@ -1,15 +1,13 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
+import { toolsBinDir } from '@crucible/instrument-kit';
 import { Chaos } from './client.js';
 import { killOnExit, type TeardownHook } from './cleanup.js';
 import { freePort } from './ports.js';
 
-/** The workspace root (this file lives in packages/instruments/chaos/{src,dist}). */
-const workspaceRoot = path.resolve(import.meta.dirname, '../../../..');
-
 /** Where `tools/install-toxiproxy.sh` puts the binary. */
-export const defaultToxiproxyServerPath = path.join(workspaceRoot, '.tools/bin/toxiproxy-server');
+export const defaultToxiproxyServerPath = path.join(toolsBinDir(), 'toxiproxy-server');
 
 /** toxiproxy-server is not installed; the message says how to install it. */
 export class ToxiproxyMissingError extends Error {

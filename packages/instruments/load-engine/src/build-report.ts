@@ -1,5 +1,6 @@
 import type { RunReport, ScenarioReport } from '@crucible/contracts';
-import { decodeHistogram, finalizeScenario, percentileMs, runMetadata, summarizeHistogram, type RunMetadataInput } from '@crucible/reporting';
+import { decodeHistogram, percentileMs, summarizeHistogram } from '@crucible/instrument-kit';
+import { finalizeScenario, runMetadata, type RunMetadataInput } from '@crucible/reporting';
 import type { RunResult, ScenarioResult } from './result.js';
 
 function round(n: number, digits = 3): number {

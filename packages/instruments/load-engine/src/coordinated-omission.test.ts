@@ -1,4 +1,4 @@
-import { decodeHistogram, recordedValues } from '@crucible/reporting';
+import { decodeHistogram, recordedValues } from '@crucible/instrument-kit';
 import { describe, expect, it } from 'vitest';
 import { startStallingServer } from '../tests/test-servers.js';
 import { buildReport } from './build-report.js';

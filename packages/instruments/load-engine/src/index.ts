@@ -41,6 +41,6 @@ export {
   recordedValues,
   HISTOGRAM_BOUNDS,
   type LatencyHistogram,
-  type ThresholdSpec,
-} from '@crucible/reporting';
+} from '@crucible/instrument-kit';
+export { type ThresholdSpec } from '@crucible/reporting';
 export { runParallel, type ParallelOptions } from './parallel.js';

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { encodeHistogram, mergeHistograms, percentileMs } from '@crucible/reporting';
+import { encodeHistogram, mergeHistograms, percentileMs } from '@crucible/instrument-kit';
 import { EngineEvents, type ScenarioDoneEvent, type ScenarioStartEvent, type Sink, type StartEvent, type TickEvent } from './events.js';
 import { mergeResults, type RunResult, type ScenarioResult } from './result.js';
 import { splitSegments } from './segment.js';

@@ -1,5 +1,5 @@
 import type { CheckResult } from '@crucible/contracts';
-import { createLatencyHistogram, encodeHistogram, percentileMs, recordLatencyMs, type LatencyHistogram } from '@crucible/reporting';
+import { createLatencyHistogram, encodeHistogram, percentileMs, recordLatencyMs, type LatencyHistogram } from '@crucible/instrument-kit';
 import type { SecondResult } from './result.js';
 
 interface Slice {

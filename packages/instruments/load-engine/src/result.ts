@@ -1,5 +1,5 @@
 import type { CheckResult, Evidence, Verdict } from '@crucible/contracts';
-import { encodeHistogram, mergeHistograms } from '@crucible/reporting';
+import { encodeHistogram, mergeHistograms } from '@crucible/instrument-kit';
 import type { ExecutorConfig } from './executors.js';
 import { parseSegment } from './segment.js';
 

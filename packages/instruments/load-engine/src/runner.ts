@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToLoop, setTimeout as sleepMs } from 'node:timers/promises';
-import { encodeHistogram } from '@crucible/reporting';
+import { encodeHistogram } from '@crucible/instrument-kit';
 import { toMs, type Duration } from './duration.js';
 import { EngineEvents, type Sink } from './events.js';
 import {

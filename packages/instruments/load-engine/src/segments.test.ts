@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeHistogram, mergeHistograms, recordLatencyMs, createLatencyHistogram, recordedValues } from '@crucible/reporting';
+import { decodeHistogram, mergeHistograms, recordLatencyMs, createLatencyHistogram, recordedValues } from '@crucible/instrument-kit';
 import { startTestServer } from '../tests/test-servers.js';
 import { EngineEvents, type TickEvent } from './events.js';
 import { runParallel } from './parallel.js';

@@ -7,7 +7,6 @@
  * import { finishRun } from '@crucible/reporting';
  * const code = await finishRun(report); // writes reports/<project>/<target>.{json,md,xml,html}
  */
-export * from './histogram.js';
 export * from './thresholds.js';
 export * from './metadata.js';
 export * from './exit-codes.js';

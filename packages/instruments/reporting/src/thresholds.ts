@@ -1,5 +1,5 @@
 import type { RunReport, ScenarioReport, ThresholdResult } from '@crucible/contracts';
-import { decodeHistogram, percentileMs } from './histogram.js';
+import { decodeHistogram, percentileMs } from '@crucible/instrument-kit';
 
 /** Comparison operators a threshold may use. */
 export type ThresholdOperator = '<' | '<=' | '>' | '>=' | '==' | '!=';

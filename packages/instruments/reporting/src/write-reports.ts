@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { workspaceRoot } from '@crucible/instrument-kit';
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runReportSchema, type RunReport } from '@crucible/contracts';
@@ -10,17 +11,6 @@ import { renderHtml } from './render/html.js';
 import { renderJson } from './render/json.js';
 import { renderJunit } from './render/junit.js';
 import { renderMarkdown } from './render/markdown.js';
-
-/** The workspace root (the nearest directory up from `from` holding `nx.json`), or `from`. */
-export function workspaceRoot(from = process.cwd()): string {
-  let dir = path.resolve(from);
-  for (;;) {
-    if (existsSync(path.join(dir, 'nx.json'))) return dir;
-    const parent = path.dirname(dir);
-    if (parent === dir) return path.resolve(from);
-    dir = parent;
-  }
-}
 
 /** Where reports go: `$CRUCIBLE_REPORTS_DIR`, else `<workspace root>/reports`. */
 export function reportsDir(): string {

@@ -1,5 +1,5 @@
 import type { RunReport, ScenarioReport } from '@crucible/contracts';
-import { createLatencyHistogram, encodeHistogram, recordLatencyMs, summarizeHistogram } from '../src/histogram.js';
+import { createLatencyHistogram, encodeHistogram, recordLatencyMs, summarizeHistogram } from '@crucible/instrument-kit';
 import { finalizeScenario } from '../src/thresholds.js';
 
 /**

@@ -3,9 +3,8 @@ import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { onTeardown } from './cleanup.js';
+import { workspaceRoot } from '@crucible/instrument-kit';
 
-/** The workspace root (this file lives in packages/instruments/testbed/{src,dist}). */
-export const workspaceRoot = path.resolve(import.meta.dirname, '../../../..');
 
 /** An app of the system under test, as its package.json `crucible` field declares it. */
 export interface AppManifest {
@@ -23,7 +22,7 @@ export interface AppManifest {
  * `"crucible": { "service": …, "entry": … }` field. The testbed starts apps as processes by
  * path and never imports them.
  */
-export function discoverApps(root = workspaceRoot): AppManifest[] {
+export function discoverApps(root = workspaceRoot()): AppManifest[] {
   const appsDir = path.join(root, 'apps');
   if (!existsSync(appsDir)) return [];
   const found: AppManifest[] = [];

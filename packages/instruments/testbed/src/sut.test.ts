@@ -4,7 +4,10 @@ import net from 'node:net';
 import path from 'node:path';
 import readline from 'node:readline';
 import { describe, expect, it } from 'vitest';
-import { discoverApps, startApp, workspaceRoot } from './apps.js';
+import { workspaceRoot as findRoot } from '@crucible/instrument-kit';
+import { discoverApps, startApp } from './apps.js';
+
+const workspaceRoot = findRoot();
 import { freePort } from './ports.js';
 import { startSut } from './sut.js';
 import { testAdminToken, testDatabase, testServer } from './testing/index.js';

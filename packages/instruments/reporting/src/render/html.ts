@@ -1,5 +1,5 @@
 import type { RunReport, ScenarioReport } from '@crucible/contracts';
-import { decodeHistogram, histogramBuckets } from '../histogram.js';
+import { decodeHistogram, histogramBuckets } from '@crucible/instrument-kit';
 import { breakdownRows, failureLines, ms, num, pct, scenarioLabel } from './format.js';
 import { xmlEscape as esc } from './junit.js';
 import { barChart, lineChart } from './svg-chart.js';

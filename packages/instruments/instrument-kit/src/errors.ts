@@ -1,0 +1,59 @@
+/**
+ * The instruments' error registry, the counterpart of the services' one in
+ * `@crucible/contracts`: every error an instrument throws on purpose has a literal `code`,
+ * and the `Record` below gives each code its kind, so a code without a kind fails to compile.
+ *
+ * - `usage`: the user's input is wrong (a flag, a threshold, a scenario); fix the call.
+ * - `environment`: something the run needs is missing or unreachable (a binary, a server).
+ * - `fault`: a fault could not be applied or removed; the system under test was not measured as asked.
+ * - `measurement`: a run could not produce a result (a worker failed, a segment was lost).
+ */
+export const instrumentErrorKinds = {
+  bad_argument: 'usage',
+  threshold_syntax: 'usage',
+  invalid_scenario: 'usage',
+  no_base_url: 'usage',
+  unknown_scenario: 'usage',
+  toxiproxy_missing: 'environment',
+  toxiproxy_api: 'environment',
+  database_unreachable: 'environment',
+  app_start_failed: 'environment',
+  gateway_unreachable: 'environment',
+  baseline_invalid: 'usage',
+  report_invalid: 'usage',
+  fault_timeline: 'fault',
+  segment_failed: 'measurement',
+  ws_timeout: 'measurement',
+} as const satisfies Record<string, 'usage' | 'environment' | 'fault' | 'measurement'>;
+
+/** Every code an instrument error can carry. */
+export type InstrumentErrorCode = keyof typeof instrumentErrorKinds;
+/** What kind of problem a code names. */
+export type InstrumentErrorKind = (typeof instrumentErrorKinds)[InstrumentErrorCode];
+
+/**
+ * The one base class of the instruments' errors. Subclasses (`ChaosError`, `TimelineError`, …)
+ * fix their `code`; a plain `new InstrumentError(code, message)` serves where no extra field is needed.
+ *
+ * @example
+ * throw new InstrumentError('bad_argument', `unknown flag ${flag}: known flags are --profile, --live`);
+ */
+export class InstrumentError<C extends InstrumentErrorCode = InstrumentErrorCode> extends Error {
+  override name = 'InstrumentError';
+  readonly code: C;
+
+  constructor(code: C, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+  }
+
+  /** The registry's kind of this error's code. */
+  get kind(): InstrumentErrorKind {
+    return instrumentErrorKinds[this.code];
+  }
+}
+
+/** Whether `err` is an instrument error (with `code`), optionally of one code. */
+export function isInstrumentError<C extends InstrumentErrorCode>(err: unknown, code?: C): err is InstrumentError<C> {
+  return err instanceof InstrumentError && (code === undefined || err.code === code);
+}
