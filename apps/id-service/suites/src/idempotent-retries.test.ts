@@ -1,7 +1,7 @@
 // Retries under a silent database link, against the real id-service, a real toxiproxy and
 // a real PostgreSQL: with one Idempotency-Key per logical reservation the history
 // reconciles; the sabotaged client (retries without a key) is caught by the checker.
-import { timeout, withFaults, type HttpCall } from '@crucible/chaos';
+import { timeout, withFaults } from '@crucible/chaos';
 import { idEvidenceFromDb, reconcileIds, type IdOperation } from '@crucible/checkers';
 import { createDb, createPool } from '@crucible/db';
 import { HttpClient } from '@crucible/load-engine';
@@ -9,6 +9,7 @@ import { startSut, type Sut } from '@crucible/testbed';
 import { testServer } from '@crucible/testbed/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reserveWithRetries } from './resilience.support.js';
+import { type HttpCall } from '@crucible/suite-kit';
 
 let sut: Sut;
 

@@ -2,8 +2,10 @@
 // for the phase reports, and reservations with retries recorded for the reconciliation
 // checker (one history entry per logical reservation, whatever the number of attempts).
 import { randomUUID } from 'node:crypto';
-import { hangAfterMs, now, send, type Http, type HttpCall } from '@crucible/chaos';
+
 import { classifyOutcome, type IdOperation } from '@crucible/checkers';
+import { hangAfterMs, send, type Http, type HttpCall } from '@crucible/suite-kit';
+import { now } from '@crucible/instrument-kit';
 
 /** How {@link reserveWithRetries} behaves. */
 export interface ReserveOptions {

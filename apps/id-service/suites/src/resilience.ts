@@ -4,37 +4,14 @@
 // (before / during / after) with its recovery time; the run fails if an ID is handed out
 // twice, an acknowledged range is lost, a request hangs, or recovery is slow. Writes
 // reports/<project>/resilience.{json,md,xml,html}.
-import {
-  bandwidth,
-  callsIn,
-  healthStatus,
-  hungCalls,
-  poolDrained,
-  uncleanFailures,
-  type HttpCall,
-  down,
-  latency,
-  limitData,
-  percentileOf,
-  phaseReports,
-  phasesOf,
-  recoveryMs,
-  resetPeer,
-  slicer,
-  spanOf,
-  startProbe,
-  timeout,
-  withFaults,
-  type FaultStep,
-  type StepRecord,
-  type TimelineRun,
-} from '@crucible/chaos';
+import { bandwidth, down, latency, limitData, phasesOf, resetPeer, slicer, spanOf, timeout, withFaults, type FaultStep, type StepRecord, type TimelineRun } from '@crucible/chaos';
 import { checkIds, idEvidenceFromDb, reconcileIds, type IdOperation } from '@crucible/checkers';
 import type { ScenarioReport } from '@crucible/contracts';
 import { constantArrivalRate, constantVUs, run, scenario, type ExecutorConfig } from '@crucible/load-engine';
 import { exitWith, expectVerdict } from '@crucible/reporting';
-import { runResilienceSuite, startupFaultsScenario, type ResilienceContext } from '@crucible/testbed';
+
 import { reserveWithRetries } from './resilience.support.js';
+import { callsIn, healthStatus, hungCalls, poolDrained, uncleanFailures, type HttpCall, percentileOf, phaseReports, recoveryMs, startProbe, runResilienceSuite, startupFaultsScenario, type ResilienceContext } from '@crucible/suite-kit';
 
 const suite = 'id-service resilience';
 const log = (line: string) => console.log(`[id-service resilience] ${line}`);

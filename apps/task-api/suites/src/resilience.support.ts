@@ -2,12 +2,14 @@
 // retry is idempotent: a 409 after a lost answer means the first attempt landed), and the
 // check that every acknowledged write is in the database exactly as sent.
 import { createHash } from 'node:crypto';
-import { now, send, type Http, type HttpCall } from '@crucible/chaos';
+
 import { expectVerdict } from '@crucible/reporting';
 import { classifyOutcome, type OpOutcome } from '@crucible/checkers';
 import type { Verdict } from '@crucible/contracts';
 import type { Database } from '@crucible/db';
 import type { Kysely } from 'kysely';
+import { send, type Http, type HttpCall } from '@crucible/suite-kit';
+import { now } from '@crucible/instrument-kit';
 
 /** One logical task creation as the client saw it. */
 export interface TaskWrite {

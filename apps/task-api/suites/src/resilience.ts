@@ -4,37 +4,13 @@
 // (before / during / after) with its recovery time; the run fails if an acknowledged write
 // is lost or half-written, a request hangs, or recovery is slow. Writes
 // reports/<project>/resilience.{json,md,xml,html}.
-import {
-  bandwidth,
-  callsIn,
-  down,
-  healthStatus,
-  hungCalls,
-  latency,
-  limitData,
-  percentileOf,
-  phaseReports,
-  phasesOf,
-  poolDrained,
-  recoveryMs,
-  resetPeer,
-  slicer,
-  spanOf,
-  startProbe,
-  timeout,
-  uncleanFailures,
-  withFaults,
-  send,
-  type FaultStep,
-  type HttpCall,
-  type StepRecord,
-  type TimelineRun,
-} from '@crucible/chaos';
+import { bandwidth, down, latency, limitData, phasesOf, resetPeer, slicer, spanOf, timeout, withFaults, type FaultStep, type StepRecord, type TimelineRun } from '@crucible/chaos';
 import type { ScenarioReport } from '@crucible/contracts';
 import { constantArrivalRate, constantVUs, run, scenario, type ExecutorConfig } from '@crucible/load-engine';
 import { exitWith } from '@crucible/reporting';
-import { runResilienceSuite, startupFaultsScenario, type ResilienceContext } from '@crucible/testbed';
+
 import { checkTaskWrites, createTask, taskFor, type TaskWrite } from './resilience.support.js';
+import { callsIn, healthStatus, hungCalls, percentileOf, phaseReports, poolDrained, recoveryMs, startProbe, uncleanFailures, send, type HttpCall, runResilienceSuite, startupFaultsScenario, type ResilienceContext } from '@crucible/suite-kit';
 
 const suite = 'task-api resilience';
 const log = (line: string) => console.log(`[task-api resilience] ${line}`);

@@ -38,19 +38,5 @@ export {
   type StartToxiproxyOptions,
   type ToxiproxyServer,
 } from './server.js';
-export { runTimeline, withFaults, phasesOf, spanOf, describeStep, now, TimelineError, type FaultStep, type StepRecord, type TimelineRun, type Phase } from './timeline.js';
+export { runTimeline, withFaults, phasesOf, spanOf, describeStep, TimelineError, type FaultStep, type StepRecord, type TimelineRun, type Phase } from './timeline.js';
 export { killOnExit, type TeardownHook } from './cleanup.js';
-export { phaseReports, recoveryMs, percentileOf, callsIn, latencyOf, type CallRecord, type PhaseReportInput, type PhaseExtras } from './phase-report.js';
-export { startProbe, type Probe, type ProbeSample } from './probe.js';
-export {
-  send,
-  hangAfterMs,
-  hungCalls,
-  uncleanFailures,
-  healthStatus,
-  poolOf,
-  poolDrained,
-  checksScenario,
-  type Http,
-  type HttpCall,
-} from './calls.js';

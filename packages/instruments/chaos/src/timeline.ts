@@ -1,3 +1,4 @@
+import { now } from '@crucible/instrument-kit';
 import type { ChaosProxy, Disruption } from './client.js';
 import { describeFault, type FaultSpec } from './toxics.js';
 
@@ -44,8 +45,6 @@ export interface Phase {
   readonly to: number;
 }
 
-/** Epoch ms with sub-ms precision, monotonic within the process. */
-export const now = (): number => performance.timeOrigin + performance.now();
 
 const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;
 

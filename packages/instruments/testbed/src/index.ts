@@ -15,4 +15,3 @@ export type { SutChaos } from './sut-chaos.js';
 export { freePort } from './ports.js';
 export { onTeardown, teardownAll } from './cleanup.js';
 export { explainEvidence, poolEvidence } from './evidence.js';
-export { runResilienceSuite, startupFaultsScenario, type ResilienceContext, type ResilienceStep, type ResilienceSuiteOptions } from './resilience-suite.js';

@@ -1,12 +1,11 @@
 import net from 'node:net';
-import { checksScenario, type ChaosProxy } from '@crucible/chaos';
+import type { ChaosProxy } from '@crucible/chaos';
 import type { RunReport, ScenarioReport } from '@crucible/contracts';
 import { createDb, createPool, type Database } from '@crucible/db';
 import { EXIT, expectVerdict, finishRun, runMetadata } from '@crucible/reporting';
 import type { Kysely } from 'kysely';
-import { discoverApps, startApp } from './apps.js';
-import { freePort } from './ports.js';
-import { startSut, type Sut } from './sut.js';
+import { discoverApps, freePort, startApp, startSut, type Sut } from '@crucible/testbed';
+import { checksScenario } from './calls.js';
 
 /** What every fault step of a resilience suite is given. */
 export interface ResilienceContext {

@@ -1,7 +1,7 @@
 import type { Evidence, ScenarioReport, SeriesPoint, Verdict } from '@crucible/contracts';
-import { createLatencyHistogram, encodeHistogram, percentileMs, recordLatencyMs, summarizeHistogram } from '@crucible/instrument-kit';
+import { createLatencyHistogram, encodeHistogram, now, percentileMs, recordLatencyMs, summarizeHistogram } from '@crucible/instrument-kit';
 import { finalizeScenario } from '@crucible/reporting';
-import { now, phasesOf, type Phase, type StepRecord, type TimelineRun } from './timeline.js';
+import { phasesOf, type Phase, type StepRecord, type TimelineRun } from '@crucible/chaos';
 
 /** One request as a load client saw it; times are epoch ms from {@link now}. */
 export interface CallRecord {

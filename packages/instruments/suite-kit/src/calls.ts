@@ -1,7 +1,7 @@
 import { healthResponseSchema, type Evidence, type HealthResponse, type ScenarioReport, type Verdict } from '@crucible/contracts';
 import { finalizeScenario } from '@crucible/reporting';
-import type { CallRecord } from './phase-report.js';
-import { now } from './timeline.js';
+import type { CallRecord } from './phases.js';
+import { now } from '@crucible/instrument-kit';
 
 /**
  * A request without an answer after this long counts as hung. A Crucible service's own

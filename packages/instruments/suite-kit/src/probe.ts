@@ -1,4 +1,4 @@
-import { now } from './timeline.js';
+import { now } from '@crucible/instrument-kit';
 
 /** One observation of a probe. */
 export interface ProbeSample<T> {

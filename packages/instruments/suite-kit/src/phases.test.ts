@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { phaseReports, recoveryMs, type CallRecord } from './phase-report.js';
-import type { StepRecord, TimelineRun } from './timeline.js';
-import { down } from './toxics.js';
+import { phaseReports, recoveryMs, type CallRecord } from './phases.js';
+import { down, type StepRecord, type TimelineRun } from '@crucible/chaos';
 
 const t0 = 1_700_000_000_000;
 const call = (startS: number, ms: number, ok: boolean, extra: Partial<CallRecord> = {}): CallRecord => ({

@@ -1,0 +1,22 @@
+/**
+ * @crucible/suite-kit — the one lifecycle every suite uses (stress, resilience, scale, soak):
+ * strict arguments, the system up and down, steps, one call recorder, one report assembly,
+ * exit codes; and the shared fault steps of the resilience suites. A suite file holds only
+ * its workload and its checks.
+ *
+ * @example
+ * import { suiteMain } from '@crucible/suite-kit';
+ * suiteMain({
+ *   name: 'id-service stress', target: 'stress', project: '@crucible/id-service-suites',
+ *   sut: { apps: ['id-service'] },
+ *   setup: async (kit) => ({ key: (await kit.sut.createProject('alpha')).api_key }),
+ *   steps: [{ name: 'next id at 100 RPS', run: (ctx, kit) => kit.run(nextAt100(ctx)) }],
+ * });
+ */
+export { parseSuiteArgs, type SuiteArgs } from './args.js';
+export { exitWith } from './exit.js';
+export { runSuite, suiteMain, type SuiteDefinition, type SuiteKit, type SuiteStep, type StepOutput, type SuiteTarget, type RunSuiteOptions } from './suite.js';
+export { send, hangAfterMs, hungCalls, uncleanFailures, healthStatus, poolOf, poolDrained, checksScenario, type Http, type HttpCall } from './calls.js';
+export { phaseReports, recoveryMs, percentileOf, callsIn, latencyOf, type CallRecord, type PhaseReportInput, type PhaseExtras } from './phases.js';
+export { startProbe, type Probe, type ProbeSample } from './probe.js';
+export { runResilienceSuite, startupFaultsScenario, type ResilienceContext, type ResilienceStep, type ResilienceSuiteOptions } from './resilience-suite.js';

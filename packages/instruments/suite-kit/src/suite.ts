@@ -1,0 +1,180 @@
+import type { RunReport, ScenarioReport } from '@crucible/contracts';
+import { createDb, createPool, type Database } from '@crucible/db';
+import { run, scenarioReport, consoleSink, type RunOptions, type Scenario, type ScenarioResult, type Sink } from '@crucible/load-engine';
+import { EXIT, finishRun, runMetadata } from '@crucible/reporting';
+import { startSut, type Sut, type SutOptions } from '@crucible/testbed';
+import type { Kysely } from 'kysely';
+import { parseSuiteArgs, type SuiteArgs } from './args.js';
+import { exitWith } from './exit.js';
+import { openLive, type Live } from './live.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyScenario = Scenario<any>;
+
+/** The Nx targets a suite can serve. */
+export type SuiteTarget = 'stress' | 'resilience' | 'scale' | 'soak';
+
+/** What a step may return: engine results (reported with their thresholds) or finished reports. */
+export type StepOutput = ScenarioReport | ScenarioResult | readonly (ScenarioReport | ScenarioResult)[];
+
+/** What the kit hands a suite once the system is up. */
+export interface SuiteKit {
+  readonly args: SuiteArgs;
+  readonly sut: Sut;
+  /** A direct (never proxied) connection to the system's database, for seeding and SQL evidence. */
+  readonly db: Kysely<Database>;
+  /** The sinks every load run of this suite reports to: the console, and the gateway with `--live`. */
+  readonly sinks: readonly Sink[];
+  /**
+   * Runs scenarios through the load engine with the suite's sinks; `baseUrl` defaults to the
+   * first app the suite started. Resolves to one result per scenario.
+   */
+  run(scenarios: AnyScenario | readonly AnyScenario[], options?: Omit<RunOptions, 'sinks'>): Promise<ScenarioResult[]>;
+  /** One line on stdout, prefixed with the suite's name. */
+  log(line: string): void;
+}
+
+/** One named step of a suite: a scenario, a fault, a set of checks. */
+export interface SuiteStep<Ctx> {
+  readonly name: string;
+  run(ctx: Ctx, kit: SuiteKit): Promise<StepOutput>;
+}
+
+/** A whole suite: what to bring up, the context its steps share, and the steps. */
+export interface SuiteDefinition<Ctx> {
+  /** e.g. `task-api stress`: the report's suite and the log prefix. */
+  readonly name: string;
+  readonly target: SuiteTarget;
+  /** Nx project the report belongs to when `NX_TASK_TARGET_PROJECT` is unset. */
+  readonly project: string;
+  /** The system under test (the kit adds the metrics gateway for `--live`). */
+  readonly sut: SutOptions | ((args: SuiteArgs) => SutOptions);
+  /** Builds what the steps share (projects, keys, clients) once the system is up. */
+  readonly setup: (kit: SuiteKit) => Ctx | Promise<Ctx>;
+  readonly steps: readonly SuiteStep<Ctx>[] | ((args: SuiteArgs) => readonly SuiteStep<Ctx>[]);
+  /** Runs after every step, even one that threw (e.g. reset every fault). */
+  readonly afterStep?: (ctx: Ctx, kit: SuiteKit) => Promise<void>;
+  /** Run-wide evidence once every step has run (e.g. pool peaks, EXPLAIN plans). */
+  readonly finish?: (ctx: Ctx, reports: ScenarioReport[], kit: SuiteKit) => Promise<void>;
+  /** Releases what `setup` made (the kit stops the system and its own connections). */
+  readonly teardown?: (ctx: Ctx) => Promise<void>;
+  /** The run's configuration, as the report states it. */
+  readonly config?: Record<string, unknown> | ((args: SuiteArgs) => Record<string, unknown>);
+  /** A baseline file to compare the run with (a regression exits 3). */
+  readonly baseline?: string;
+}
+
+/** Where {@link runSuite} reads its inputs from (tests pass their own). */
+export interface RunSuiteOptions {
+  readonly argv?: readonly string[];
+  readonly env?: NodeJS.ProcessEnv;
+  /** Console summary destination (default stdout); `null` for none. */
+  readonly out?: NodeJS.WritableStream | null;
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/**
+ * The one lifecycle of every suite: parse the arguments strictly, bring the system up, run
+ * each step in order (logging PASS/FAIL with its duration), assemble one report, write every
+ * report form, tear everything down, and resolve to the exit code (0 pass, 1 a threshold or
+ * verdict failed, 2 crash, 3 regression). A step that throws ends the run as a crash, with
+ * every scenario reported so far kept in the report.
+ *
+ * @example
+ * suiteMain({
+ *   name: 'id-service stress', target: 'stress', project: '@crucible/id-service-suites',
+ *   sut: { apps: ['id-service'] },
+ *   setup: (kit) => ({ url: kit.sut.url('id-service') }),
+ *   steps: [{ name: 'burst of 100', run: (ctx, kit) => kit.run(burstOf100(ctx)) }],
+ * });
+ */
+export async function runSuite<Ctx>(def: SuiteDefinition<Ctx>, options: RunSuiteOptions = {}): Promise<number> {
+  const env = options.env ?? process.env;
+  const args = parseSuiteArgs(options.argv ?? process.argv.slice(2), env);
+  const log = (line: string) => console.log(`[${def.name}] ${line}`);
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const reports: ScenarioReport[] = [];
+  let crash: string | undefined;
+  let sut: Sut | undefined;
+  let db: Kysely<Database> | undefined;
+  let live: Live | undefined;
+  let ctx: Ctx | undefined;
+  let setupDone = false;
+  try {
+    const sutOptions = typeof def.sut === 'function' ? def.sut(args) : def.sut;
+    const gatewayFromEnv = env['CRUCIBLE_GATEWAY_URL'];
+    const apps = [...(sutOptions.apps ?? [])];
+    if (args.live && !gatewayFromEnv && !apps.includes('metrics-gateway')) apps.push('metrics-gateway');
+    log(`profile ${args.profile}: starting ${apps.join(', ')} on ${env['DATABASE_URL'] ? 'DATABASE_URL' : 'the embedded PostgreSQL'}`);
+    sut = await startSut({ ...sutOptions, apps });
+    db = createDb(createPool({ connectionString: sut.databaseUrl, max: 4 }));
+    const sinks: Sink[] = [consoleSink()];
+    if (args.live) {
+      live = await openLive({
+        gatewayUrl: gatewayFromEnv ?? sut.url('metrics-gateway'),
+        token: env['CRUCIBLE_GATEWAY_TOKEN'] ?? (gatewayFromEnv ? (env['CRUCIBLE_ADMIN_TOKEN'] ?? '') : sut.adminToken),
+        runId: `${def.name.replace(/\W+/g, '-')}-${Date.now().toString(36)}`,
+      });
+      sinks.push(live.sink);
+      log(`live dashboard: ${live.dashboardUrl}`);
+    }
+    const defaultUrl = apps[0] && apps[0] !== 'metrics-gateway' ? sut.url(apps[0]) : undefined;
+    const kit: SuiteKit = {
+      args,
+      sut,
+      db,
+      sinks,
+      log,
+      async run(scenarios, runOptions = {}) {
+        const list: AnyScenario[] = Array.isArray(scenarios) ? [...(scenarios as readonly AnyScenario[])] : [scenarios as AnyScenario];
+        const baseUrl = runOptions.baseUrl ?? defaultUrl;
+        const result = await run(list, { ...runOptions, ...(baseUrl ? { baseUrl } : {}), sinks });
+        live?.record(result.scenarios);
+        return result.scenarios;
+      },
+    };
+    ctx = await def.setup(kit);
+    setupDone = true;
+    const steps = typeof def.steps === 'function' ? def.steps(args) : def.steps;
+    for (const step of steps) {
+      const t = performance.now();
+      try {
+        const out = [await step.run(ctx, kit)].flat() as (ScenarioReport | ScenarioResult)[];
+        const mine = out.map((o) => ('durationS' in o ? scenarioReport(o) : o));
+        reports.push(...mine);
+        const failed = mine.filter((s) => !s.passed).map((s) => s.name);
+        log(`${failed.length ? 'FAIL' : 'PASS'} ${step.name} (${seconds(performance.now() - t)})${failed.length ? `: ${failed.join('; ')}` : ''}`);
+      } finally {
+        await def.afterStep?.(ctx, kit);
+      }
+    }
+    await def.finish?.(ctx, reports, kit);
+  } catch (err) {
+    crash = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    log(`crashed: ${crash}`);
+  } finally {
+    if (setupDone) await def.teardown?.(ctx as Ctx).catch((e: unknown) => log(`teardown failed: ${String(e)}`));
+    await live?.end(startedAt).catch(() => undefined);
+    await db?.destroy().catch(() => undefined);
+    await sut?.stop();
+  }
+  log(`done in ${seconds(performance.now() - t0)}`);
+  const project = env['NX_TASK_TARGET_PROJECT'] ?? def.project;
+  const config = typeof def.config === 'function' ? def.config(args) : (def.config ?? {});
+  const report: RunReport = {
+    schema_version: 1,
+    run: runMetadata({ suite: def.name, project, target: def.target, profile: args.profile, startedAt, finishedAt: new Date(), config: { profile: args.profile, ...config } }),
+    scenarios: reports,
+    passed: !crash && reports.every((s) => s.passed),
+    ...(crash ? { crash } : {}),
+  };
+  const code = await finishRun(report, { project, target: def.target, ...(def.baseline ? { baseline: def.baseline } : {}), ...(options.out === undefined ? {} : { out: options.out }) });
+  return crash ? EXIT.crash : code;
+}
+
+/** A suite file's last line: runs the suite and exits the process with its code. */
+export function suiteMain<Ctx>(def: SuiteDefinition<Ctx>): void {
+  exitWith(runSuite(def));
+}
