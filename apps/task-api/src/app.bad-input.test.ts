@@ -126,7 +126,7 @@ async function fingerprint() {
   const { rows } = await sql<{ tasks: string; artifacts: string; registry: string }>`
     select (select count(*) || ':' || coalesce(md5(string_agg(t::text, '|' order by project_id, task_id)), '') from tasks t) as tasks,
            (select count(*) || ':' || coalesce(md5(string_agg(a::text, '|' order by project_id, artifact_id)), '') from artifacts a) as artifacts,
-           (select count(*) || ':' || coalesce(md5(string_agg(r::text, '|' order by project_id, artifact_type)), '') from id_registry r) as registry`.execute(api.db);
+           (select count(*) || ':' || coalesce(md5(string_agg(r::text, '|' order by project_id, sequence_type)), '') from id_registry r) as registry`.execute(api.db);
   return rows[0];
 }
 

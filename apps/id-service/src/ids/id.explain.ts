@@ -1,7 +1,8 @@
+import { bumpSequence } from '@crucible/db';
 import type { HotQueries } from '@crucible/service-kit';
-import { bumpSequence, listSequencesQuery } from './id.repository.js';
+import { listSequencesQuery } from './id.repository.js';
 
-/** The ID service's hot queries, built by the repository itself, for `GET /admin/explain`. */
+/** The ID service's hot queries, built by the same builders the routes run, for `GET /admin/explain`. */
 export const idHotQueries: HotQueries = (trx, projectId) => {
   const scope = { projectId };
   return [

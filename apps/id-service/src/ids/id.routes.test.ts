@@ -63,9 +63,9 @@ async function reserveOk(project: string, body: unknown, headers: Record<string,
 
 /** `id_registry` straight from PostgreSQL, as `project/type → last_assigned_id`. */
 async function registry(): Promise<Record<string, number>> {
-  const { rows } = await sql<{ project_id: string; artifact_type: string; last_assigned_id: string }>`
-    select project_id, artifact_type, last_assigned_id from id_registry order by 1, 2`.execute(service.ctx.db);
-  return Object.fromEntries(rows.map((r) => [`${r.project_id}/${r.artifact_type}`, Number(r.last_assigned_id)]));
+  const { rows } = await sql<{ project_id: string; sequence_type: string; last_assigned_id: string }>`
+    select project_id, sequence_type, last_assigned_id from id_registry order by 1, 2`.execute(service.ctx.db);
+  return Object.fromEntries(rows.map((r) => [`${r.project_id}/${r.sequence_type}`, Number(r.last_assigned_id)]));
 }
 
 async function reservationCount(): Promise<number> {
@@ -136,7 +136,7 @@ describe('POST /ids/reserve', () => {
     await locker.connect();
     try {
       await locker.query('begin');
-      await locker.query(`select last_assigned_id from id_registry where project_id = 'alpha' and artifact_type = 'US' for update`);
+      await locker.query(`select last_assigned_id from id_registry where project_id = 'alpha' and sequence_type = 'US' for update`);
       const next = (project: string) =>
         fetch(`${url}/ids/next?type=US&project=${project}`, { headers: { authorization: `Bearer ${key(project)}` } }).then(async (r) => {
           expect(r.status).toBe(200);

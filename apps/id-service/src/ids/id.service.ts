@@ -1,16 +1,9 @@
 import { createHash } from 'node:crypto';
-import { isForeignKeyViolation } from '@crucible/db';
+import { isForeignKeyViolation, type Database } from '@crucible/db';
 import { ServiceError, type ProjectScope } from '@crucible/service-kit';
-import {
-  allocateRange,
-  allocateRecordedRange,
-  claimIdempotencyKey,
-  findReservation,
-  type Executor,
-  type IdRange,
-} from './id.repository.js';
-import type { Database } from '@crucible/db';
 import type { Kysely } from 'kysely';
+import type { IdRange } from './id.mapper.js';
+import { allocateRange, allocateRecordedRange, claimIdempotencyKey, findReservation, type Executor } from './id.repository.js';
 
 /** What a reserving call asks for; `op` tells `POST /ids/reserve` and `GET /ids/next` apart. */
 export interface ReserveRequest {

@@ -1,5 +1,5 @@
 import { formatId, type TaskCursor, type TaskStatus } from '@crucible/contracts';
-import type { Database, TaskRow } from '@crucible/db';
+import { bumpSequence, type Database, type TaskRow } from '@crucible/db';
 import type { ProjectScope } from '@crucible/service-kit';
 import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
 
@@ -34,21 +34,12 @@ export interface TaskChanges {
 const createdKey = sql<string>`to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
 /**
- * Takes the next number of the project's `TASK` sequence: one atomic upsert on
- * `id_registry` whose row lock serialises concurrent creators until the transaction ends.
+ * Takes the next number of the project's `TASK` sequence: the shared allocation upsert
+ * ({@link bumpSequence}) of one, whose row lock serialises concurrent creators until the
+ * transaction ends.
  */
 export async function takeTaskNumber(trx: Kysely<Database>, scope: ProjectScope): Promise<number> {
-  const row = await trx
-    .insertInto('id_registry')
-    .values({ project_id: scope.projectId, artifact_type: taskIdType, last_assigned_id: 1 })
-    .onConflict((oc) =>
-      oc.columns(['project_id', 'artifact_type']).doUpdateSet({
-        last_assigned_id: sql`id_registry.last_assigned_id + 1`,
-        updated_at: sql`now()`,
-      }),
-    )
-    .returning('last_assigned_id')
-    .executeTakeFirstOrThrow();
+  const row = await bumpSequence(trx, scope, taskIdType, 1).executeTakeFirstOrThrow();
   return Number(row.last_assigned_id);
 }
 

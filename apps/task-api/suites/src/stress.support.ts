@@ -64,7 +64,7 @@ export async function seedProjects(db: Kysely<Database>, projects: readonly stri
   }
   const perProject = Math.ceil(seedShape.registryRowsTotal / projects.length);
   const rows = projects.flatMap((p) =>
-    Array.from({ length: perProject }, (_, i) => ({ project_id: p, artifact_type: `DOC${String(i).padStart(2, '0')}`, last_assigned_id: (i * 37) % 500 })),
+    Array.from({ length: perProject }, (_, i) => ({ project_id: p, sequence_type: `DOC${String(i).padStart(2, '0')}`, last_assigned_id: (i * 37) % 500 })),
   );
   await db.insertInto('id_registry').values(rows.slice(0, seedShape.registryRowsTotal)).execute();
   await sql`analyze tasks`.execute(db);

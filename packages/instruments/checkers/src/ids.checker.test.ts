@@ -74,14 +74,14 @@ const atomicAllocator =
   (db, project, type, count, key) =>
     db.transaction().execute(async (trx) => {
       const { rows } = await sql<{ last: string }>`
-        insert into id_registry (project_id, artifact_type, last_assigned_id) values (${project}, ${type}, ${count})
-        on conflict (project_id, artifact_type) do update set last_assigned_id = id_registry.last_assigned_id + excluded.last_assigned_id
+        insert into id_registry (project_id, sequence_type, last_assigned_id) values (${project}, ${type}, ${count})
+        on conflict (project_id, sequence_type) do update set last_assigned_id = id_registry.last_assigned_id + excluded.last_assigned_id
         returning last_assigned_id::text as last`.execute(trx);
       const last = Number(rows[0]?.last);
       const first = last - count + 1;
       await trx
         .insertInto('id_reservations')
-        .values({ project_id: project, idempotency_key: key, artifact_type: type, request_hash: 'h', first_id: first, last_id: last })
+        .values({ project_id: project, idempotency_key: key, sequence_type: type, request_hash: 'h', first_id: first, last_id: last })
         .execute();
       if (pauseBeforeCommitS > 0) await sql`select pg_sleep(${pauseBeforeCommitS})`.execute(trx);
       if (failAfterWork) throw new Error('connection lost before commit');
@@ -91,8 +91,8 @@ const atomicAllocator =
 /** Sabotage 1: an off-by-one in the increment, so each range starts on the previous range's last ID. */
 const offByOneAllocator: Allocator = async (db, project, type, count) => {
   const { rows } = await sql<{ last: string }>`
-    insert into id_registry (project_id, artifact_type, last_assigned_id) values (${project}, ${type}, ${count})
-    on conflict (project_id, artifact_type) do update set last_assigned_id = id_registry.last_assigned_id + excluded.last_assigned_id - 1
+    insert into id_registry (project_id, sequence_type, last_assigned_id) values (${project}, ${type}, ${count})
+    on conflict (project_id, sequence_type) do update set last_assigned_id = id_registry.last_assigned_id + excluded.last_assigned_id - 1
     returning last_assigned_id::text as last`.execute(db);
   const last = Number(rows[0]?.last);
   return { first: last - count + 1, last };
@@ -117,7 +117,7 @@ const readThenWriteAllocator =
       .selectFrom('id_registry')
       .select('last_assigned_id')
       .where('project_id', '=', project)
-      .where('artifact_type', '=', type)
+      .where('sequence_type', '=', type)
       .executeTakeFirst();
     const current = Number(row?.last_assigned_id ?? 0);
     await wait();
@@ -125,7 +125,7 @@ const readThenWriteAllocator =
       .updateTable('id_registry')
       .set({ last_assigned_id: current + count })
       .where('project_id', '=', project)
-      .where('artifact_type', '=', type)
+      .where('sequence_type', '=', type)
       .execute();
     return { first: current + 1, last: current + count };
   };
@@ -188,7 +188,7 @@ describe('ID checkers against allocators run on the real PostgreSQL', () => {
   });
 
   it('catches the read-then-write allocator: 5 racing reservations of 6 all get 1..6', async () => {
-    await db.insertInto('id_registry').values({ project_id: 'race', artifact_type: 'US', last_assigned_id: 0 }).execute();
+    await db.insertInto('id_registry').values({ project_id: 'race', sequence_type: 'US', last_assigned_id: 0 }).execute();
     const allocate = readThenWriteAllocator(barrier(5));
     const history = (await Promise.all(Array.from({ length: 5 }, (_, i) => recordCall(allocate, db, 'race', 6, `r${i}`)))).map((c) => c.op);
     const v = checkIds(history);
@@ -242,10 +242,10 @@ describe('ID checkers against allocators run on the real PostgreSQL', () => {
   it('finds a duplicate between a recorded call and a reservation no recorded call made', () => {
     const r = reconcileIds(
       [ok('alpha', 1, 6, { idempotency_key: 'a' })],
-      [{ project_id: 'alpha', artifact_type: 'US', last_assigned_id: '6' }],
+      [{ project_id: 'alpha', sequence_type: 'US', last_assigned_id: '6' }],
       [
-        { project_id: 'alpha', idempotency_key: 'a', artifact_type: 'US', first_id: '1', last_id: '6' },
-        { project_id: 'alpha', idempotency_key: 'other-client', artifact_type: 'US', first_id: '4', last_id: '6' },
+        { project_id: 'alpha', idempotency_key: 'a', sequence_type: 'US', first_id: '1', last_id: '6' },
+        { project_id: 'alpha', idempotency_key: 'other-client', sequence_type: 'US', first_id: '4', last_id: '6' },
       ],
     );
     expect(r.verdict.counts['duplicate_ids']).toBe(3);
@@ -253,7 +253,7 @@ describe('ID checkers against allocators run on the real PostgreSQL', () => {
   });
 
   it('reports numbers below the registry that nothing took as unexplained gaps', () => {
-    const r = reconcileIds([ok('alpha', 1, 6)], [{ project_id: 'alpha', artifact_type: 'US', last_assigned_id: 10 }], []);
+    const r = reconcileIds([ok('alpha', 1, 6)], [{ project_id: 'alpha', sequence_type: 'US', last_assigned_id: 10 }], []);
     expect(r.verdict.status).toBe('fail');
     expect(r.unexplainedGaps).toEqual([{ project_id: 'alpha', type: 'US', first: 7, last: 10, ops: [] }]);
   });

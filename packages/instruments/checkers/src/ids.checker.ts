@@ -10,7 +10,7 @@ export interface IdOperation {
   /** Who made the call (worker index, connection …); only used in examples. */
   process?: string | number;
   project_id: string;
-  /** Artifact type, e.g. `US`. */
+  /** Sequence type, e.g. `US`. */
   type: string;
   /** How many IDs were asked for. */
   count: number;
@@ -28,7 +28,7 @@ export interface IdOperation {
 /** An `id_registry` row as read from the database (bigint columns may arrive as strings). */
 export interface RegistryRowEvidence {
   project_id: string;
-  artifact_type: string;
+  sequence_type: string;
   last_assigned_id: number | string | bigint;
 }
 
@@ -36,7 +36,7 @@ export interface RegistryRowEvidence {
 export interface ReservationRowEvidence {
   project_id: string;
   idempotency_key: string;
-  artifact_type: string;
+  sequence_type: string;
   first_id: number | string | bigint;
   last_id: number | string | bigint;
 }
@@ -246,7 +246,7 @@ export function reconcileIds(
   const lost: RangeFinding[] = [];
   const explainedGaps: RangeFinding[] = [];
   const unexplainedGaps: RangeFinding[] = [];
-  const registry = new Map(registryRowsFromDb.map((r) => [seqKey(r.project_id, r.artifact_type), toNumber(r.last_assigned_id)]));
+  const registry = new Map(registryRowsFromDb.map((r) => [seqKey(r.project_id, r.sequence_type), toNumber(r.last_assigned_id)]));
   const rowsByKey = new Map<string, ReservationRowEvidence>();
   for (const row of reservationsFromDb) rowsByKey.set(`${row.project_id}\u0000${row.idempotency_key}`, row);
   const rowOf = (op: IdOperation) =>
@@ -297,7 +297,7 @@ export function reconcileIds(
       }
     }
     const foreignRows = reservationsFromDb.filter(
-      (row) => row.project_id === s.project_id && row.artifact_type === s.type && !usedRows.has(row),
+      (row) => row.project_id === s.project_id && row.sequence_type === s.type && !usedRows.has(row),
     );
     foreignRows.forEach((row) => {
       usedRows.add(row);

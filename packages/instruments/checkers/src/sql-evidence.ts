@@ -16,12 +16,12 @@ export async function idEvidenceFromDb(
   if (projectIds.length === 0) return { registry: [], reservations: [] };
   const registry = await db
     .selectFrom('id_registry')
-    .select(['project_id', 'artifact_type', 'last_assigned_id'])
+    .select(['project_id', 'sequence_type', 'last_assigned_id'])
     .where('project_id', 'in', [...projectIds])
     .execute();
   const reservations = await db
     .selectFrom('id_reservations')
-    .select(['project_id', 'idempotency_key', 'artifact_type', 'first_id', 'last_id'])
+    .select(['project_id', 'idempotency_key', 'sequence_type', 'first_id', 'last_id'])
     .where('project_id', 'in', [...projectIds])
     .execute();
   return { registry, reservations };

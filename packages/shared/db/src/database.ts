@@ -35,7 +35,8 @@ export interface TaskTable {
 
 export interface IdRegistryTable {
   project_id: string;
-  artifact_type: string;
+  /** What the sequence numbers, e.g. `US` or `TASK`; IDs render as `TYPE-NNN`. */
+  sequence_type: string;
   last_assigned_id: BigIntColumn;
   updated_at: Timestamp;
 }
@@ -43,7 +44,7 @@ export interface IdRegistryTable {
 export interface IdReservationTable {
   project_id: string;
   idempotency_key: string;
-  artifact_type: string;
+  sequence_type: string;
   /** Hash of the request, so a reused key with another request is told apart. */
   request_hash: string;
   first_id: BigIntColumn;

@@ -1,6 +1,6 @@
 /**
- * @crucible/db — the Kysely `Database` interface, migrations, pool factory and the SQL
- * evidence helpers the checkers use.
+ * @crucible/db — the Kysely `Database` interface, migrations, pool factory, the ID
+ * allocation statement (`bumpSequence`) and the SQL evidence helpers the checkers use.
  *
  * @example
  * const pool = createPool({ connectionString: url, max: 10, acquireTimeoutMs: 1000 });
@@ -12,3 +12,4 @@ export { createPool, createDb, poolStats, resolvePoolOptions, type PoolOptions, 
 export { migrateToLatest, migrateDown, migrateToEmpty, migrationNames } from './migrate.js';
 export { classifyDbError, isUniqueViolation, isForeignKeyViolation, type DbFailure } from './errors.js';
 export { explainAnalyze, rowsPerProject, type CrossProjectRow } from './evidence.js';
+export { bumpSequence, type SequenceScope } from './sequences.js';

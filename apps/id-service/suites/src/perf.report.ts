@@ -1,0 +1,88 @@
+// perf.ts's report: the samples of every round summed up per scenario (median, spread,
+// CPU per operation), the ratios that matter, and the Markdown table.
+import os from 'node:os';
+import { median } from './perf.measure.js';
+import type { Sample } from './perf.workloads.js';
+
+/** How the run was made, for the report. */
+export interface PerfSettings {
+  connections: number;
+  duration: number;
+  repeat: number;
+  poolMax: number;
+}
+
+/** One scenario over every round. */
+export interface PerfRow {
+  scenario: string;
+  median_rps: number;
+  min_rps: number;
+  max_rps: number;
+  runs: number[];
+  p50_ms: number;
+  p99_ms: number;
+  errors: number;
+  cpu_us_per_op: { server: number; postgres: number; client: number };
+}
+
+/** The whole report, as written to perf.json. */
+export interface PerfSummary {
+  machine: { cpus: number; model: string | undefined; node: string; loadavg_end: number[] };
+  settings: { connections: number; duration_s: number; repeat: number; db_pool_max: number; pgbench: string };
+  rows: PerfRow[];
+  service_over_pgbench: { hot: number; spread: number };
+  service_over_bare_http: number;
+  service_over_stack_only: number;
+}
+
+/** Sums the samples up per scenario, in `scenarios` order. */
+export function summarisePerf(scenarios: readonly string[], samples: readonly Sample[], settings: PerfSettings): PerfSummary {
+  const rows = scenarios.map((name): PerfRow => {
+    const mine = samples.filter((s) => s.scenario === name);
+    const rps = mine.map((s) => s.rps);
+    const cpu = (k: keyof Sample['cpu_us']) => median(mine.map((s) => s.cpu_us[k] ?? Number.NaN));
+    return {
+      scenario: name,
+      median_rps: median(rps),
+      min_rps: Math.min(...rps),
+      max_rps: Math.max(...rps),
+      runs: rps.map((r) => Math.round(r)),
+      p50_ms: median(mine.map((s) => s.p50_ms ?? Number.NaN)),
+      p99_ms: median(mine.map((s) => s.p99_ms ?? Number.NaN)),
+      errors: mine.reduce((a, s) => a + s.errors, 0),
+      cpu_us_per_op: { server: cpu('server'), postgres: cpu('postgres'), client: cpu('client') },
+    };
+  });
+  const rowOf = (name: string) => rows.find((r) => r.scenario === name);
+  const ratio = (a: string, b: string) => (rowOf(a)?.median_rps ?? 0) / (rowOf(b)?.median_rps ?? 1);
+  const { connections, duration, repeat, poolMax } = settings;
+  return {
+    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, loadavg_end: os.loadavg() },
+    settings: { connections, duration_s: duration, repeat, db_pool_max: poolMax, pgbench: `pgbench -n -c ${connections} -j 2 -T ${duration} -f <script>` },
+    rows,
+    service_over_pgbench: { hot: ratio('HTTP, 1 hot sequence', 'pgbench, 1 hot sequence'), spread: ratio('HTTP, 10 sequences', 'pgbench, 10 sequences') },
+    service_over_bare_http: ratio('HTTP, 1 hot sequence', 'bare node:http, no DB'),
+    service_over_stack_only: ratio('HTTP, 1 hot sequence', 'service stack, no DB (400)'),
+  };
+}
+
+const fmt = (v: number | null | undefined, digits = 2) => (v !== null && v !== undefined && Number.isFinite(v) ? v.toFixed(digits) : '–');
+
+/** The report as Markdown: one row per scenario, then the ratios. */
+export function perfMarkdown(summary: PerfSummary): string {
+  const { connections, duration_s, repeat, db_pool_max } = summary.settings;
+  return [
+    `# id-service reservations/s at ${connections} concurrent clients (${duration_s} s × ${repeat}, DB_POOL_MAX=${db_pool_max})`,
+    '',
+    '| scenario | median /s | min–max /s | p50 ms | p99 ms | errors | CPU µs/op server | PostgreSQL | load generator |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...summary.rows.map(
+      (r) =>
+        `| ${r.scenario} | ${r.median_rps.toFixed(0)} | ${r.min_rps.toFixed(0)}–${r.max_rps.toFixed(0)} | ${fmt(r.p50_ms)} | ${fmt(r.p99_ms)} | ${r.errors} | ${fmt(r.cpu_us_per_op.server, 0)} | ${fmt(r.cpu_us_per_op.postgres, 0)} | ${fmt(r.cpu_us_per_op.client, 0)} |`,
+    ),
+    '',
+    `Service / pgbench: hot ${(summary.service_over_pgbench.hot * 100).toFixed(0)} %, 10 sequences ${(summary.service_over_pgbench.spread * 100).toFixed(0)} %. Service / bare node:http: ${(summary.service_over_bare_http * 100).toFixed(0)} %. Service / its stack without DB: ${(summary.service_over_stack_only * 100).toFixed(0)} %.`,
+    'pgbench: p50 column is its latency average; load generator = pgbench itself. CPU µs/op from /proc (user + system).',
+    '',
+  ].join('\n');
+}
