@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hungCalls, send, uncleanFailures, type Http } from './calls.js';
+import { errorCodeOf, hungCalls, send, uncleanFailures, type Http } from './calls.js';
 
 // A real HTTP server with the answers a resilience suite meets.
 let server: http.Server;
@@ -55,5 +55,17 @@ describe('send', () => {
     // Only an answer missing for hangAfterMs counts as a hang.
     expect(hungCalls([hung])).toBe(0);
     expect(hungCalls([{ ...hung, end: hung.start + 10_000 }])).toBe(1);
+  });
+});
+
+describe('errorCodeOf', () => {
+  it('reads the envelope code and nothing else', () => {
+    expect(errorCodeOf({ error: { code: 'pool_exhausted', message: 'busy' } })).toBe('pool_exhausted');
+    expect(errorCodeOf({ error: { code: 503 } })).toBeUndefined();
+    expect(errorCodeOf({ error: 'pool_exhausted' })).toBeUndefined();
+    expect(errorCodeOf({ code: 'pool_exhausted' })).toBeUndefined();
+    expect(errorCodeOf('oops')).toBeUndefined();
+    expect(errorCodeOf(null)).toBeUndefined();
+    expect(errorCodeOf(undefined)).toBeUndefined();
   });
 });

@@ -29,6 +29,23 @@ export interface HttpCall extends CallRecord {
 }
 
 /**
+ * The `error.code` of the JSON error envelope (`{ "error": { "code", "message" } }`), or
+ * `undefined` when the body is not an envelope (not JSON, no `error`, a code that is not a
+ * string).
+ *
+ * @example
+ * errorCodeOf({ error: { code: 'pool_exhausted', message: '…' } }); // 'pool_exhausted'
+ * errorCodeOf('oops'); // undefined
+ */
+export function errorCodeOf(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const error = (body as { error?: unknown }).error;
+  if (typeof error !== 'object' || error === null) return undefined;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/**
  * Sends one request and records it; never throws and never waits past `timeoutMs`
  * (default {@link hangAfterMs}). `ok` decides which statuses count as success (default 2xx).
  */
@@ -42,7 +59,7 @@ export async function send(http: Http, req: Parameters<Http['request']>[0], ok: 
     } catch {
       body = res.body;
     }
-    const code = (body as { error?: { code?: unknown } } | undefined)?.error?.code;
+    const code = errorCodeOf(body);
     const retryAfter = res.headers['retry-after'];
     return {
       start,
@@ -50,7 +67,7 @@ export async function send(http: Http, req: Parameters<Http['request']>[0], ok: 
       status: res.status,
       ok: ok(res.status),
       body,
-      ...(typeof code === 'string' ? { code } : {}),
+      ...(code !== undefined ? { code } : {}),
       ...(typeof retryAfter === 'string' ? { retryAfter } : {}),
       ...(res.headers['idempotent-replayed'] === 'true' ? { replayed: true } : {}),
     };
@@ -67,7 +84,7 @@ export function hungCalls(calls: readonly CallRecord[]): number {
 
 /** Failures that are not a clean refusal: a 500, or an error answer without the JSON envelope. */
 export function uncleanFailures(calls: readonly HttpCall[]): number {
-  return calls.filter((c) => c.status !== undefined && !c.ok && (c.status === 500 || !(c.body as { error?: { code?: string } } | undefined)?.error?.code)).length;
+  return calls.filter((c) => c.status !== undefined && !c.ok && (c.status === 500 || !errorCodeOf(c.body))).length;
 }
 
 /** Status of `GET /health` (0 when no answer within 2 s), for probes. */

@@ -16,7 +16,7 @@
 export { parseSuiteArgs, type SuiteArgs } from './args.js';
 export { exitWith } from './exit.js';
 export { runSuite, suiteMain, type SuiteDefinition, type SuiteKit, type SuiteStep, type StepOutput, type SuiteTarget, type RunSuiteOptions } from './suite.js';
-export { send, hangAfterMs, hungCalls, uncleanFailures, healthStatus, poolOf, poolDrained, checksScenario, type Http, type HttpCall } from './calls.js';
+export { send, errorCodeOf, hangAfterMs, hungCalls, uncleanFailures, healthStatus, poolOf, poolDrained, checksScenario, type Http, type HttpCall } from './calls.js';
 export { phaseReports, recoveryMs, percentileOf, callsIn, latencyOf, type CallRecord, type PhaseReportInput, type PhaseExtras } from './phases.js';
 export { startProbe, type Probe, type ProbeSample } from './probe.js';
 export { runResilienceSuite, startupFaultsScenario, type ResilienceContext, type ResilienceStep, type ResilienceSuiteOptions } from './resilience-suite.js';
