@@ -1,5 +1,6 @@
+import { ConfigError } from '@crucible/service-kit';
 import { describe, expect, it } from 'vitest';
-import { GatewayConfigError, loadGatewayConfig } from './config.js';
+import { loadGatewayConfig } from './config.js';
 
 describe('loadGatewayConfig', () => {
   it('reads defaults into a frozen object; publishers use the admin token unless GATEWAY_PUBLISH_TOKEN is set', () => {
@@ -19,7 +20,7 @@ describe('loadGatewayConfig', () => {
     } catch (err) {
       error = err;
     }
-    expect(error).toBeInstanceOf(GatewayConfigError);
+    expect(error).toBeInstanceOf(ConfigError);
     const message = (error as Error).message;
     expect(message).toContain('CRUCIBLE_ADMIN_TOKEN must be at least 16 characters');
     expect(message).toContain('GATEWAY_HEARTBEAT_MS must be a whole number');

@@ -1,20 +1,18 @@
-import { envInt } from '@crucible/service-kit';
+import { envInt, envLogLevel, readEnv, type Env, type LogLevel } from '@crucible/service-kit';
 import { z } from 'zod';
-
-/** Start-up stopped because a variable is missing or malformed; the message names it. */
-export class GatewayConfigError extends Error {
-  override readonly name = 'GatewayConfigError';
-}
-
 
 const token = (name: string) => z.string().min(16, `${name} must be at least 16 characters`);
 
 const envSchema = z.object({
-  CRUCIBLE_ADMIN_TOKEN: token('CRUCIBLE_ADMIN_TOKEN').optional(),
+  CRUCIBLE_ADMIN_TOKEN: z
+    .string({
+      error: 'CRUCIBLE_ADMIN_TOKEN is required: the Bearer token of the admin endpoints (and of publishers unless GATEWAY_PUBLISH_TOKEN is set)',
+    })
+    .min(16, 'CRUCIBLE_ADMIN_TOKEN must be at least 16 characters'),
   GATEWAY_PUBLISH_TOKEN: token('GATEWAY_PUBLISH_TOKEN').optional(),
   HOST: z.string().default('127.0.0.1'),
   PORT: envInt('PORT', 0, 65535).default(0),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: envLogLevel(),
   SHUTDOWN_TIMEOUT_MS: envInt('SHUTDOWN_TIMEOUT_MS', 0, 600_000).default(10_000),
   GATEWAY_HEARTBEAT_MS: envInt('GATEWAY_HEARTBEAT_MS', 100, 600_000).default(15_000),
   GATEWAY_HISTORY_SIZE: envInt('GATEWAY_HISTORY_SIZE', 1, 1_000_000).default(256),
@@ -33,7 +31,7 @@ export interface GatewayConfig {
   readonly adminToken: string;
   /** Token publishers present (`GATEWAY_PUBLISH_TOKEN`, else the admin token). */
   readonly publishToken: string;
-  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly logLevel: LogLevel;
   readonly shutdownTimeoutMs: number;
   /** Ping interval; a connection that has not answered the previous ping is terminated. */
   readonly heartbeatMs: number;
@@ -56,22 +54,11 @@ export interface GatewayConfig {
 
 /**
  * Reads the gateway configuration from `env`. A missing or malformed variable throws a
- * {@link GatewayConfigError} naming every variable at fault.
+ * `ConfigError` (from the service kit's `readEnv`) naming every variable at fault.
  */
-export function loadGatewayConfig(env: Record<string, string | undefined> = process.env, service = 'metrics-gateway'): GatewayConfig {
-  const parsed = envSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== '')));
-  const problems = parsed.success
-    ? []
-    : parsed.error.issues.map((i) => {
-        const name = String(i.path[0] ?? '');
-        return i.message.includes(name) ? i.message : `${name}: ${i.message}`;
-      });
-  if (!env['CRUCIBLE_ADMIN_TOKEN']) {
-    problems.push('CRUCIBLE_ADMIN_TOKEN is required: the Bearer token of the admin endpoints (and of publishers unless GATEWAY_PUBLISH_TOKEN is set)');
-  }
-  if (!parsed.success || problems.length > 0) throw new GatewayConfigError(`${service}: invalid configuration: ${problems.join('; ')}`);
-  const e = parsed.data;
-  const adminToken = e.CRUCIBLE_ADMIN_TOKEN!;
+export function loadGatewayConfig(env: Env = process.env, service = 'metrics-gateway'): GatewayConfig {
+  const e = readEnv(envSchema, env, { service });
+  const adminToken = e.CRUCIBLE_ADMIN_TOKEN;
   return Object.freeze({
     service,
     host: e.HOST,

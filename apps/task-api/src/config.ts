@@ -1,6 +1,5 @@
-import { envInt } from '@crucible/service-kit';
 import { fileURLToPath } from 'node:url';
-import { ConfigError } from '@crucible/service-kit';
+import { envInt, readEnv, type Env } from '@crucible/service-kit';
 import { z } from 'zod';
 
 /** What the task API reads from its environment beyond the service kit's settings. */
@@ -15,7 +14,6 @@ export interface TaskApiOptions {
   readonly resourceDir: string;
 }
 
-
 const envSchema = z.object({
   ARTIFACT_LIMIT_BYTES: envInt('ARTIFACT_LIMIT_BYTES', 1, 64 << 20).default(1 << 20),
   RESOURCE_CACHE_ENTRIES: envInt('RESOURCE_CACHE_ENTRIES', 1, 10_000).default(16),
@@ -28,21 +26,13 @@ export const defaultResourceDir = fileURLToPath(new URL('../resources/', import.
 
 /**
  * Reads the task API's own settings once and freezes them. A malformed variable throws a
- * {@link ConfigError} that names it.
+ * `ConfigError` (from the service kit's `readEnv`) that names it.
  *
  * @example
  * const options = loadTaskApiOptions({ ARTIFACT_LIMIT_BYTES: '65536' });
  */
-export function loadTaskApiOptions(env: Record<string, string | undefined> = process.env): TaskApiOptions {
-  const parsed = envSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== '')));
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => {
-      const name = String(i.path[0] ?? '');
-      return i.message.includes(name) ? i.message : `${name}: ${i.message}`;
-    });
-    throw new ConfigError(`task-api: invalid configuration: ${problems.join('; ')}`);
-  }
-  const e = parsed.data;
+export function loadTaskApiOptions(env: Env = process.env): TaskApiOptions {
+  const e = readEnv(envSchema, env, { service: 'task-api' });
   return Object.freeze({
     artifactLimitBytes: e.ARTIFACT_LIMIT_BYTES,
     resourceCacheEntries: e.RESOURCE_CACHE_ENTRIES,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config.js';
+import { loadConfig } from './config.js';
+import { ConfigError } from './env.js';
 
 const good = { DATABASE_URL: 'postgres://u:p@127.0.0.1:5432/db', CRUCIBLE_ADMIN_TOKEN: 'x'.repeat(16) };
 

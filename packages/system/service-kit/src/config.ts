@@ -1,20 +1,5 @@
 import { z } from 'zod';
-
-/** Start-up stopped because a variable is missing or malformed; the message names it. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
-
-/**
- * A whole-number environment variable between `min` and `max`; the error names it.
- * @example envInt('DB_POOL_MAX', 1, 1000).default(10)
- */
-export const envInt = (name: string, min: number, max: number) =>
-  z
-    .string()
-    .regex(/^\d+$/, `${name} must be a whole number`)
-    .transform(Number)
-    .refine((n) => n >= min && n <= max, `${name} must be between ${min} and ${max}`);
+import { envInt, envLogLevel, readEnv, type Env, type LogLevel } from './env.js';
 
 const envSchema = z.object({
   DATABASE_URL: z
@@ -32,7 +17,7 @@ const envSchema = z.object({
     .min(16, 'CRUCIBLE_ADMIN_TOKEN must be at least 16 characters'),
   HOST: z.string().default('127.0.0.1'),
   PORT: envInt('PORT', 0, 65535).default(0),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: envLogLevel(),
   DB_POOL_MAX: envInt('DB_POOL_MAX', 1, 1000).default(10),
   DB_ACQUIRE_TIMEOUT_MS: envInt('DB_ACQUIRE_TIMEOUT_MS', 1, 600_000).default(1000),
   DB_STATEMENT_TIMEOUT_MS: envInt('DB_STATEMENT_TIMEOUT_MS', 1, 3_600_000).default(5000),
@@ -50,7 +35,7 @@ export interface ServiceConfig {
   readonly port: number;
   readonly databaseUrl: string;
   readonly adminToken: string;
-  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly logLevel: LogLevel;
   readonly pool: {
     readonly max: number;
     readonly acquireTimeoutMs: number;
@@ -65,18 +50,10 @@ export interface ServiceConfig {
 
 /**
  * Reads the configuration from `env` (default `process.env`). A missing or malformed
- * variable throws a {@link ConfigError} naming every variable at fault.
+ * variable throws a `ConfigError` naming every variable at fault (see {@link readEnv}).
  */
-export function loadConfig(service: string, env: Record<string, string | undefined> = process.env): ServiceConfig {
-  const parsed = envSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== '')));
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => {
-      const name = String(i.path[0] ?? '');
-      return i.message.includes(name) ? i.message : `${name}: ${i.message}`;
-    });
-    throw new ConfigError(`${service}: invalid configuration: ${problems.join('; ')}`);
-  }
-  const e = parsed.data;
+export function loadConfig(service: string, env: Env = process.env): ServiceConfig {
+  const e = readEnv(envSchema, env, { service });
   return Object.freeze({
     service,
     host: e.HOST,

@@ -7,7 +7,8 @@
  * import { runService } from '@crucible/service-kit';
  * await runService('id-service', { routes: (app, ctx) => app.use(idRoutes(ctx)) });
  */
-export { loadConfig, ConfigError, envInt, type ServiceConfig } from './config.js';
+export { loadConfig, type ServiceConfig } from './config.js';
+export { readEnv, ConfigError, envInt, envLogLevel, logLevels, type Env, type LogLevel } from './env.js';
 export { baseApp } from './base-app.js';
 export { ServiceError, normaliseError } from './errors.js';
 export { parseInput } from './validate.js';
