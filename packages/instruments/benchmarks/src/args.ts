@@ -1,3 +1,5 @@
+import { InstrumentError } from '@crucible/instrument-kit';
+
 /** Command-line options every bench entry point understands. */
 export interface BenchArgs {
   /** `--save-baseline` (or `BENCH_SAVE_BASELINE=1`): write this run as the new baseline. */
@@ -17,9 +19,9 @@ export function parseBenchArgs(argv: readonly string[], env: Record<string, stri
     if (arg === '--save-baseline') saveBaseline = true;
     else if (arg.startsWith('--tolerance=')) {
       const v = Number(arg.slice('--tolerance='.length));
-      if (!Number.isFinite(v) || v < 0 || v > 10) throw new Error(`--tolerance must be a number between 0 and 10 (0.25 = 25 %), got ${arg}`);
+      if (!Number.isFinite(v) || v < 0 || v > 10) throw new InstrumentError('bad_argument', `--tolerance must be a number between 0 and 10 (0.25 = 25 %), got ${arg}`);
       tolerance = v;
-    } else throw new Error(`unknown bench option ${arg}: use --save-baseline or --tolerance=<ratio>`);
+    } else throw new InstrumentError('bad_argument', `unknown bench option ${arg}: use --save-baseline or --tolerance=<ratio>`);
   }
   return tolerance === undefined ? { saveBaseline } : { saveBaseline, tolerance };
 }

@@ -1,4 +1,5 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { InstrumentError } from '@crucible/instrument-kit';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -41,7 +42,7 @@ export async function readBaseline(file: string): Promise<BenchBaseline | undefi
     throw err;
   }
   const parsed = benchBaselineSchema.safeParse(JSON.parse(text));
-  if (!parsed.success) throw new Error(`baseline ${file} is malformed: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!parsed.success) throw new InstrumentError('baseline_invalid', `baseline ${file} is malformed: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   return parsed.data;
 }
 

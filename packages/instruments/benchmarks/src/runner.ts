@@ -1,4 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
+import { InstrumentError } from '@crucible/instrument-kit';
 import os from 'node:os';
 import path from 'node:path';
 import { runReportSchema, type RunReport, type ScenarioReport } from '@crucible/contracts';
@@ -160,7 +161,7 @@ export async function runBench(suite: BenchSuite, options: RunBenchOptions): Pro
   await writeFile(files.markdown, markdown);
   let baselineFile: string | undefined;
   if (options.saveBaseline) {
-    if (Object.keys(run.errors).length > 0) throw new Error(`not saving a baseline: tasks failed (${Object.keys(run.errors).join(', ')})`);
+    if (Object.keys(run.errors).length > 0) throw new InstrumentError('baseline_invalid', `not saving a baseline: tasks failed (${Object.keys(run.errors).join(', ')})`);
     await writeBaseline(options.baselinePath, suite.name, run.tasks);
     baselineFile = options.baselinePath;
   }

@@ -1,16 +1,17 @@
+import { InstrumentError } from '@crucible/instrument-kit';
 import { Toxiproxy, ToxiproxyError, type Proxy as ClientProxy } from 'toxiproxy-node-client';
 import { describeFault, type FaultSpec, type ToxicSpec, type ToxicStream, type ToxicType } from './toxics.js';
 
 /** A Toxiproxy API call failed; the message names the call and what the server said. */
-export class ChaosError extends Error {
-  override readonly name = 'ChaosError';
+export class ChaosError extends InstrumentError<'toxiproxy_api'> {
+  override name = 'ChaosError';
   constructor(
     message: string,
     /** HTTP status from toxiproxy-server, when it answered. */
     readonly status?: number,
     options?: ErrorOptions,
   ) {
-    super(message, options);
+    super('toxiproxy_api', message, options);
   }
 }
 

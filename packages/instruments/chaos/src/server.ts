@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
-import { toolsBinDir } from '@crucible/instrument-kit';
+import { InstrumentError, toolsBinDir } from '@crucible/instrument-kit';
 import { Chaos } from './client.js';
 import { killOnExit, type TeardownHook } from './cleanup.js';
 import { freePort } from './ports.js';
@@ -10,8 +10,11 @@ import { freePort } from './ports.js';
 export const defaultToxiproxyServerPath = path.join(toolsBinDir(), 'toxiproxy-server');
 
 /** toxiproxy-server is not installed; the message says how to install it. */
-export class ToxiproxyMissingError extends Error {
-  override readonly name = 'ToxiproxyMissingError';
+export class ToxiproxyMissingError extends InstrumentError<'toxiproxy_missing'> {
+  override name = 'ToxiproxyMissingError';
+  constructor(message: string) {
+    super('toxiproxy_missing', message);
+  }
 }
 
 /**
@@ -100,7 +103,8 @@ export async function startToxiproxyServer(options: StartToxiproxyOptions = {}):
   for (;;) {
     if (!running()) {
       await unregister();
-      throw new Error(
+      throw new InstrumentError(
+        'app_start_failed',
         `toxiproxy-server (${binary}) exited before answering on ${url}: ${spawnError?.message ?? `code ${child.exitCode}`} ${output.trim().slice(-1000)}`,
       );
     }
@@ -110,7 +114,7 @@ export async function startToxiproxyServer(options: StartToxiproxyOptions = {}):
     } catch (err) {
       if (Date.now() > deadline) {
         await unregister();
-        throw new Error(`toxiproxy-server did not answer on ${url} within ${timeoutMs} ms: ${(err as Error).message}`, { cause: err });
+        throw new InstrumentError('app_start_failed', `toxiproxy-server did not answer on ${url} within ${timeoutMs} ms: ${(err as Error).message}`, { cause: err });
       }
       await new Promise((r) => setTimeout(r, 50));
     }

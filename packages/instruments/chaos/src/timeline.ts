@@ -1,4 +1,4 @@
-import { now } from '@crucible/instrument-kit';
+import { InstrumentError, now } from '@crucible/instrument-kit';
 import type { ChaosProxy, Disruption } from './client.js';
 import { describeFault, type FaultSpec } from './toxics.js';
 
@@ -140,10 +140,10 @@ export async function runTimeline(
 }
 
 /** A timeline step failed to apply or to be removed. */
-export class TimelineError extends Error {
-  override readonly name = 'TimelineError';
+export class TimelineError extends InstrumentError<'fault_timeline'> {
+  override name = 'TimelineError';
   constructor(readonly run: TimelineRun) {
-    super(`fault timeline failed: ${run.steps.filter((s) => s.error).map((s) => `${s.description}: ${s.error}`).join('; ')}`);
+    super('fault_timeline', `fault timeline failed: ${run.steps.filter((s) => s.error).map((s) => `${s.description}: ${s.error}`).join('; ')}`);
   }
 }
 

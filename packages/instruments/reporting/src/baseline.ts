@@ -1,4 +1,5 @@
 import { readFile, mkdir, writeFile } from 'node:fs/promises';
+import { InstrumentError } from '@crucible/instrument-kit';
 import path from 'node:path';
 import { baselineSchema, type Baseline, type BaselineComparison, type FigureComparison, type RunReport } from '@crucible/contracts';
 import { currentCommit } from './metadata.js';
@@ -78,7 +79,7 @@ export function collectFigures(runs: readonly RunReport[], figures: readonly Fig
 /** A baseline from one or more (repeated) runs of a suite. */
 export function createBaseline(runs: readonly RunReport[], id?: string): Baseline {
   const first = runs[0];
-  if (!first) throw new Error('a baseline needs at least one run report');
+  if (!first) throw new InstrumentError('baseline_invalid', 'a baseline needs at least one run report');
   return {
     schema_version: 1,
     id: id ?? `${first.run.suite}@${first.run.commit ?? currentCommit() ?? 'unknown'}`,

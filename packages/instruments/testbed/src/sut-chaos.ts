@@ -1,4 +1,5 @@
 import { startToxiproxyServer, type Chaos, type ChaosProxy, type ToxiproxyServer } from '@crucible/chaos';
+import { InstrumentError } from '@crucible/instrument-kit';
 import { onTeardown } from './cleanup.js';
 
 /** The chaos side of a SUT started with `chaos: true`: one proxy between each app and PostgreSQL. */
@@ -32,7 +33,7 @@ export async function startSutChaos(): Promise<SutChaosControl> {
     proxies,
     proxy(app) {
       const p = proxies.get(app);
-      if (!p) throw new Error(`no chaos proxy for "${app}": proxies exist for ${[...proxies.keys()].join(', ') || 'no app'}`);
+      if (!p) throw new InstrumentError('unknown_app', `no chaos proxy for "${app}": proxies exist for ${[...proxies.keys()].join(', ') || 'no app'}`);
       return p;
     },
     async databaseUrlFor(app, directUrl) {

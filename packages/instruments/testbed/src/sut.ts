@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { InstrumentError } from '@crucible/instrument-kit';
 import { createProjectResponseSchema, type CreateProjectResponse } from '@crucible/contracts';
 import { discoverApps, startApp, type AppManifest, type RunningApp } from './apps.js';
 import { onTeardown } from './cleanup.js';
@@ -70,7 +71,7 @@ export async function startSut(options: SutOptions = {}): Promise<Sut> {
   const wanted = options.apps ?? known.map((a) => a.name);
   const manifests = wanted.map((name) => {
     const m = known.find((a) => a.name === name);
-    if (!m) throw new Error(`unknown app "${name}": known apps are ${known.map((a) => a.name).join(', ') || 'none'}`);
+    if (!m) throw new InstrumentError('unknown_app', `unknown app "${name}": known apps are ${known.map((a) => a.name).join(', ') || 'none'}`);
     return m;
   });
   const adminToken = options.adminToken ?? process.env['CRUCIBLE_ADMIN_TOKEN'] ?? randomBytes(24).toString('base64url');
@@ -108,7 +109,7 @@ export async function startSut(options: SutOptions = {}): Promise<Sut> {
     });
     const startReplica = async (name: string, extra?: Record<string, string | undefined>) => {
       const m = manifests.find((a) => a.name === name) ?? known.find((a) => a.name === name);
-      if (!m) throw new Error(`unknown app "${name}"`);
+      if (!m) throw new InstrumentError('unknown_app', `unknown app "${name}"`);
       const running = await startApp(m, { env: await envFor(m, extra) });
       (apps[name] ??= []).push(running);
       return running;
@@ -116,7 +117,7 @@ export async function startSut(options: SutOptions = {}): Promise<Sut> {
     await Promise.all(manifests.flatMap((m) => Array.from({ length: options.replicas?.[m.name] ?? 1 }, () => startReplica(m.name))));
     const url = (app: string) => {
       const first = apps[app]?.[0];
-      if (!first) throw new Error(`app "${app}" is not running in this SUT`);
+      if (!first) throw new InstrumentError('unknown_app', `app "${app}" is not running in this SUT`);
       return first.url;
     };
     return {
@@ -136,7 +137,7 @@ export async function startSut(options: SutOptions = {}): Promise<Sut> {
           body: JSON.stringify({ id }),
         });
         const body: unknown = await res.json();
-        if (res.status !== 201) throw new Error(`creating project ${id} failed: ${res.status} ${JSON.stringify(body)}`);
+        if (res.status !== 201) throw new InstrumentError('sut_request_failed', `creating project ${id} failed: ${res.status} ${JSON.stringify(body)}`);
         return createProjectResponseSchema.parse(body);
       },
       summary() {
