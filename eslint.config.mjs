@@ -1,5 +1,20 @@
 import nx from '@nx/eslint-plugin';
 
+/**
+ * The instruments' own direction, bottom to top: instrument-kit (histograms, error registry,
+ * paths) ← load-engine, chaos, checkers, benchmarks ← reporting (renders measurements) and
+ * testbed (brings systems up; drives chaos) ← suite-kit (the one suite lifecycle) ← suites.
+ */
+const instrumentDirection = [
+  { sourceTag: 'kind:instrument-kit', onlyDependOnLibsWithTags: ['kind:contracts'] },
+  { sourceTag: 'kind:load-engine', onlyDependOnLibsWithTags: ['kind:contracts', 'kind:instrument-kit'] },
+  { sourceTag: 'kind:chaos', onlyDependOnLibsWithTags: ['kind:contracts', 'kind:instrument-kit'] },
+  { sourceTag: 'kind:checkers', onlyDependOnLibsWithTags: ['kind:contracts', 'kind:db', 'kind:instrument-kit'] },
+  { sourceTag: 'kind:benchmarks', onlyDependOnLibsWithTags: ['kind:contracts', 'kind:instrument-kit'] },
+  { sourceTag: 'kind:reporting', onlyDependOnLibsWithTags: ['kind:contracts', 'kind:instrument-kit', 'kind:load-engine'] },
+  { sourceTag: 'kind:testbed', onlyDependOnLibsWithTags: ['kind:contracts', 'kind:db', 'kind:instrument-kit', 'kind:chaos'] },
+];
+
 export default [
   ...nx.configs['flat/base'],
   ...nx.configs['flat/typescript'],
@@ -26,6 +41,7 @@ export default [
             { sourceTag: 'scope:sut', onlyDependOnLibsWithTags: ['scope:sut', 'scope:shared'] },
             { sourceTag: 'scope:instrument', onlyDependOnLibsWithTags: ['scope:instrument', 'scope:shared'] },
             { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
+            ...instrumentDirection,
             // Contracts are pure schemas: no project and no runtime library but zod.
             {
               sourceTag: 'kind:contracts',
@@ -48,6 +64,7 @@ export default [
   {
     // Tests of the system under test may bring it up with the testbed (and nothing else
     // from the instruments): the fixture is test scaffolding, not a runtime dependency.
+    // Tests of an instrument may also use a real database and the testbed.
     files: ['**/*.test.ts', '**/tests/**/*.ts'],
     rules: {
       '@nx/enforce-module-boundaries': [
@@ -61,6 +78,7 @@ export default [
             { sourceTag: 'scope:sut', onlyDependOnLibsWithTags: ['scope:sut', 'scope:shared', 'kind:testbed'] },
             { sourceTag: 'scope:instrument', onlyDependOnLibsWithTags: ['scope:instrument', 'scope:shared'] },
             { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
+            ...instrumentDirection.map((c) => ({ ...c, onlyDependOnLibsWithTags: [...c.onlyDependOnLibsWithTags, 'kind:db', 'kind:testbed'] })),
             { sourceTag: 'kind:contracts', onlyDependOnLibsWithTags: [], allowedExternalImports: ['zod', 'zod/*', 'vitest'] },
           ],
         },
