@@ -2,7 +2,8 @@ import { errorEnvelopeSchema, errorStatus, type ErrorCode } from '@crucible/cont
 import { gzipSync } from 'node:zlib';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { send, startTaskApi, type ApiClient, type TaskApiContext } from '../tests/harness.js';
+import { send, startService, type ApiClient, type ServiceTestContext } from '@crucible/testbed/testing';
+import { taskApiService } from './app.js';
 
 interface Case {
   name: string;
@@ -118,7 +119,7 @@ const cases: Case[] = [
   { name: 'unsupported method', method: 'PUT', path: '/tasks', json: { title: 't' }, code: 'not_found' },
 ];
 
-let api: TaskApiContext;
+let api: ServiceTestContext;
 let alpha: ApiClient;
 
 // Everything a request could have written: rows, versions, timestamps and sequences.
@@ -131,7 +132,7 @@ async function fingerprint() {
 }
 
 beforeAll(async () => {
-  api = await startTaskApi({ BODY_LIMIT_BYTES: '4096', ARTIFACT_LIMIT_BYTES: '8192' });
+  api = await startService(taskApiService, { env: { BODY_LIMIT_BYTES: '4096', ARTIFACT_LIMIT_BYTES: '8192' } });
   alpha = await api.project('alpha');
   await api.project('beta');
   expect((await alpha.request('POST', '/tasks', { json: { task_id: 'exists-1', title: 'already here' } })).status).toBe(201);

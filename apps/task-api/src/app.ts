@@ -1,4 +1,4 @@
-import type { ServiceContext, ServiceDefinition } from '@crucible/service-kit';
+import { createService, loadConfig, type Env, type Service, type ServiceContext, type ServiceDefinition } from '@crucible/service-kit';
 import { artifactBodyPath, artifactRoutes } from './artifacts/artifact.routes.js';
 import { loadTaskApiOptions, type TaskApiOptions } from './config.js';
 import { resourceRoutes } from './resources/resource.routes.js';
@@ -40,6 +40,17 @@ export function createTaskApi(options: TaskApiOptions): ServiceDefinition {
 }
 
 /** The task API configured from `process.env` (see {@link loadTaskApiOptions}). */
-export function taskApiFromEnv(env: Record<string, string | undefined> = process.env): ServiceDefinition {
+export function taskApiFromEnv(env: Env = process.env): ServiceDefinition {
   return createTaskApi(loadTaskApiOptions(env));
+}
+
+/**
+ * The task API as a service built from `env` alone (the kit's configuration and the task
+ * API's own), ready to listen: what a test starts in process.
+ *
+ * @example
+ * await using api = await startService(taskApiService, { env: { ARTIFACT_LIMIT_BYTES: '8192' } });
+ */
+export function taskApiService(env: Env = process.env): Service {
+  return createService(loadConfig('task-api', env), taskApiFromEnv(env));
 }

@@ -1,5 +1,4 @@
 import {
-  createProjectResponseSchema,
   errorEnvelopeSchema,
   idRegistryResponseSchema,
   nextIdResponseSchema,
@@ -7,38 +6,25 @@ import {
   reserveIdsResponseSchema,
   type ReserveIdsResponse,
 } from '@crucible/contracts';
-import { createService, loadConfig, type Service } from '@crucible/service-kit';
-import { testAdminToken, testDatabase, testServiceEnv } from '@crucible/testbed/testing';
+import { startService, type ServiceTestContext } from '@crucible/testbed/testing';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { definition } from '../app.js';
+import { idService } from '../app.js';
 
-let service: Service;
+let ids: ServiceTestContext;
 let url: string;
 const keys: Record<string, string> = {};
 
 beforeAll(async () => {
-  const db = await testDatabase();
   // Generous timeouts: 500 requests at once queue for 20 connections, and a test holds a row
   // lock on purpose; on a loaded 2-core machine neither may turn into 503s (those have their
   // own tests in the service kit).
-  service = createService(
-    loadConfig('id-service', testServiceEnv(db, { DB_POOL_MAX: '20', DB_ACQUIRE_TIMEOUT_MS: '15000', DB_STATEMENT_TIMEOUT_MS: '20000' })),
-    definition,
-  );
-  url = await service.listen();
-  for (const id of ['alpha', 'beta', 'gamma', 'p1', 'p2', 'p3', 'p4', 'p5', 'solo', 'idem', 'bad']) {
-    const res = await fetch(`${url}/admin/projects`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${testAdminToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ id }),
-    });
-    expect(res.status).toBe(201);
-    keys[id] = createProjectResponseSchema.parse(await res.json()).api_key;
-  }
+  ids = await startService(idService, { env: { DB_POOL_MAX: '20', DB_ACQUIRE_TIMEOUT_MS: '15000', DB_STATEMENT_TIMEOUT_MS: '20000' } });
+  url = ids.url;
+  for (const id of ['alpha', 'beta', 'gamma', 'p1', 'p2', 'p3', 'p4', 'p5', 'solo', 'idem', 'bad']) keys[id] = (await ids.project(id)).key;
 });
-afterAll(() => service?.close());
+afterAll(() => ids?.close());
 
 const key = (project: string) => {
   const k = keys[project];
@@ -64,12 +50,12 @@ async function reserveOk(project: string, body: unknown, headers: Record<string,
 /** `id_registry` straight from PostgreSQL, as `project/type → last_assigned_id`. */
 async function registry(): Promise<Record<string, number>> {
   const { rows } = await sql<{ project_id: string; sequence_type: string; last_assigned_id: string }>`
-    select project_id, sequence_type, last_assigned_id from id_registry order by 1, 2`.execute(service.ctx.db);
+    select project_id, sequence_type, last_assigned_id from id_registry order by 1, 2`.execute(ids.db);
   return Object.fromEntries(rows.map((r) => [`${r.project_id}/${r.sequence_type}`, Number(r.last_assigned_id)]));
 }
 
 async function reservationCount(): Promise<number> {
-  const { rows } = await sql<{ n: string }>`select count(*)::text as n from id_reservations`.execute(service.ctx.db);
+  const { rows } = await sql<{ n: string }>`select count(*)::text as n from id_reservations`.execute(ids.db);
   return Number(rows[0]?.n);
 }
 
@@ -132,7 +118,7 @@ describe('POST /ids/reserve', () => {
     await reserveOk('alpha', { type: 'US', count: 10 });
     await reserveOk('beta', { type: 'US', count: 20 });
     // Hold alpha's row lock from outside, as a long reservation would.
-    const locker = new pg.Client({ connectionString: service.ctx.config.databaseUrl });
+    const locker = new pg.Client({ connectionString: ids.databaseUrl });
     await locker.connect();
     try {
       await locker.query('begin');
@@ -168,7 +154,7 @@ describe('Idempotency-Key', () => {
     expect(bodies[0]?.ids).toEqual(['US-001', 'US-002', 'US-003', 'US-004', 'US-005']);
     expect(answers.filter((r) => r.headers.get('idempotent-replayed') === 'false')).toHaveLength(1);
     expect((await registry())['idem/US']).toBe((before['idem/US'] ?? 0) + 5);
-    const { rows } = await sql<{ n: string }>`select count(*)::text as n from id_reservations where project_id = 'idem'`.execute(service.ctx.db);
+    const { rows } = await sql<{ n: string }>`select count(*)::text as n from id_reservations where project_id = 'idem'`.execute(ids.db);
     expect(rows[0]?.n).toBe('1');
 
     // A later retry still replays; a new key allocates the next range.

@@ -4,16 +4,17 @@ import { artifactMetaSchema } from '@crucible/contracts';
 import { rowsPerProject } from '@crucible/db';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { envelope, startTaskApi, type ApiClient, type TaskApiContext } from '../../tests/harness.js';
+import { envelope, startService, type ApiClient, type ServiceTestContext } from '@crucible/testbed/testing';
+import { taskApiService } from '../app.js';
 
 const limit = 64 * 1024;
-let api: TaskApiContext;
+let api: ServiceTestContext;
 let alpha: ApiClient;
 let beta: ApiClient;
 
 beforeAll(async () => {
   // The artifact limit is set apart from (and above) the JSON body limit on purpose.
-  api = await startTaskApi({ ARTIFACT_LIMIT_BYTES: String(limit), BODY_LIMIT_BYTES: '4096' });
+  api = await startService(taskApiService, { env: { ARTIFACT_LIMIT_BYTES: String(limit), BODY_LIMIT_BYTES: '4096' } });
   alpha = await api.project('alpha');
   beta = await api.project('beta');
 });

@@ -3,12 +3,13 @@ import path from 'node:path';
 import { errorEnvelopeSchema, healthResponseSchema, resourceListResponseSchema } from '@crucible/contracts';
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { envelope, send, startTaskApi, type ApiClient, type TaskApiContext } from '../../tests/harness.js';
+import { envelope, send, startService, type ApiClient, type ServiceTestContext } from '@crucible/testbed/testing';
 import { defaultResourceDir } from '../config.js';
+import { taskApiService } from '../app.js';
 
 const shipped = ['definition-of-done.md', 'review-checklist.md', 'sdlc-core.md'];
 
-async function cacheFigures(api: TaskApiContext) {
+async function cacheFigures(api: ServiceTestContext) {
   const health = healthResponseSchema.parse((await send(api.url, 'GET', '/health')).body);
   const metrics = (await send<string>(api.url, 'GET', '/metrics')).body;
   const counter = (name: string) => Number(new RegExp(`^${name}\\{[^}]*\\} (\\d+)`, 'm').exec(metrics)?.[1] ?? NaN);
@@ -20,11 +21,11 @@ async function cacheFigures(api: TaskApiContext) {
 }
 
 describe('shared resources', () => {
-  let api: TaskApiContext;
+  let api: ServiceTestContext;
   let alpha: ApiClient;
   let beta: ApiClient;
   beforeAll(async () => {
-    api = await startTaskApi();
+    api = await startService(taskApiService);
     alpha = await api.project('alpha');
     beta = await api.project('beta');
   });
@@ -94,7 +95,7 @@ describe('shared resources', () => {
 
 describe('a cold burst on one document', () => {
   it('reads the disk once: one miss, every other concurrent lookup a hit', async () => {
-    await using api = await startTaskApi();
+    await using api = await startService(taskApiService);
     const alpha = await api.project('alpha');
     await alpha.request('GET', '/resources'); // warm the key cache, not the resource cache
     const answers = await Promise.all(Array.from({ length: 20 }, () => alpha.request('GET', '/resources/review-checklist.md')));
@@ -107,7 +108,7 @@ describe('a cold burst on one document', () => {
 
 describe('a resource cache smaller than the catalogue', () => {
   it('stays bounded and misses again after evicting', async () => {
-    await using api = await startTaskApi({ RESOURCE_CACHE_ENTRIES: '2' });
+    await using api = await startService(taskApiService, { env: { RESOURCE_CACHE_ENTRIES: '2' } });
     const alpha = await api.project('alpha');
     for (const name of shipped) expect((await alpha.request('GET', `/resources/${name}`)).status).toBe(200);
     // Least recently used first: definition-of-done.md was evicted by sdlc-core.md.

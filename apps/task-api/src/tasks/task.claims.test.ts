@@ -2,7 +2,8 @@ import { errorEnvelopeSchema, healthResponseSchema, taskSchema } from '@crucible
 import { sql } from 'kysely';
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTaskApi, type ApiClient, type TaskApiContext } from '../../tests/harness.js';
+import { startService, type ApiClient, type ServiceTestContext } from '@crucible/testbed/testing';
+import { taskApiService } from '../app.js';
 
 // Flash sale: N pending tasks, M > N claimers at once. The service gets a pool of 20 and a
 // 10 s acquire timeout: 500 claims of a few milliseconds each queue for well under a
@@ -10,9 +11,9 @@ import { startTaskApi, type ApiClient, type TaskApiContext } from '../../tests/h
 const poolMax = 20;
 const acquireTimeoutMs = 10_000;
 
-let api: TaskApiContext;
+let api: ServiceTestContext;
 beforeAll(async () => {
-  api = await startTaskApi({ DB_POOL_MAX: String(poolMax), DB_ACQUIRE_TIMEOUT_MS: String(acquireTimeoutMs) });
+  api = await startService(taskApiService, { env: { DB_POOL_MAX: String(poolMax), DB_ACQUIRE_TIMEOUT_MS: String(acquireTimeoutMs) } });
 });
 afterAll(() => api?.close());
 

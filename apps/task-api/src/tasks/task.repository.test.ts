@@ -1,17 +1,17 @@
 import { explainAnalyze } from '@crucible/db';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { send, startTaskApi, type TaskApiContext } from '../../tests/harness.js';
-import { testAdminToken } from '@crucible/testbed/testing';
+import { send, startService, testAdminToken, type ServiceTestContext } from '@crucible/testbed/testing';
 import { claimNextTaskQuery, listTasksQuery, nextTaskQuery } from './task.repository.js';
+import { taskApiService } from '../app.js';
 
 // Plans are asserted on the exact query builders the routes run, on 1,000 tasks in each of
 // five projects with fresh statistics.
-let api: TaskApiContext;
+let api: ServiceTestContext;
 const projects = ['p1', 'p2', 'p3', 'p4', 'p5'];
 
 beforeAll(async () => {
-  api = await startTaskApi();
+  api = await startService(taskApiService);
   await sql`insert into projects (id) select unnest(${projects}::text[])`.execute(api.db);
   await sql`
     insert into tasks (project_id, task_id, title, status, priority, created_at)

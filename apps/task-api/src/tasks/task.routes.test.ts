@@ -2,14 +2,15 @@ import { listTasksResponseSchema, taskSchema, type ListTasksResponse, type Task 
 import { rowsPerProject } from '@crucible/db';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { envelope, startTaskApi, type ApiClient, type TaskApiContext } from '../../tests/harness.js';
+import { envelope, startService, type ApiClient, type ServiceTestContext } from '@crucible/testbed/testing';
+import { taskApiService } from '../app.js';
 
-let api: TaskApiContext;
+let api: ServiceTestContext;
 let alpha: ApiClient;
 let beta: ApiClient;
 
 beforeAll(async () => {
-  api = await startTaskApi();
+  api = await startService(taskApiService);
   alpha = await api.project('alpha');
   beta = await api.project('beta');
 });

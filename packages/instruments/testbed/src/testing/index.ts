@@ -5,50 +5,11 @@
  * @example
  * const db = await testDatabase();           // fresh, migrated, dropped after the file
  * const config = { DATABASE_URL: db.url, CRUCIBLE_ADMIN_TOKEN: testAdminToken };
+ *
+ * // or a whole service on its own database, on a free port:
+ * await using api = await startService((env) => createService(loadConfig('id-service', env), definition));
+ * const alpha = await api.project('alpha');
  */
-import { afterAll, inject } from 'vitest';
-import { createDatabase, type TestDatabase } from '../databases.js';
-import type { PostgresServer } from '../postgres.js';
-
-/** The admin token test services are configured with. */
-export const testAdminToken = 'test-admin-token-0123456789abcdef';
-
-function serverFromInjected(): PostgresServer {
-  const adminUrl = inject('crucibleAdminUrl');
-  if (!adminUrl) throw new Error('no test PostgreSQL: add `database: true` to this project\'s crucibleVitest() options');
-  const stop = async () => {};
-  const u = new URL(adminUrl);
-  return {
-    adminUrl,
-    kind: 'external',
-    host: u.hostname,
-    port: Number(u.port || 5432),
-    urlFor: (name) => {
-      const v = new URL(adminUrl);
-      v.pathname = `/${name}`;
-      return v.toString();
-    },
-    stop,
-    [Symbol.asyncDispose]: stop,
-  };
-}
-
-/** The run's PostgreSQL server (started by the global setup). */
-export function testServer(): PostgresServer {
-  return serverFromInjected();
-}
-
-/**
- * A fresh migrated database for this test file, copied from the run's template and dropped
- * after the file's tests.
- */
-export async function testDatabase(): Promise<TestDatabase> {
-  const db = await createDatabase(serverFromInjected(), inject('crucibleTemplate'), 'crucible_test');
-  afterAll(() => db.drop());
-  return db;
-}
-
-/** Environment for a service under test on `db`. */
-export function testServiceEnv(db: { url: string }, extra: Record<string, string> = {}): Record<string, string> {
-  return { DATABASE_URL: db.url, CRUCIBLE_ADMIN_TOKEN: testAdminToken, LOG_LEVEL: 'silent', HOST: '127.0.0.1', PORT: '0', ...extra };
-}
+export { testAdminToken, testDatabase, testServer, testServiceEnv } from './fixtures.js';
+export { startService, type ServiceFactory, type ServiceTestContext, type ServiceUnderTest, type StartServiceOptions } from './start-service.js';
+export { clientFor, envelope, send, type Answer, type ApiClient, type RequestInput } from './api-client.js';
