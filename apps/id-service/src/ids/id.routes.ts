@@ -12,7 +12,7 @@ import {
 } from '@crucible/contracts';
 import { ServiceError, parseInput, resolveProject, scopeOf, type ServiceContext } from '@crucible/service-kit';
 import { Router, type Request, type Response } from 'express';
-import { Counter } from 'prom-client';
+import { IdMetrics } from './id.metrics.js';
 import { listSequences } from './id.repository.js';
 import { reserveIds, type Reservation, type ReserveRequest } from './id.service.js';
 
@@ -43,21 +43,10 @@ function methodNotAllowed(allowed: string) {
  * definition.routes = (app, ctx) => app.use(idRoutes(ctx));
  */
 export function idRoutes(ctx: ServiceContext): Router {
-  const reservations = new Counter({
-    name: 'id_reservations_total',
-    help: 'Reserving calls by route and outcome (allocated or replayed from an Idempotency-Key)',
-    labelNames: ['op', 'outcome'],
-    registers: [ctx.metrics.registry],
-  });
-  const allocated = new Counter({
-    name: 'ids_allocated_total',
-    help: 'IDs handed out (replays not counted)',
-    registers: [ctx.metrics.registry],
-  });
+  const metrics = new IdMetrics(ctx.metrics.registry);
   const reserve = async (res: Response, request: ReserveRequest, projectId: string, key: string | undefined): Promise<Reservation> => {
     const r = await reserveIds(ctx.db, { projectId }, request, key);
-    reservations.inc({ op: request.op, outcome: r.replayed ? 'replayed' : 'allocated' });
-    if (!r.replayed) allocated.inc(r.last - r.first + 1);
+    metrics.record(request, r);
     if (key !== undefined) res.setHeader('Idempotent-Replayed', String(r.replayed));
     return r;
   };
