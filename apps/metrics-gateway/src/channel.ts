@@ -63,6 +63,8 @@ export interface SubscriberSocket {
   readonly id: number;
   readonly bufferedAmount: number;
   readonly open: boolean;
+  /** The connection's subscriptions, by run. */
+  readonly subs: Map<string, Subscription>;
   send(data: string): void;
 }
 

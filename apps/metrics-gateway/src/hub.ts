@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import type { Socket } from 'node:net';
 import { gatewayClientMessageSchema, type GatewayPublish, type GatewayRun, type GatewayServerMessage } from '@crucible/contracts';
 import type { Logger } from 'pino';
 import { WebSocket, type RawData } from 'ws';
-import { Channel, type SubscriberSocket, type Subscription } from './channel.js';
+import { ChannelRegistry } from './channel-registry.js';
 import type { GatewayConfig } from './config.js';
+import { Connection, WriteBatcher } from './connection.js';
 import type { GatewayMetrics, HubStats } from './gateway.metrics.js';
 
 /** Close codes the gateway uses. */
@@ -17,73 +17,14 @@ export const CloseCode = {
 
 /** Most channels one connection may subscribe to at once. */
 const maxSubscriptionsPerClient = 256;
-/** How often lagging subscribers are fed from the history ring. */
-const pumpIntervalMs = 10;
-
-/**
- * Coalesces the frames sent to one socket within an event-loop turn into one write: a
- * publish fans out to many sockets and a burst of publishes arrives in one turn, so this
- * saves a system call per frame where the load is highest.
- */
-class WriteBatcher {
-  readonly #corked: Client[] = [];
-  #scheduled = false;
-
-  /** Corks `client`'s socket until the end of this turn (once per turn). */
-  hold(client: Client, socket: Socket): void {
-    socket.cork();
-    client.corked = true;
-    this.#corked.push(client);
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      setImmediate(this.#flush);
-    }
-  }
-
-  readonly #flush = (): void => {
-    this.#scheduled = false;
-    for (const c of this.#corked.splice(0)) {
-      c.corked = false;
-      c.socket?.uncork();
-    }
-  };
-}
-
-class Client implements SubscriberSocket {
-  alive = true;
-  corked = false;
-  readonly subs = new Map<string, Subscription>();
-  constructor(
-    readonly id: number,
-    readonly ws: WebSocket,
-    readonly publisher: boolean,
-    readonly batcher: WriteBatcher,
-  ) {}
-  /** The TCP socket under the WebSocket (ws keeps it as `_socket`). */
-  get socket(): Socket | undefined {
-    return (this.ws as unknown as { _socket?: Socket })._socket;
-  }
-  get bufferedAmount(): number {
-    return this.ws.bufferedAmount;
-  }
-  get open(): boolean {
-    return this.ws.readyState === WebSocket.OPEN;
-  }
-  send(data: string): void {
-    if (!this.corked) {
-      const socket = this.socket;
-      if (socket && !socket.destroyed) this.batcher.hold(this, socket);
-    }
-    this.ws.send(data);
-  }
-}
 
 /**
  * The WebSocket hub: publishers publish into run channels, subscribers receive every
- * message of a channel in sequence order. Memory is bounded everywhere: a history ring per
- * channel, a channel limit, and a slow subscriber costs a cursor, not a queue (past the
- * buffered threshold it is fed from the shared ring, and what leaves the ring before it
- * catches up is reported to it as a gap and counted).
+ * message of a channel in sequence order. The hub holds the connections (heartbeat, close)
+ * and reads their messages: it checks publishes (token, run ids, replayed sequences, acks)
+ * and subscription requests; the {@link ChannelRegistry} keeps the channels and delivers.
+ * Memory is bounded everywhere: a history ring per channel, a channel limit, and a slow
+ * subscriber costs a cursor, not a queue.
  */
 export class Hub {
   /** Random per process: a subscriber can tell it reconnected to a different gateway. */
@@ -91,25 +32,20 @@ export class Hub {
   readonly #config: GatewayConfig;
   readonly #logger: Logger;
   readonly #metrics: GatewayMetrics | undefined;
-  readonly #clients = new Map<number, Client>();
-  readonly #channels = new Map<string, Channel>();
-  readonly #lagging = new Set<Subscription>();
+  readonly #clients = new Map<number, Connection>();
+  readonly #channels: ChannelRegistry;
   readonly #batcher = new WriteBatcher();
-  readonly #counts = { ingested: 0, delivered: 0, dropped: 0, rejected: 0, slowSubscriberEvents: 0, heartbeatTerminations: 0, subscriptions: 0 };
+  readonly #counts = { ingested: 0, rejected: 0, heartbeatTerminations: 0 };
   #nextId = 1;
   readonly #heartbeat: NodeJS.Timeout;
-  readonly #pump: NodeJS.Timeout;
 
   constructor(config: GatewayConfig, logger: Logger, metrics?: GatewayMetrics) {
     this.#config = config;
     this.#logger = logger;
     this.#metrics = metrics;
+    this.#channels = new ChannelRegistry(config, logger);
     this.#heartbeat = setInterval(() => this.#beat(), config.heartbeatMs);
-    this.#pump = setInterval(() => {
-      for (const sub of this.#lagging) this.#feed(sub);
-    }, pumpIntervalMs);
     this.#heartbeat.unref();
-    this.#pump.unref();
   }
 
   /** Open connections. */
@@ -119,38 +55,29 @@ export class Hub {
 
   /** Counts for `/health` and `/metrics`. */
   stats(): HubStats {
+    const delivery = this.#channels.counts();
     return {
       connections: this.#clients.size,
       channels: this.#channels.size,
-      subscriptions: this.#counts.subscriptions,
-      lagging: this.#lagging.size,
+      subscriptions: delivery.subscriptions,
+      lagging: this.#channels.lagging,
       ingested: this.#counts.ingested,
-      delivered: this.#counts.delivered,
-      dropped: this.#counts.dropped,
+      delivered: delivery.delivered,
+      dropped: delivery.dropped,
       rejected: this.#counts.rejected,
-      slowSubscriberEvents: this.#counts.slowSubscriberEvents,
+      slowSubscriberEvents: delivery.slowSubscriberEvents,
       heartbeatTerminations: this.#counts.heartbeatTerminations,
     };
   }
 
   /** The channels held, most recently active first. */
   runs(): GatewayRun[] {
-    return [...this.#channels.values()]
-      .sort((a, b) => b.lastActivity - a.lastActivity)
-      .map((c) => ({
-        run_id: c.runId,
-        last_seq: c.lastSeq,
-        oldest_seq: c.ring.oldestSeq,
-        kept: c.ring.size,
-        subscribers: c.subscribers.size,
-        ended: c.ended,
-        last_activity: new Date(c.lastActivity).toISOString(),
-      }));
+    return this.#channels.runs();
   }
 
   /** Takes over an upgraded socket. `publisher`: it presented the publish token. */
   attach(ws: WebSocket, publisher: boolean): void {
-    const client = new Client(this.#nextId++, ws, publisher, this.#batcher);
+    const client = new Connection(this.#nextId++, ws, publisher, this.#batcher);
     this.#clients.set(client.id, client);
     this.#metrics?.connectionsOpened.inc({ role: publisher ? 'publisher' : 'subscriber' });
     ws.on('pong', () => {
@@ -186,7 +113,7 @@ export class Hub {
   /** Stops the timers; call after {@link closeAll}. */
   stop(): void {
     clearInterval(this.#heartbeat);
-    clearInterval(this.#pump);
+    this.#channels.stop();
   }
 
   #beat(): void {
@@ -202,22 +129,22 @@ export class Hub {
     }
   }
 
-  #detach(client: Client): void {
+  #detach(client: Connection): void {
     if (!this.#clients.delete(client.id)) return;
-    for (const sub of client.subs.values()) this.#unsubscribe(sub);
+    for (const sub of client.subs.values()) this.#channels.unsubscribe(sub);
   }
 
-  #send(client: Client, msg: GatewayServerMessage): void {
+  #send(client: Connection, msg: GatewayServerMessage): void {
     if (client.open) client.send(JSON.stringify(msg));
   }
 
-  #reject(client: Client, code: string, message: string): void {
+  #reject(client: Connection, code: string, message: string): void {
     this.#counts.rejected++;
     this.#metrics?.rejected.inc({ code });
     this.#send(client, { type: 'error', error: { code, message } });
   }
 
-  #onMessage(client: Client, data: RawData, isBinary: boolean): void {
+  #onMessage(client: Connection, data: RawData, isBinary: boolean): void {
     if (isBinary) return this.#reject(client, 'unsupported_media_type', 'messages must be JSON text frames');
     let raw: unknown;
     try {
@@ -237,7 +164,7 @@ export class Hub {
         return this.#subscribe(client, msg.run_id, msg.since ?? 0);
       case 'unsubscribe': {
         const sub = client.subs.get(msg.run_id);
-        if (sub) this.#unsubscribe(sub);
+        if (sub) this.#channels.unsubscribe(sub);
         return this.#send(client, { type: 'unsubscribed', run_id: msg.run_id });
       }
       default:
@@ -245,24 +172,7 @@ export class Hub {
     }
   }
 
-  #channel(runId: string): Channel | undefined {
-    let channel = this.#channels.get(runId);
-    if (channel) return channel;
-    if (this.#channels.size >= this.#config.maxChannels) {
-      // Evict the least recently active channel nobody watches; with none, refuse.
-      let victim: Channel | undefined;
-      for (const c of this.#channels.values()) {
-        if (c.subscribers.size === 0 && (!victim || c.lastActivity < victim.lastActivity)) victim = c;
-      }
-      if (!victim) return undefined;
-      this.#channels.delete(victim.runId);
-    }
-    channel = new Channel(runId, this.#config.historySize);
-    this.#channels.set(runId, channel);
-    return channel;
-  }
-
-  #publish(client: Client, msg: GatewayPublish): void {
+  #publish(client: Connection, msg: GatewayPublish): void {
     if (!client.publisher) {
       return this.#reject(client, 'unauthorized', 'publishing needs the publish token (Authorization: Bearer <token> or ?token= on /ws)');
     }
@@ -272,7 +182,7 @@ export class Hub {
     if (msg.type === 'run_end' && msg.summary.run_id !== msg.run_id) {
       return this.#reject(client, 'validation_failed', `summary.run_id: must equal run_id (${msg.run_id})`);
     }
-    const channel = this.#channel(msg.run_id);
+    const channel = this.#channels.channel(msg.run_id);
     if (!channel) {
       return this.#reject(client, 'too_many_connections', `the gateway holds ${this.#config.maxChannels} watched channels (GATEWAY_MAX_CHANNELS)`);
     }
@@ -282,102 +192,22 @@ export class Hub {
       return;
     }
     const seq = msg.seq ?? channel.lastSeq + 1;
-    channel.lastSeq = seq;
-    channel.lastActivity = Date.now();
-    if (msg.type === 'run_end') channel.ended = true;
-    const data = JSON.stringify({ ...msg, seq });
-    channel.ring.push({ seq, data });
     this.#counts.ingested++;
     this.#metrics?.ingested.inc({ type: msg.type });
-    for (const sub of channel.subscribers.values()) {
-      if (sub.lagging || seq < sub.nextSeq) continue;
-      if (sub.client.bufferedAmount > this.#config.maxBufferedBytes) {
-        this.#lag(sub);
-        continue;
-      }
-      if (seq > sub.nextSeq) this.#gap(sub, seq);
-      sub.client.send(data);
-      sub.nextSeq = seq + 1;
-      sub.fresh = false;
-      this.#counts.delivered++;
-    }
+    this.#channels.publish(channel, seq, JSON.stringify({ ...msg, seq }), msg.type === 'run_end');
     if (msg.seq !== undefined) this.#send(client, { type: 'ack', run_id: msg.run_id, seq, duplicate: false });
   }
 
-  #lag(sub: Subscription): void {
-    sub.lagging = true;
-    this.#lagging.add(sub);
-    this.#counts.slowSubscriberEvents++;
-    this.#logger.debug({ client: sub.client.id, run_id: sub.channel.runId, buffered: sub.client.bufferedAmount }, 'slow subscriber: feeding it from history');
-  }
-
-  /** Tells `sub` that `nextSeq … upTo-1` will not come (unless it has not received anything yet). */
-  #gap(sub: Subscription, upTo: number): void {
-    const from = sub.nextSeq;
-    const to = upTo - 1;
-    const evictedTo = Math.min(to, sub.channel.ring.evictedThrough);
-    if (evictedTo >= from) this.#counts.dropped += evictedTo - from + 1;
-    if (sub.fresh) return;
-    const reason = from <= sub.channel.ring.evictedThrough ? 'evicted' : 'missing';
-    sub.client.send(JSON.stringify({ type: 'gap', run_id: sub.channel.runId, from_seq: from, to_seq: to, reason } satisfies GatewayServerMessage));
-  }
-
-  /** Sends `sub` what it lacks from the ring while its socket is under the threshold. */
-  #feed(sub: Subscription): void {
-    const { ring } = sub.channel;
-    if (!sub.client.open) {
-      this.#lagging.delete(sub);
-      return;
-    }
-    let i = ring.indexFrom(sub.nextSeq);
-    while (sub.client.bufferedAmount <= this.#config.maxBufferedBytes) {
-      const kept = ring.at(i++);
-      if (!kept) {
-        sub.lagging = false;
-        this.#lagging.delete(sub);
-        return;
-      }
-      if (kept.seq > sub.nextSeq) this.#gap(sub, kept.seq);
-      sub.client.send(kept.data);
-      sub.nextSeq = kept.seq + 1;
-      sub.fresh = false;
-      this.#counts.delivered++;
-    }
-  }
-
-  #subscribe(client: Client, runId: string, since: number): void {
+  #subscribe(client: Connection, runId: string, since: number): void {
     const existing = client.subs.get(runId);
-    if (existing) this.#unsubscribe(existing);
+    if (existing) this.#channels.unsubscribe(existing);
     if (client.subs.size >= maxSubscriptionsPerClient) {
       return this.#reject(client, 'validation_failed', `run_id: one connection may watch at most ${maxSubscriptionsPerClient} runs`);
     }
-    const channel = this.#channel(runId);
+    const channel = this.#channels.channel(runId);
     if (!channel) {
       return this.#reject(client, 'too_many_connections', `the gateway holds ${this.#config.maxChannels} watched channels (GATEWAY_MAX_CHANNELS)`);
     }
-    // A fresh subscriber starts at the oldest message kept; a resuming one right after what it saw.
-    const sub: Subscription = {
-      channel,
-      client,
-      fresh: since === 0,
-      nextSeq: since === 0 ? Math.max(1, channel.ring.oldestSeq) : since + 1,
-      lagging: true,
-    };
-    channel.subscribers.set(client.id, sub);
-    client.subs.set(runId, sub);
-    this.#counts.subscriptions++;
-    this.#send(client, { type: 'subscribed', run_id: runId, last_seq: channel.lastSeq, oldest_seq: channel.ring.oldestSeq });
-    this.#lagging.add(sub);
-    this.#feed(sub);
-  }
-
-  #unsubscribe(sub: Subscription): void {
-    const client = sub.client as Client;
-    if (client.subs.get(sub.channel.runId) === sub) client.subs.delete(sub.channel.runId);
-    if (sub.channel.subscribers.get(client.id) === sub) {
-      sub.channel.subscribers.delete(client.id);
-      this.#counts.subscriptions--;
-    }
-    this.#lagging.delete(sub);
+    this.#channels.subscribe(client, channel, since);
   }
 }

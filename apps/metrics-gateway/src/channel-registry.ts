@@ -1,0 +1,191 @@
+import type { GatewayRun, GatewayServerMessage } from '@crucible/contracts';
+import type { Logger } from 'pino';
+import { Channel, type SubscriberSocket, type Subscription } from './channel.js';
+import type { GatewayConfig } from './config.js';
+
+/** How often lagging subscribers are fed from the history ring. */
+const pumpIntervalMs = 10;
+
+/** Delivery figures the hub reports. */
+export interface DeliveryCounts {
+  delivered: number;
+  dropped: number;
+  slowSubscriberEvents: number;
+  subscriptions: number;
+}
+
+/**
+ * The hub's channel and subscriber bookkeeping: the run channels (bounded, the least
+ * recently active unwatched one evicted first), who subscribes to what, and delivery. A
+ * subscriber whose socket is over the buffered threshold is not queued to: it is marked
+ * lagging and a pump feeds it from the channel's shared ring as its socket drains; what
+ * leaves the ring before it catches up is reported to it as a gap and counted as dropped.
+ */
+export class ChannelRegistry {
+  readonly #config: Pick<GatewayConfig, 'historySize' | 'maxChannels' | 'maxBufferedBytes'>;
+  readonly #logger: Logger;
+  readonly #channels = new Map<string, Channel>();
+  readonly #lagging = new Set<Subscription>();
+  readonly #pump: NodeJS.Timeout;
+  readonly #counts: DeliveryCounts = { delivered: 0, dropped: 0, slowSubscriberEvents: 0, subscriptions: 0 };
+
+  constructor(config: Pick<GatewayConfig, 'historySize' | 'maxChannels' | 'maxBufferedBytes'>, logger: Logger) {
+    this.#config = config;
+    this.#logger = logger;
+    this.#pump = setInterval(() => {
+      for (const sub of this.#lagging) this.#feed(sub);
+    }, pumpIntervalMs);
+    this.#pump.unref();
+  }
+
+  /** Channels held. */
+  get size(): number {
+    return this.#channels.size;
+  }
+
+  /** Subscribers currently fed from the ring. */
+  get lagging(): number {
+    return this.#lagging.size;
+  }
+
+  /** Delivery counts so far (a copy). */
+  counts(): DeliveryCounts {
+    return { ...this.#counts };
+  }
+
+  /** The channels held, most recently active first. */
+  runs(): GatewayRun[] {
+    return [...this.#channels.values()]
+      .sort((a, b) => b.lastActivity - a.lastActivity)
+      .map((c) => ({
+        run_id: c.runId,
+        last_seq: c.lastSeq,
+        oldest_seq: c.ring.oldestSeq,
+        kept: c.ring.size,
+        subscribers: c.subscribers.size,
+        ended: c.ended,
+        last_activity: new Date(c.lastActivity).toISOString(),
+      }));
+  }
+
+  /**
+   * The channel of `runId`, created when new. At the channel limit the least recently
+   * active channel nobody watches makes room; `undefined` when every channel is watched.
+   */
+  channel(runId: string): Channel | undefined {
+    let channel = this.#channels.get(runId);
+    if (channel) return channel;
+    if (this.#channels.size >= this.#config.maxChannels) {
+      let victim: Channel | undefined;
+      for (const c of this.#channels.values()) {
+        if (c.subscribers.size === 0 && (!victim || c.lastActivity < victim.lastActivity)) victim = c;
+      }
+      if (!victim) return undefined;
+      this.#channels.delete(victim.runId);
+    }
+    channel = new Channel(runId, this.#config.historySize);
+    this.#channels.set(runId, channel);
+    return channel;
+  }
+
+  /**
+   * Records message `seq` (its exact text `data`) in `channel` and sends it to every
+   * subscriber that is caught up; a subscriber over the buffered threshold starts lagging.
+   */
+  publish(channel: Channel, seq: number, data: string, ends: boolean): void {
+    channel.lastSeq = seq;
+    channel.lastActivity = Date.now();
+    if (ends) channel.ended = true;
+    channel.ring.push({ seq, data });
+    for (const sub of channel.subscribers.values()) {
+      if (sub.lagging || seq < sub.nextSeq) continue;
+      if (sub.client.bufferedAmount > this.#config.maxBufferedBytes) {
+        this.#lag(sub);
+        continue;
+      }
+      if (seq > sub.nextSeq) this.#gap(sub, seq);
+      sub.client.send(data);
+      sub.nextSeq = seq + 1;
+      sub.fresh = false;
+      this.#counts.delivered++;
+    }
+  }
+
+  /**
+   * Subscribes `client` to `channel` from `since` (0: the oldest message kept; otherwise
+   * right after what it saw), answers `subscribed`, then replays what the ring holds.
+   */
+  subscribe(client: SubscriberSocket, channel: Channel, since: number): void {
+    const sub: Subscription = {
+      channel,
+      client,
+      fresh: since === 0,
+      nextSeq: since === 0 ? Math.max(1, channel.ring.oldestSeq) : since + 1,
+      lagging: true,
+    };
+    channel.subscribers.set(client.id, sub);
+    client.subs.set(channel.runId, sub);
+    this.#counts.subscriptions++;
+    const subscribed: GatewayServerMessage = { type: 'subscribed', run_id: channel.runId, last_seq: channel.lastSeq, oldest_seq: channel.ring.oldestSeq };
+    if (client.open) client.send(JSON.stringify(subscribed));
+    this.#lagging.add(sub);
+    this.#feed(sub);
+  }
+
+  /** Ends a subscription (idempotent). */
+  unsubscribe(sub: Subscription): void {
+    const { client, channel } = sub;
+    if (client.subs.get(channel.runId) === sub) client.subs.delete(channel.runId);
+    if (channel.subscribers.get(client.id) === sub) {
+      channel.subscribers.delete(client.id);
+      this.#counts.subscriptions--;
+    }
+    this.#lagging.delete(sub);
+  }
+
+  /** Stops the pump. */
+  stop(): void {
+    clearInterval(this.#pump);
+  }
+
+  #lag(sub: Subscription): void {
+    sub.lagging = true;
+    this.#lagging.add(sub);
+    this.#counts.slowSubscriberEvents++;
+    this.#logger.debug({ client: sub.client.id, run_id: sub.channel.runId, buffered: sub.client.bufferedAmount }, 'slow subscriber: feeding it from history');
+  }
+
+  /** Tells `sub` that `nextSeq … upTo-1` will not come (unless it has not received anything yet). */
+  #gap(sub: Subscription, upTo: number): void {
+    const from = sub.nextSeq;
+    const to = upTo - 1;
+    const evictedTo = Math.min(to, sub.channel.ring.evictedThrough);
+    if (evictedTo >= from) this.#counts.dropped += evictedTo - from + 1;
+    if (sub.fresh) return;
+    const reason = from <= sub.channel.ring.evictedThrough ? 'evicted' : 'missing';
+    sub.client.send(JSON.stringify({ type: 'gap', run_id: sub.channel.runId, from_seq: from, to_seq: to, reason } satisfies GatewayServerMessage));
+  }
+
+  /** Sends `sub` what it lacks from the ring while its socket is under the threshold. */
+  #feed(sub: Subscription): void {
+    const { ring } = sub.channel;
+    if (!sub.client.open) {
+      this.#lagging.delete(sub);
+      return;
+    }
+    let i = ring.indexFrom(sub.nextSeq);
+    while (sub.client.bufferedAmount <= this.#config.maxBufferedBytes) {
+      const kept = ring.at(i++);
+      if (!kept) {
+        sub.lagging = false;
+        this.#lagging.delete(sub);
+        return;
+      }
+      if (kept.seq > sub.nextSeq) this.#gap(sub, kept.seq);
+      sub.client.send(kept.data);
+      sub.nextSeq = kept.seq + 1;
+      sub.fresh = false;
+      this.#counts.delivered++;
+    }
+  }
+}
