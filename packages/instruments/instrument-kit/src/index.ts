@@ -14,3 +14,4 @@
 export * from './histogram.js';
 export * from './errors.js';
 export * from './paths.js';
+export * from './thresholds.js';

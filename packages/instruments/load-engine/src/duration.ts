@@ -1,3 +1,5 @@
+import { InstrumentError } from '@crucible/instrument-kit';
+
 /** A duration: milliseconds as a number, or a string like `'500ms'`, `'10s'`, `'1m30s'`, `'2h'`. */
 export type Duration = number | string;
 
@@ -6,7 +8,7 @@ const UNIT: Record<string, number> = { us: 0.001, µs: 0.001, ms: 1, s: 1000, m:
 /** Milliseconds of a {@link Duration}; throws naming the input when it cannot be read. */
 export function toMs(d: Duration): number {
   if (typeof d === 'number') {
-    if (!Number.isFinite(d) || d < 0) throw new RangeError(`duration ${d} must be a non-negative number of milliseconds`);
+    if (!Number.isFinite(d) || d < 0) throw new InstrumentError('invalid_scenario', `duration ${d} must be a non-negative number of milliseconds`);
     return d;
   }
   const re = /(\d+(?:\.\d+)?)(us|µs|ms|s|m|h)/gy;
@@ -17,6 +19,6 @@ export function toMs(d: Duration): number {
     total += Number(m[1]) * (UNIT[m[2] as string] ?? 0);
     matched = re.lastIndex;
   }
-  if (matched === 0 || matched !== text.length) throw new RangeError(`duration "${d}" is not valid (use e.g. 500ms, 10s, 1m30s)`);
+  if (matched === 0 || matched !== text.length) throw new InstrumentError('invalid_scenario', `duration "${d}" is not valid (use e.g. 500ms, 10s, 1m30s)`);
   return total;
 }

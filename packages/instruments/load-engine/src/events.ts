@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events';
-import type { MetricSnapshot } from '@crucible/contracts';
 import type { ExecutorConfig } from './executors.js';
 import type { RunResult, ScenarioResult } from './result.js';
 
@@ -20,17 +19,31 @@ export interface ScenarioStartEvent {
 }
 
 /**
- * Emitted each second per scenario (and once more for the last, partial second). It is a
- * contracts `MetricSnapshot` (what the metrics gateway accepts) plus engine details.
+ * Emitted each second per scenario (and once more for the last, partial second): the
+ * second's counts and latency, with its own HDR histogram. The gateway sink turns it into the
+ * contracts `MetricSnapshot` the metrics gateway accepts.
  */
-export interface TickEvent extends MetricSnapshot {
+export interface TickEvent {
+  readonly runId: string;
+  readonly scenario: string;
   readonly segment: string;
+  /** Second of the measured phase (0 = the first). */
+  readonly t: number;
+  /** Iterations completed in this second. */
+  readonly requests: number;
+  readonly errors: number;
+  readonly rps: number;
+  /** Percentiles of this second's latency (ms). */
+  readonly latencyMs: { readonly p50: number; readonly p95: number; readonly p99: number };
+  /** Base64 HDR histogram (µs) of this second; seconds merge exactly. */
+  readonly histogram: string;
+  /** Iterations the schedule could not start in this second (open models). */
   readonly dropped: number;
   /** VUs busy at the end of the second. */
-  readonly active_vus: number;
+  readonly activeVus: number;
   /** Totals so far in the measured phase. */
-  readonly total_requests: number;
-  readonly total_errors: number;
+  readonly totalRequests: number;
+  readonly totalErrors: number;
 }
 
 /** Emitted for every measured iteration (only built when someone listens). */
@@ -93,12 +106,13 @@ export class EngineEvents extends EventEmitter<EngineEventMap> {
  *
  * @example
  * const mySink: Sink = { name: 'count', attach(events) { events.on('tick', (t) => seen.push(t)); } };
- * await run([s], { sinks: [mySink] });
+ * await run([s], { sinks: [mySink] });              // attached, then closed when run returns
+ * await using session = openSession({ sinks: [mySink] }); // or kept open across session.run() calls
  */
 export interface Sink {
   readonly name: string;
-  /** Subscribe to the events; called before the run starts. */
+  /** Subscribe to the events; called once, before the (first) run starts. */
   attach(events: EngineEvents): void;
-  /** Flush and release resources; awaited after `done`. */
+  /** Flush and release resources; awaited once, after the last run's `done` (when `run` returns or a session closes). */
   close?(): Promise<void> | void;
 }

@@ -1,3 +1,4 @@
+import { InstrumentError } from '@crucible/instrument-kit';
 import { toMs, type Duration } from './duration.js';
 
 /** One stage of a ramping executor: move linearly to `target` over `duration`. */
@@ -51,14 +52,14 @@ export interface BurstConfig {
 export type ExecutorConfig = ConstantArrivalRateConfig | RampingArrivalRateConfig | ConstantVUsConfig | RampingVUsConfig | BurstConfig;
 
 function positive(name: string, v: number, integer = false): number {
-  if (!Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v))) throw new RangeError(`${name} must be a positive ${integer ? 'integer' : 'number'}, got ${v}`);
+  if (!Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v))) throw new InstrumentError('invalid_scenario', `${name} must be a positive ${integer ? 'integer' : 'number'}, got ${v}`);
   return v;
 }
 
 function stages(list: readonly Stage[]): Array<{ durationMs: number; target: number }> {
-  if (list.length === 0) throw new RangeError('stages must not be empty');
+  if (list.length === 0) throw new InstrumentError('invalid_scenario', 'stages must not be empty');
   return list.map((s, i) => {
-    if (!Number.isFinite(s.target) || s.target < 0) throw new RangeError(`stages[${i}].target must be >= 0, got ${s.target}`);
+    if (!Number.isFinite(s.target) || s.target < 0) throw new InstrumentError('invalid_scenario', `stages[${i}].target must be >= 0, got ${s.target}`);
     return { durationMs: toMs(s.duration), target: s.target };
   });
 }
@@ -74,7 +75,7 @@ function stages(list: readonly Stage[]): Array<{ durationMs: number; target: num
 export function constantArrivalRate(o: { rate: number; duration: Duration; timeUnit?: Duration; preAllocatedVUs?: number; maxVUs?: number }): ConstantArrivalRateConfig {
   const pre = o.preAllocatedVUs ?? Math.max(1, Math.ceil(o.rate / 10));
   const max = o.maxVUs ?? Math.max(pre, Math.ceil(o.rate));
-  if (max < pre) throw new RangeError(`maxVUs (${max}) must be >= preAllocatedVUs (${pre})`);
+  if (max < pre) throw new InstrumentError('invalid_scenario', `maxVUs (${max}) must be >= preAllocatedVUs (${pre})`);
   return { type: 'constant-arrival-rate', rate: positive('rate', o.rate), timeUnitMs: positive('timeUnit', toMs(o.timeUnit ?? '1s')), durationMs: positive('duration', toMs(o.duration)), preAllocatedVUs: positive('preAllocatedVUs', pre, true), maxVUs: positive('maxVUs', max, true) };
 }
 
@@ -88,7 +89,7 @@ export function rampingArrivalRate(o: { startRate?: number; stages: readonly Sta
   const peak = Math.max(o.startRate ?? 0, ...st.map((s) => s.target));
   const pre = o.preAllocatedVUs ?? Math.max(1, Math.ceil(peak / 10));
   const max = o.maxVUs ?? Math.max(pre, Math.ceil(peak));
-  if (max < pre) throw new RangeError(`maxVUs (${max}) must be >= preAllocatedVUs (${pre})`);
+  if (max < pre) throw new InstrumentError('invalid_scenario', `maxVUs (${max}) must be >= preAllocatedVUs (${pre})`);
   return { type: 'ramping-arrival-rate', startRate: o.startRate ?? 0, timeUnitMs: positive('timeUnit', toMs(o.timeUnit ?? '1s')), stages: st, preAllocatedVUs: positive('preAllocatedVUs', pre, true), maxVUs: positive('maxVUs', max, true) };
 }
 

@@ -1,18 +1,25 @@
 /**
  * @crucible/load-engine — scenarios that read like tests, open-model (arrival rate) and
  * closed-model (VUs) executors and bursts, HTTP through undici, WebSocket through ws, HDR
- * histograms with coordinated-omission-correct latency, execution segments, events for sinks.
+ * histograms with coordinated-omission-correct latency, custom metrics the engine counts,
+ * execution segments, run sessions, events for sinks. It measures; `@crucible/reporting`
+ * turns a `RunResult` into a report (`buildReport`) and evaluates its thresholds.
  *
  * @example
- * import { scenario, constantArrivalRate, run, buildReport, consoleSink } from '@crucible/load-engine';
- * import { finishRun } from '@crucible/reporting';
+ * import { scenario, constantArrivalRate, run, consoleSink } from '@crucible/load-engine';
+ * import { buildReport, finishRun } from '@crucible/reporting';
  *
  * const s = scenario({
  *   name: 'next id',
  *   executor: constantArrivalRate({ rate: 100, duration: '10s', preAllocatedVUs: 20, maxVUs: 200 }),
- *   request: (ctx) => ctx.http.request({ path: '/ids/next?type=US', headers: { authorization: `Bearer ${key}` } }),
+ *   metrics: { pool_exhausted_503: 'counter' },
+ *   thresholds: ['p(99)<200', 'rate<0.01', 'pool_exhausted_503: count==0'],
+ *   request: async (ctx) => {
+ *     const res = await ctx.http.request({ path: '/ids/next?type=US', headers: { authorization: `Bearer ${key}` } });
+ *     if (res.status === 503) ctx.count('pool_exhausted_503');
+ *     return res;
+ *   },
  *   checks: { 'status is 200': (res) => res.status === 200 },
- *   thresholds: ['p(99)<200', 'rate<0.01'],
  * });
  * const result = await run([s], { baseUrl, sinks: [consoleSink()] });
  * await finishRun(buildReport(result, { suite: 'id-service stress' }));
@@ -26,7 +33,7 @@ export * from './scenario.js';
 export * from './events.js';
 export * from './result.js';
 export * from './runner.js';
-export * from './build-report.js';
+export { openSession, RunSession, type SessionOptions, type SessionRunOptions, type Scenarios } from './session.js';
 export * from './sinks/console-sink.js';
 export * from './sinks/ndjson-sink.js';
 export * from './sinks/gateway-sink.js';
@@ -42,5 +49,5 @@ export {
   HISTOGRAM_BOUNDS,
   type LatencyHistogram,
 } from '@crucible/instrument-kit';
-export { type ThresholdSpec } from '@crucible/reporting';
+export { type ThresholdSpec } from '@crucible/instrument-kit';
 export { runParallel, type ParallelOptions } from './parallel.js';

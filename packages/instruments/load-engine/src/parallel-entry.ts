@@ -5,6 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
+import { InstrumentError } from '@crucible/instrument-kit';
 import { EngineEvents } from './events.js';
 import type { ParallelTask, ParallelMessage } from './parallel.js';
 import { run } from './runner.js';
@@ -30,7 +31,7 @@ async function main(): Promise<void> {
     mod = createRequire(task.module)(task.module) as Record<string, unknown>;
   }
   const exported = mod[task.exportName];
-  if (exported === undefined) throw new Error(`${task.module} has no export "${task.exportName}"`);
+  if (exported === undefined) throw new InstrumentError('invalid_scenario', `${task.module} has no export "${task.exportName}"`);
   const value = typeof exported === 'function' ? await (exported as (params: unknown) => unknown)(task.params) : exported;
   const scenarios = (Array.isArray(value) ? value : [value]) as Array<Scenario<unknown>>;
   const events = new EngineEvents();

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { encodeHistogram, mergeHistograms, percentileMs } from '@crucible/instrument-kit';
+import { encodeHistogram, InstrumentError, mergeHistograms, percentileMs } from '@crucible/instrument-kit';
 import { EngineEvents, type ScenarioDoneEvent, type ScenarioStartEvent, type Sink, type StartEvent, type TickEvent } from './events.js';
 import { mergeResults, type RunResult, type ScenarioResult } from './result.js';
 import { splitSegments } from './segment.js';
@@ -174,7 +174,7 @@ class EventMerger {
   #emitTick(list: TickEvent[]): void {
     const first = list[0];
     if (!first) return;
-    const h = mergeHistograms(list.flatMap((t) => (t.histogram ? [t.histogram] : [])));
+    const h = mergeHistograms(list.map((t) => t.histogram));
     this.#events.emit('tick', {
       ...first,
       segment: '0:1',
@@ -182,14 +182,19 @@ class EventMerger {
       errors: list.reduce((a, t) => a + t.errors, 0),
       rps: list.reduce((a, t) => a + t.rps, 0),
       dropped: list.reduce((a, t) => a + t.dropped, 0),
-      active_vus: list.reduce((a, t) => a + t.active_vus, 0),
-      total_requests: list.reduce((a, t) => a + t.total_requests, 0),
-      total_errors: list.reduce((a, t) => a + t.total_errors, 0),
-      latency_ms: { p50: percentileMs(h, 50), p95: percentileMs(h, 95), p99: percentileMs(h, 99) },
+      activeVus: list.reduce((a, t) => a + t.activeVus, 0),
+      totalRequests: list.reduce((a, t) => a + t.totalRequests, 0),
+      totalErrors: list.reduce((a, t) => a + t.totalErrors, 0),
+      latencyMs: { p50: percentileMs(h, 50), p95: percentileMs(h, 95), p99: percentileMs(h, 99) },
       histogram: encodeHistogram(h),
     });
     h.destroy();
   }
+}
+
+/** A worker or child process that could not run: the segment failed, with the original error as cause. */
+function failed(task: ParallelTask, cause: Error): InstrumentError<'segment_failed'> {
+  return new InstrumentError('segment_failed', `segment ${task.segment} failed: ${cause.message}`, { cause });
 }
 
 function runOne(task: ParallelTask, mode: 'thread' | 'process', events: EventMerger, stoppers: Array<() => void>): Promise<RunResult> {
@@ -202,18 +207,18 @@ function runOne(task: ParallelTask, mode: 'thread' | 'process', events: EventMer
         resolve(m.result);
       } else {
         settled = true;
-        reject(new Error(`segment ${task.segment} failed: ${m.message}`));
+        reject(new InstrumentError('segment_failed', `segment ${task.segment} failed: ${m.message}`));
       }
     };
     const onExit = (code: number | null): void => {
-      if (!settled) reject(new Error(`segment ${task.segment} exited with code ${code} before sending a result`));
+      if (!settled) reject(new InstrumentError('segment_failed', `segment ${task.segment} exited with code ${code} before sending a result`));
     };
     if (mode === 'thread') {
       const worker = startWorker(task);
       stoppers.push(() => void worker.terminate());
       worker.on('message', onMessage);
       worker.on('error', (e) => {
-        if (!settled) reject(e);
+        if (!settled) reject(failed(task, e));
         settled = true;
       });
       worker.on('exit', onExit);
@@ -222,7 +227,7 @@ function runOne(task: ParallelTask, mode: 'thread' | 'process', events: EventMer
       stoppers.push(() => child.kill());
       child.on('message', (m) => onMessage(m as ParallelMessage));
       child.on('error', (e) => {
-        if (!settled) reject(e);
+        if (!settled) reject(failed(task, e));
         settled = true;
       });
       child.on('exit', onExit);

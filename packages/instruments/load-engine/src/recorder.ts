@@ -1,6 +1,7 @@
 import type { CheckResult } from '@crucible/contracts';
 import { createLatencyHistogram, encodeHistogram, percentileMs, recordLatencyMs, type LatencyHistogram } from '@crucible/instrument-kit';
-import type { SecondResult } from './result.js';
+import type { RateResult, SecondResult } from './result.js';
+import type { MetricDeclarations } from './scenario.js';
 
 interface Slice {
   requests: number;
@@ -26,14 +27,22 @@ export class Recorder {
   dropped = 0;
   readonly errors: Record<string, number> = {};
   readonly checks: Record<string, CheckResult> = {};
+  /** Custom counters (`ctx.count`); declared ones start at 0. */
   readonly metrics: Record<string, number> = {};
+  /** Custom rates (`ctx.rate`): true samples of all samples. */
+  readonly rates: Record<string, RateResult> = {};
   /** Per value of the breakdown tag. */
   readonly slices = new Map<string, Slice>();
   /** `performance.now()` at the start of the measured phase. */
   readonly t0: number;
 
-  constructor(t0: number) {
+  constructor(t0: number, declared: MetricDeclarations = {}) {
     this.t0 = t0;
+    // A declared metric nobody touched is a real zero, not an unknown metric.
+    for (const [name, kind] of Object.entries(declared)) {
+      if (kind === 'counter') this.metrics[name] = 0;
+      else this.rates[name] = { trues: 0, total: 0 };
+    }
   }
 
   #second(at: number): Second {
@@ -101,6 +110,12 @@ export class Recorder {
   /** Adds to a custom counter (`ctx.count`). */
   count(metric: string, value: number): void {
     this.metrics[metric] = (this.metrics[metric] ?? 0) + value;
+  }
+
+  /** One sample of a custom rate (`ctx.rate`). */
+  rate(metric: string, ok: boolean): void {
+    const r = this.rates[metric] ?? { trues: 0, total: 0 };
+    this.rates[metric] = { trues: r.trues + (ok ? 1 : 0), total: r.total + 1 };
   }
 
   /** Snapshot of second `t` (zeros when nothing happened in it). */

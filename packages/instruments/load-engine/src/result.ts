@@ -1,5 +1,5 @@
 import type { CheckResult, Evidence, Verdict } from '@crucible/contracts';
-import { encodeHistogram, mergeHistograms } from '@crucible/instrument-kit';
+import { encodeHistogram, InstrumentError, mergeHistograms } from '@crucible/instrument-kit';
 import type { ExecutorConfig } from './executors.js';
 import { parseSegment } from './segment.js';
 
@@ -26,6 +26,12 @@ export interface IterationOutcome<R = unknown> {
   readonly error?: string;
 }
 
+/** A custom rate (`ctx.rate`): how many samples were true, of how many. Merges exactly by adding. */
+export interface RateResult {
+  readonly trues: number;
+  readonly total: number;
+}
+
 /** Everything one scenario measured, as plain data (it crosses processes as JSON). */
 export interface ScenarioResult {
   readonly name: string;
@@ -39,8 +45,10 @@ export interface ScenarioResult {
   readonly errors: Record<string, number>;
   readonly dropped: number;
   readonly checks: Record<string, CheckResult>;
-  /** Custom counters (`ctx.count`) and metrics the suite attached. */
+  /** Custom counters (`ctx.count`; a declared one reads 0 when never counted) and metrics the suite attached. */
   readonly metrics: Record<string, number>;
+  /** Custom rates the scenario declared (`ctx.rate`); a report shows each as its fraction `trues / total`. */
+  readonly rates: Record<string, RateResult>;
   /** Base64 HDR histogram (µs) of the whole measured phase. */
   readonly histogram: string;
   /** Base64 HDR histogram (µs) of start lag (actual − intended start); open models and bursts only. */
@@ -70,13 +78,14 @@ export interface RunResult {
 /** The result of one scenario by name; throws naming it when absent. */
 export function scenarioResult(result: RunResult, name: string): ScenarioResult {
   const s = result.scenarios.find((x) => x.name === name);
-  if (!s) throw new Error(`no scenario "${name}" in this run (have: ${result.scenarios.map((x) => x.name).join(', ')})`);
+  if (!s) throw new InstrumentError('unknown_scenario', `no scenario "${name}" in this run (have: ${result.scenarios.map((x) => x.name).join(', ')})`);
   return s;
 }
 
 /**
- * Attaches checker verdicts, evidence and custom metrics to a scenario's result, for
- * {@link buildReport} (thresholds like `duplicates: count==0` read these metrics).
+ * Attaches checker verdicts, evidence and custom metrics to a scenario's result, for the
+ * report (`buildReport` in `@crucible/reporting`; thresholds like `duplicates: count==0` read
+ * these metrics). A metric the engine can count belongs in the scenario's `metrics` instead.
  *
  * @example attach(result, 'reserve ids', { verdicts: [uniqueness], metrics: { duplicates: 0 }, evidence: [{ title: 'pool', kind: 'json', content: health.pool }] })
  */
@@ -96,6 +105,12 @@ export function outcomesOf<R>(result: RunResult, name: string): IterationOutcome
 function sumRecords(records: ReadonlyArray<Record<string, number>>): Record<string, number> {
   const out: Record<string, number> = {};
   for (const r of records) for (const [k, v] of Object.entries(r)) out[k] = (out[k] ?? 0) + v;
+  return out;
+}
+
+function sumRates(records: ReadonlyArray<Record<string, RateResult>>): Record<string, RateResult> {
+  const out: Record<string, RateResult> = {};
+  for (const r of records) for (const [k, v] of Object.entries(r)) out[k] = { trues: (out[k]?.trues ?? 0) + v.trues, total: (out[k]?.total ?? 0) + v.total };
   return out;
 }
 
@@ -128,11 +143,11 @@ function unionSegment(labels: readonly string[]): string {
 
 /**
  * Merges results of the same scenarios run in several segments (processes, workers, machines):
- * counts add, HDR histograms (total and per second) merge exactly, custom metrics add.
+ * counts add, HDR histograms (total and per second) merge exactly, custom counters and rates add.
  */
 export function mergeResults(results: readonly RunResult[]): RunResult {
   const first = results[0];
-  if (!first) throw new Error('mergeResults needs at least one result');
+  if (!first) throw new InstrumentError('bad_argument', 'mergeResults needs at least one result');
   if (results.length === 1) return first;
   const names = [...new Set(results.flatMap((r) => r.scenarios.map((s) => s.name)))];
   const scenarios = names.map((name): ScenarioResult => {
@@ -167,6 +182,7 @@ export function mergeResults(results: readonly RunResult[]): RunResult {
       rpsTarget: parts.every((p) => p.rpsTarget === null) ? null : parts.reduce((a, p) => a + (p.rpsTarget ?? 0), 0),
       checks,
       metrics: sumRecords(parts.map((p) => p.metrics)),
+      rates: sumRates(parts.map((p) => p.rates ?? {})),
       histogram: encodeHistogram(total),
       ...(parts.some((p) => p.lagHistogram) ? { lagHistogram: encodeHistogram(mergeHistograms(parts.flatMap((p) => (p.lagHistogram ? [p.lagHistogram] : [])))) } : {}),
       series,

@@ -1,12 +1,27 @@
-import { normalizeThresholds, type ThresholdSpec } from '@crucible/reporting';
+import { InstrumentError, normalizeThresholds, parseThreshold, type ThresholdSpec } from '@crucible/instrument-kit';
 import type { Duration } from './duration.js';
 import { toMs } from './duration.js';
 import type { ExecutorConfig } from './executors.js';
 import type { HttpRequest, HttpResponse } from './http-client.js';
 import type { WebSocketClient } from './ws-client.js';
 
-/** What an iteration's request function receives. */
-export interface IterationContext {
+/**
+ * Kinds of custom metric a scenario declares, as k6 declares `new Counter()` / `new Rate()`:
+ * a `counter` adds up (`ctx.count`), a `rate` is the fraction of true samples (`ctx.rate`).
+ */
+export type MetricKind = 'counter' | 'rate';
+
+/** A scenario's custom metrics by name: `{ pool_exhausted_503: 'counter', cache_hit: 'rate' }`. */
+export type MetricDeclarations = Readonly<Record<string, MetricKind>>;
+
+/** No custom metrics: `ctx.count` and `ctx.rate` accept no name. */
+export type NoMetrics = Readonly<Record<never, MetricKind>>;
+
+/** Names of the metrics of kind `K` in `D` (every string when `D` is not known). */
+export type MetricNames<D extends MetricDeclarations, K extends MetricKind> = { [N in keyof D]: K extends D[N] ? N : never }[keyof D] & string;
+
+/** What an iteration's request function receives; `D` types the names `count` and `rate` accept. */
+export interface IterationContext<D extends MetricDeclarations = MetricDeclarations> {
   /** Scenario name. */
   readonly scenario: string;
   /** Virtual user number (unique within the scenario across segments). */
@@ -23,19 +38,25 @@ export interface IterationContext {
   readonly signal: AbortSignal;
   /** Adds a tag to this iteration's sample. */
   tag(key: string, value: string): void;
-  /** Adds to a custom counter metric of the scenario (reported under `metrics`, usable in thresholds). */
-  count(metric: string, value?: number): void;
+  /**
+   * Adds `n` (default 1) to a counter the scenario declared in `metrics`; it is reported under
+   * `metrics` and read by thresholds such as `pool_exhausted_503: count==0`. An undeclared
+   * name throws an `InstrumentError` (`invalid_scenario`) and stops the run.
+   */
+  count(metric: MetricNames<D, 'counter'>, n?: number): void;
+  /** Adds a sample to a rate the scenario declared in `metrics` (`cache_hit: rate>0.9` reads the fraction of `true`). */
+  rate(metric: MetricNames<D, 'rate'>, ok: boolean): void;
   /** Waits (closed-model pacing). */
   sleep(duration: Duration): Promise<void>;
 }
 
 /** A scenario as written by a suite; see {@link scenario}. */
-export interface ScenarioDefinition<R> {
+export interface ScenarioDefinition<R, D extends MetricDeclarations = MetricDeclarations> {
   /** Unique within a run; names the scenario in every report. */
   readonly name: string;
   readonly executor: ExecutorConfig;
   /** One iteration. Throwing counts as an error (its `code`/`name` is the error kind). */
-  readonly request: (ctx: IterationContext) => Promise<R>;
+  readonly request: (ctx: IterationContext<D>) => Promise<R>;
   /** Named checks of the iteration's result; a failing check fails the iteration. */
   readonly checks?: Readonly<Record<string, (result: R) => boolean>>;
   /** Whether a result counts as a success when no check says otherwise (default: `status < 400` if it has a status). */
@@ -44,6 +65,11 @@ export interface ScenarioDefinition<R> {
   readonly tags?: Readonly<Record<string, string>>;
   /** k6-style thresholds: `['p(99)<200', 'rate<0.01']` or `{ duplicates: ['count==0'] }`. */
   readonly thresholds?: ThresholdSpec;
+  /**
+   * Custom metrics the engine counts, declared next to the thresholds that read them. A
+   * declared counter nobody incremented reads 0, so `name: count==0` is judged on a real count.
+   */
+  readonly metrics?: D;
   /** Time run at the executor's load before measuring; not counted. */
   readonly warmup?: Duration;
   /** Base URL of `ctx.http` (default: the run's `baseUrl`). */
@@ -64,12 +90,36 @@ export interface ScenarioDefinition<R> {
 }
 
 /** A validated scenario, ready for {@link run}. */
-export interface Scenario<R = unknown> extends Omit<ScenarioDefinition<R>, 'thresholds'> {
+export interface Scenario<R = unknown, D extends MetricDeclarations = MetricDeclarations> extends Omit<ScenarioDefinition<R, D>, 'thresholds' | 'metrics'> {
   readonly thresholds: readonly string[];
+  readonly metrics: D;
   readonly warmupMs: number;
   readonly startTimeMs: number;
   readonly gracefulStopMs: number;
   readonly tags: Readonly<Record<string, string>>;
+}
+
+/** Built-in metric names a custom metric may not take (reports already have them). */
+const BUILTIN_METRICS: ReadonlySet<string> = new Set(['latency', 'errors', 'requests', 'dropped_iterations', 'checks', 'schedule_lag']);
+const METRIC_NAME = /^[A-Za-z_][\w.-]*$/;
+/** Aggregations that read each kind of custom metric. */
+const READS: Record<MetricKind, readonly string[]> = { counter: ['count', 'value'], rate: ['rate', 'value'] };
+
+function invalid(name: string, why: string): InstrumentError<'invalid_scenario'> {
+  return new InstrumentError('invalid_scenario', `scenario "${name}": ${why}`);
+}
+
+function checkMetrics(name: string, metrics: MetricDeclarations, thresholds: readonly string[]): void {
+  for (const [metric, kind] of Object.entries(metrics)) {
+    if (!METRIC_NAME.test(metric)) throw invalid(name, `metric name "${metric}" is not valid (letters, digits, _ . -; it must start with a letter or _)`);
+    if (BUILTIN_METRICS.has(metric)) throw invalid(name, `metric "${metric}" is built in; declare a custom metric under another name`);
+    if (kind !== 'counter' && kind !== 'rate') throw invalid(name, `metric "${metric}" has kind "${String(kind)}" (use 'counter' or 'rate')`);
+  }
+  for (const expression of thresholds) {
+    const t = parseThreshold(expression);
+    const kind = metrics[t.metric];
+    if (kind && !READS[kind].includes(t.aggregation)) throw invalid(name, `threshold "${expression}" reads ${kind} "${t.metric}" with "${t.aggregation}" (a ${kind} takes ${READS[kind].join(' or ')})`);
+  }
 }
 
 /**
@@ -84,16 +134,22 @@ export interface Scenario<R = unknown> extends Omit<ScenarioDefinition<R>, 'thre
  *   tags: { endpoint: 'POST /ids/reserve' },
  *   request: (ctx) => ctx.http.request({ method: 'POST', path: '/ids/reserve', headers: { authorization: `Bearer ${key}` }, body: { type: 'US', count: 1 } }),
  *   checks: { 'status is 201': (res) => res.status === 201 },
- *   thresholds: ['p(99)<200', 'rate<0.01'],
+ *   thresholds: ['p(99)<200', 'rate<0.01', 'pool_exhausted_503: count==0'],
+ *   metrics: { pool_exhausted_503: 'counter' },
  * });
+ * // in request: if (res.status === 503) ctx.count('pool_exhausted_503');
  */
-export function scenario<R>(def: ScenarioDefinition<R>): Scenario<R> {
-  if (!def.name || typeof def.name !== 'string') throw new TypeError('scenario name must be a non-empty string');
-  if (typeof def.request !== 'function') throw new TypeError(`scenario "${def.name}": request must be a function`);
-  if (def.warmup !== undefined && def.executor.type === 'burst') throw new TypeError(`scenario "${def.name}": a burst has no warm-up (it would send the burst twice)`);
+export function scenario<R, const D extends MetricDeclarations = NoMetrics>(def: ScenarioDefinition<R, D>): Scenario<R, D> {
+  if (!def.name || typeof def.name !== 'string') throw new InstrumentError('invalid_scenario', 'scenario name must be a non-empty string');
+  if (typeof def.request !== 'function') throw invalid(def.name, 'request must be a function');
+  if (def.warmup !== undefined && def.executor.type === 'burst') throw invalid(def.name, 'a burst has no warm-up (it would send the burst twice)');
+  const thresholds = normalizeThresholds(def.thresholds);
+  const metrics = Object.freeze({ ...def.metrics }) as D;
+  checkMetrics(def.name, metrics, thresholds);
   return Object.freeze({
     ...def,
-    thresholds: normalizeThresholds(def.thresholds),
+    thresholds,
+    metrics,
     warmupMs: def.warmup === undefined ? 0 : toMs(def.warmup),
     startTimeMs: def.startTime === undefined ? 0 : toMs(def.startTime),
     gracefulStopMs: def.gracefulStop === undefined ? 10_000 : toMs(def.gracefulStop),

@@ -1,3 +1,5 @@
+import { InstrumentError } from '@crucible/instrument-kit';
+
 /**
  * An execution segment, as k6 has them: the part `[start, end)` of a scenario one process
  * (or worker, or machine) runs. Segments `0:1/3`, `1/3:2/3`, `2/3:1` split one scenario over
@@ -14,23 +16,23 @@ function fraction(text: string, whole: string): number {
   const t = text.trim();
   const m = /^(\d+)\/(\d+)$/.exec(t);
   const v = m ? Number(m[1]) / Number(m[2]) : Number(t);
-  if (t === '' || !Number.isFinite(v) || v < 0 || v > 1) throw new RangeError(`execution segment "${whole}" is not valid: "${t}" must be a fraction within 0..1 (e.g. 1/3)`);
+  if (t === '' || !Number.isFinite(v) || v < 0 || v > 1) throw new InstrumentError('bad_argument', `execution segment "${whole}" is not valid: "${t}" must be a fraction within 0..1 (e.g. 1/3)`);
   return v;
 }
 
 /** Parses `start:end` (fractions `1/3` or decimals); the default `0:1` is the whole scenario. */
 export function parseSegment(text = '0:1'): ExecutionSegment {
   const parts = text.split(':');
-  if (parts.length !== 2) throw new RangeError(`execution segment "${text}" is not valid: expected start:end, e.g. 0:1/3`);
+  if (parts.length !== 2) throw new InstrumentError('bad_argument', `execution segment "${text}" is not valid: expected start:end, e.g. 0:1/3`);
   const start = fraction(parts[0] as string, text);
   const end = fraction(parts[1] as string, text);
-  if (end <= start) throw new RangeError(`execution segment "${text}" is not valid: end must be greater than start`);
+  if (end <= start) throw new InstrumentError('bad_argument', `execution segment "${text}" is not valid: end must be greater than start`);
   return { start, end, label: text };
 }
 
 /** `n` contiguous segments covering `0:1`: `['0:1/3', '1/3:2/3', '2/3:1']` for 3. */
 export function splitSegments(n: number): string[] {
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`cannot split into ${n} segments`);
+  if (!Number.isInteger(n) || n < 1) throw new InstrumentError('bad_argument', `cannot split into ${n} segments`);
   const f = (i: number): string => (i === 0 ? '0' : i === n ? '1' : `${i}/${n}`);
   return Array.from({ length: n }, (_, i) => `${f(i)}:${f(i + 1)}`);
 }

@@ -77,7 +77,11 @@ describe('execution segments', () => {
     // Per-endpoint slices merge too.
     expect(merged.breakdown?.entries['GET /work (odd)']?.requests).toBe(90);
     expect(merged.breakdown?.entries['GET /work (even)']?.requests).toBe(90);
-        // Per-second series merge too: their counts add up to the total.
+    // Counters the engine counted add up exactly too (the warm-up is not counted).
+    expect(one.metrics).toEqual({ odd_iterations: 90, never_counted: 0 });
+    expect(merged.metrics).toEqual(one.metrics);
+    expect(merged.rates).toEqual({ odd: { trues: 90, total: 180 } });
+    // Per-second series merge too: their counts add up to the total.
     expect(merged.series.reduce((a, s) => a + s.requests, 0)).toBe(180);
     const perSecond = mergeHistograms(merged.series.map((s) => s.histogram));
     expect(recordedValues(perSecond)).toEqual(recordedValues(mergedHistogram));
@@ -94,6 +98,8 @@ describe('execution segments', () => {
     events.on('scenario-done', (e) => done.push(e.result.requests));
     const result = await runParallel({ module: MODULE, params: { rate: 100, duration: '2s' }, baseUrl: server.url, workers: 2, mode: 'thread', events });
     expect(result.scenarios[0]?.requests).toBe(200);
+    // Worker threads' counts add up to the whole run's.
+    expect(result.scenarios[0]?.metrics).toEqual({ odd_iterations: 100, never_counted: 0 });
     // 100 more arrived during the 1 s warm-up, which is sent but not counted.
     expect(server.received()).toBe(300);
     expect(done).toEqual([200]);
@@ -105,6 +111,7 @@ describe('execution segments', () => {
 
   it('a segment that fails rejects the run, naming the segment and the cause', async () => {
     const broken = new URL('../tests/fixtures/broken-scenarios.ts', import.meta.url);
-    await expect(runParallel({ module: broken, workers: 2, mode: 'process' })).rejects.toThrow(/segment .* failed: .*missing API key/);
+    const error = await runParallel({ module: broken, workers: 2, mode: 'process' }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'segment_failed', message: expect.stringMatching(/segment .* failed: .*missing API key/) });
   }, 60_000);
 });

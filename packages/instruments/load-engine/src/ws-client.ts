@@ -1,3 +1,4 @@
+import { InstrumentError } from '@crucible/instrument-kit';
 import WebSocket from 'ws';
 
 /** Opens WebSockets relative to the scenario's base URL and closes them when the VU stops. */
@@ -28,10 +29,10 @@ export class WebSocketClient {
     });
   }
 
-  /** Sends `data` and resolves with the next message received (a request/response round trip). */
+  /** Sends `data` and resolves with the next message received (a request/response round trip); rejects with `ws_timeout` after `timeoutMs`. */
   static roundTrip(socket: WebSocket, data: string, timeoutMs = 10_000): Promise<string> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(Object.assign(new Error('websocket round trip timed out'), { code: 'WS_TIMEOUT' })), timeoutMs);
+      const timer = setTimeout(() => reject(new InstrumentError('ws_timeout', `websocket round trip timed out after ${timeoutMs} ms`)), timeoutMs);
       socket.once('message', (msg) => {
         clearTimeout(timer);
         resolve(String(msg));

@@ -1,5 +1,6 @@
 /**
- * @crucible/reporting — one report model (from `@crucible/contracts`), k6-style thresholds,
+ * @crucible/reporting — one report model (from `@crucible/contracts`), built from the load
+ * engine's results (`buildReport`, `scenarioReport`, `runEndSummary`), k6-style thresholds,
  * renderers (console, JSON, Markdown, JUnit XML, self-contained HTML), report files, baseline
  * comparison and exit codes.
  *
@@ -8,6 +9,7 @@
  * const code = await finishRun(report); // writes reports/<project>/<target>.{json,md,xml,html}
  */
 export * from './thresholds.js';
+export * from './from-run.js';
 export * from './metadata.js';
 export * from './exit-codes.js';
 export * from './write-reports.js';

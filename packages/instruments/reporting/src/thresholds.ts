@@ -1,84 +1,16 @@
 import type { RunReport, ScenarioReport, ThresholdResult } from '@crucible/contracts';
-import { decodeHistogram, percentileMs } from '@crucible/instrument-kit';
+import { decodeHistogram, parseThreshold, percentileMs, type ParsedThreshold, type ThresholdOperator } from '@crucible/instrument-kit';
 
-/** Comparison operators a threshold may use. */
-export type ThresholdOperator = '<' | '<=' | '>' | '>=' | '==' | '!=';
-
-/** A parsed threshold: `[metric:] aggregation operator number`. */
-export interface ParsedThreshold {
-  readonly expression: string;
-  readonly metric: string;
-  readonly aggregation: string;
-  /** For `p(N)`: N in 0..100. */
-  readonly percentile?: number;
-  readonly operator: ThresholdOperator;
-  readonly value: number;
-}
-
-/** Thresholds as a scenario declares them: a list, or k6's `{ metric: [expressions] }`. */
-export type ThresholdSpec = readonly string[] | Readonly<Record<string, readonly string[]>>;
-
-/** Thrown for a threshold that cannot be parsed; its message names the expression. */
-export class ThresholdSyntaxError extends Error {
-  override readonly name = 'ThresholdSyntaxError';
-}
-
-const PATTERN = /^\s*(?:([A-Za-z_][\w.-]*)\s*:\s*)?(p\(\s*(\d+(?:\.\d+)?)\s*\)|avg|min|max|med|rate|count|value)\s*(<=|>=|==|!=|<|>)\s*(-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*$/i;
-
-/** Metric an aggregation refers to when the expression names none. */
-const DEFAULT_METRIC: Record<string, string> = {
-  p: 'latency',
-  avg: 'latency',
-  min: 'latency',
-  max: 'latency',
-  med: 'latency',
-  rate: 'errors',
-  count: 'errors',
-  value: 'errors',
-};
-
-/**
- * Parses a k6-style threshold.
- *
- * @example
- * parseThreshold('p(99)<200');            // latency p99 below 200 ms
- * parseThreshold('rate<0.01');            // error rate below 1 %
- * parseThreshold('duplicates: count==0'); // a custom metric the suite attached
- */
-export function parseThreshold(expression: string): ParsedThreshold {
-  const m = PATTERN.exec(expression);
-  if (!m) {
-    throw new ThresholdSyntaxError(
-      `threshold "${expression}" is not valid: expected [metric:] p(N)|avg|min|max|med|rate|count|value <op> number, e.g. "p(99)<200"`,
-    );
-  }
-  const [, metricName, aggRaw = '', pct, operator, valueRaw = ''] = m;
-  const aggregation = aggRaw.toLowerCase().startsWith('p(') ? 'p' : aggRaw.toLowerCase();
-  const percentile = pct === undefined ? undefined : Number(pct);
-  if (percentile !== undefined && (percentile < 0 || percentile > 100)) {
-    throw new ThresholdSyntaxError(`threshold "${expression}": percentile must be within 0..100`);
-  }
-  return {
-    expression: expression.trim(),
-    metric: metricName ?? DEFAULT_METRIC[aggregation] ?? 'latency',
-    aggregation,
-    ...(percentile === undefined ? {} : { percentile }),
-    operator: operator as ThresholdOperator,
-    value: Number(valueRaw),
-  };
-}
-
-/** Flattens a {@link ThresholdSpec} into expressions (`{ m: ['count==0'] }` → `'m: count==0'`), validating each. */
-export function normalizeThresholds(spec: ThresholdSpec | undefined): string[] {
-  if (!spec) return [];
-  const list = Array.isArray(spec)
-    ? [...(spec as readonly string[])]
-    : Object.entries(spec as Record<string, readonly string[]>).flatMap(([metric, exprs]) =>
-        exprs.map((e) => `${metric}: ${e.trim()}`),
-      );
-  for (const e of list) parseThreshold(e);
-  return list;
-}
+// The syntax (parsing, `normalizeThresholds`, `ThresholdSyntaxError`) lives in instrument-kit so
+// the load engine can validate thresholds without depending on reporting; re-exported for users.
+export {
+  normalizeThresholds,
+  parseThreshold,
+  ThresholdSyntaxError,
+  type ParsedThreshold,
+  type ThresholdOperator,
+  type ThresholdSpec,
+} from '@crucible/instrument-kit';
 
 /** Built-in metric names every scenario report has. */
 export const BUILTIN_METRICS = ['latency', 'errors', 'requests', 'dropped_iterations', 'checks', 'schedule_lag'] as const;
@@ -161,8 +93,9 @@ function aggregate(t: ParsedThreshold, s: Measured): { actual: number | null; er
         const known = [...BUILTIN_METRICS, ...Object.keys(s.metrics)].join(', ');
         return { actual: null, error: `unknown metric "${t.metric}" (known: ${known})` };
       }
-      if (t.aggregation === 'count' || t.aggregation === 'value') return { actual: v };
-      return bad(' (custom metrics take count or value)');
+      // One number per custom metric: a counter's count, or a rate's fraction of true samples (`ctx.rate`).
+      if (t.aggregation === 'count' || t.aggregation === 'value' || t.aggregation === 'rate') return { actual: v };
+      return bad(' (custom metrics take count, value or rate)');
     }
   }
 }

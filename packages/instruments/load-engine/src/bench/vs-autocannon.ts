@@ -12,10 +12,24 @@ import { fork } from 'node:child_process';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { buildReport } from '../build-report.js';
+import { decodeHistogram, summarizeHistogram } from '@crucible/instrument-kit';
 import { constantArrivalRate, constantVUs } from '../executors.js';
 import { run } from '../runner.js';
+import type { ScenarioResult } from '../result.js';
 import { scenario } from '../scenario.js';
+
+/** Latency summary (ms) of a result's base64 HDR histogram. */
+function summary(histogram: string | undefined) {
+  if (!histogram) return null;
+  const h = decodeHistogram(histogram);
+  const out = summarizeHistogram(h);
+  h.destroy();
+  return out;
+}
+
+function errorRate(s: ScenarioResult): number {
+  return s.requests === 0 ? 0 : (s.requests - s.successes) / s.requests;
+}
 
 const { values } = parseArgs({ options: { duration: { type: 'string', default: '10' }, connections: { type: 'string', default: '50' }, rounds: { type: 'string', default: '3' }, open: { type: 'string', default: '0.5' } } });
 const duration = Number(values.duration);
@@ -62,9 +76,10 @@ async function viaEngine(url: string): Promise<Figures> {
     }),
     { baseUrl: url },
   );
-  const s = buildReport(result, { suite: 'perf' }).scenarios[0];
-  if (!s || s.error_rate > 0) throw new Error(`engine run had errors: ${JSON.stringify(s?.errors)}`);
-  return { rps: s.requests / duration, p50: s.latency_ms?.p50 ?? 0, p99: s.latency_ms?.p99 ?? 0 };
+  const s = result.scenarios[0];
+  if (!s || errorRate(s) > 0) throw new Error(`engine run had errors: ${JSON.stringify(s?.errors)}`);
+  const latency = summary(s.histogram);
+  return { rps: s.requests / duration, p50: latency?.p50 ?? 0, p99: latency?.p99 ?? 0 };
 }
 
 function median(xs: number[]): number {
@@ -94,7 +109,9 @@ try {
     scenario({ name: 'open', executor: constantArrivalRate({ rate, duration: `${duration}s`, preAllocatedVUs: connections, maxVUs: connections * 4 }), connections, request: (ctx) => ctx.http.request({ path: '/' }) }),
     { baseUrl: server.url },
   );
-  const o = buildReport(open, { suite: 'perf' }).scenarios[0];
+  const o = open.scenarios[0];
+  const oLatency = summary(o?.histogram);
+  const oLag = summary(o?.lagHistogram);
   process.stdout.write(
     [
       `Bare node:http server (own process), ${connections} connections, closed loop, ${duration} s × ${rounds} rounds, one thread each; ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), Node ${process.version}, load average at end ${os.loadavg().map((l) => l.toFixed(1)).join('/')}.`,
@@ -106,7 +123,7 @@ try {
       '',
       `engine / autocannon: median ${median(ratios).toFixed(2)}× (per round: ${ratios.map((r) => r.toFixed(2)).join(', ')})`,
       '',
-      `open model (constant arrival rate ${rate}/s for ${duration} s, latency from the intended start): achieved ${o?.rps.achieved.toFixed(0)} req/s, dropped ${o?.dropped_iterations}, p50 ${o?.latency_ms?.p50.toFixed(2)} ms, p99 ${o?.latency_ms?.p99.toFixed(2)} ms, start lag p99 ${o?.schedule_lag_ms?.p99.toFixed(2)} ms`,
+      `open model (constant arrival rate ${rate}/s for ${duration} s, latency from the intended start): achieved ${o && o.durationS > 0 ? (o.requests / o.durationS).toFixed(0) : 0} req/s, dropped ${o?.dropped}, p50 ${oLatency?.p50.toFixed(2)} ms, p99 ${oLatency?.p99.toFixed(2)} ms, start lag p99 ${oLag?.p99.toFixed(2)} ms`,
       '',
     ].join('\n'),
   );

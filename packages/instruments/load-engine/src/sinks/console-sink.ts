@@ -18,7 +18,7 @@ export function consoleSink(options: ConsoleSinkOptions = {}): Sink {
       events.on('start', (e) => out.write(`▶ run ${e.runId} · segment ${e.segment} · ${e.scenarios.map((s) => `${s.name} [${s.executor.type}]`).join(', ')}\n`));
       events.on('scenario-start', (e) => out.write(`  ${e.scenario}: ${e.phase === 'warmup' ? 'warming up (not counted)' : 'measuring'}\n`));
       events.on('tick', (t) =>
-        out.write(`  ${t.scenario} ${String(t.t).padStart(3)}s  ${String(t.rps).padStart(6)} req/s  p50 ${(t.latency_ms.p50 ?? 0).toFixed(1)} ms  p99 ${(t.latency_ms.p99 ?? 0).toFixed(1)} ms  errors ${t.errors}  dropped ${t.dropped}  busy ${t.active_vus}\n`),
+        out.write(`  ${t.scenario} ${String(t.t).padStart(3)}s  ${String(t.rps).padStart(6)} req/s  p50 ${t.latencyMs.p50.toFixed(1)} ms  p99 ${t.latencyMs.p99.toFixed(1)} ms  errors ${t.errors}  dropped ${t.dropped}  busy ${t.activeVus}\n`),
       );
       events.on('scenario-done', ({ result: r }) =>
         out.write(`✔ ${r.name}: ${r.requests} requests, ${r.requests - r.successes} failed, ${r.dropped} dropped in ${r.durationS.toFixed(1)} s\n`),

@@ -5,8 +5,8 @@ import {
   type MetricSnapshot,
   type RunEndSummary,
 } from '@crucible/contracts';
+import { InstrumentError } from '@crucible/instrument-kit';
 import { WebSocket } from 'ws';
-import { scenarioReport } from '../build-report.js';
 import type { EngineEvents, Sink, TickEvent } from '../events.js';
 import type { RunResult } from '../result.js';
 
@@ -95,7 +95,7 @@ export class GatewayPublisher {
 
   /** Sends one message (numbered when sequenced); kept for replay until acknowledged. */
   publish(msg: GatewayPublish): void {
-    if (this.#closing) throw new Error('GatewayPublisher is closed');
+    if (this.#closing) throw new InstrumentError('used_after_close', 'GatewayPublisher is closed');
     if (this.#sequenced) {
       const seq = (this.#seq.get(msg.run_id) ?? 0) + 1;
       this.#seq.set(msg.run_id, seq);
@@ -140,7 +140,7 @@ export class GatewayPublisher {
   }
 
   #send(msg: GatewayPublish): void {
-    if (this.connected) this.#ws!.send(JSON.stringify(msg));
+    if (this.connected) this.#ws?.send(JSON.stringify(msg));
   }
 
   #connect(): void {
@@ -189,30 +189,7 @@ export class GatewayPublisher {
   }
 }
 
-/** The dashboard's `run_end` summary of a finished run: totals and thresholds as the final report has them. */
-export function runEndSummary(runId: string, result: RunResult): RunEndSummary {
-  const scenarios = result.scenarios.map((s) => {
-    const r = scenarioReport(s);
-    return {
-      name: r.name,
-      requests: r.requests,
-      errors: r.requests - r.successes,
-      error_rate: r.error_rate,
-      rps: r.rps.achieved,
-      latency_ms: r.latency_ms,
-      thresholds: r.thresholds,
-      passed: r.passed,
-    };
-  });
-  return {
-    run_id: runId,
-    passed: scenarios.every((s) => s.passed),
-    finished_at: result.finishedAt,
-    duration_s: Math.max(0, (Date.parse(result.finishedAt) - Date.parse(result.startedAt)) / 1000),
-    scenarios,
-  };
-}
-
+/** A tick as the gateway's wire format (contracts `MetricSnapshot`) has it. */
 function snapshotOf(runId: string, tick: TickEvent): MetricSnapshot {
   return {
     run_id: runId,
@@ -221,20 +198,38 @@ function snapshotOf(runId: string, tick: TickEvent): MetricSnapshot {
     requests: tick.requests,
     errors: tick.errors,
     rps: tick.rps,
-    latency_ms: tick.latency_ms,
-    ...(tick.histogram ? { histogram: tick.histogram } : {}),
-    ...(tick.errors_by_kind ? { errors_by_kind: tick.errors_by_kind } : {}),
+    latency_ms: { p50: tick.latencyMs.p50, p95: tick.latencyMs.p95, p99: tick.latencyMs.p99 },
+    histogram: tick.histogram,
     dropped: tick.dropped,
-    active: tick.active_vus,
-    ...(tick.target_rps !== undefined ? { target_rps: tick.target_rps } : {}),
+    active: tick.activeVus,
   };
 }
+
+/** The runs a sink saw as one: every scenario, from the first start to the last finish. */
+function unionOf(runId: string, results: readonly RunResult[]): RunResult {
+  const first = results[0] as RunResult;
+  return {
+    runId,
+    startedAt: results.map((r) => r.startedAt).sort()[0] ?? first.startedAt,
+    finishedAt: results.map((r) => r.finishedAt).sort().at(-1) ?? first.finishedAt,
+    segment: first.segment,
+    scenarios: results.flatMap((r) => r.scenarios),
+  };
+}
+
+/**
+ * Builds the dashboard's `run_end` summary of a finished run, thresholds evaluated:
+ * `runEndSummary` from `@crucible/reporting` (the engine does not evaluate thresholds).
+ */
+export type RunEndSummarizer = (runId: string, result: RunResult) => RunEndSummary;
 
 /** Options of {@link gatewaySink}. */
 export interface GatewaySinkOptions extends Omit<GatewayPublisherOptions, 'onStatus'> {
   /** The gateway channel (default: the engine's run id). */
   readonly runId?: string;
   readonly onStatus?: (status: string) => void;
+  /** Builds the final `run_end` summary: pass `runEndSummary` from `@crucible/reporting`. */
+  readonly summarize: RunEndSummarizer;
 }
 
 /** A sink that streams a run to the metrics gateway; `dashboardUrl` is where to watch it. */
@@ -247,17 +242,20 @@ export interface GatewaySink extends Sink {
 
 /**
  * Streams a run live to the metrics gateway: every `tick` becomes a per-second snapshot of
- * its scenario, and `done` a `run_end` message with the final totals and threshold outcomes
- * (the same figures the final report has). Close it (the runner does) to flush.
+ * its scenario (the contracts wire format), and closing the sink sends one `run_end` with the
+ * final totals and threshold outcomes of every run it saw (the same figures the final report
+ * has), then flushes. `run` closes it when it returns; a session closes it once, at `close()`.
  *
  * @example
- * const sink = gatewaySink({ gatewayUrl, token, runId: 'nightly-42' });
- * console.log(`watch live: ${sink.dashboardUrl}`);
+ * import { runEndSummary } from '@crucible/reporting';
+ * const sink = gatewaySink({ gatewayUrl, token, runId: 'nightly-42', summarize: runEndSummary });
+ * process.stderr.write(`watch live: ${sink.dashboardUrl}\n`);
  * await run(scenarios, { runId: 'nightly-42', sinks: [consoleSink(), sink] });
  */
 export function gatewaySink(options: GatewaySinkOptions): GatewaySink {
   const publisher = new GatewayPublisher(options);
   let runId = options.runId;
+  const finished: RunResult[] = [];
   return {
     name: 'gateway',
     publisher,
@@ -269,15 +267,22 @@ export function gatewaySink(options: GatewaySinkOptions): GatewaySink {
         runId ??= e.runId;
       });
       events.on('tick', (tick) => {
-        const id = runId ?? tick.run_id;
+        const id = runId ?? tick.runId;
         publisher.publish({ type: 'snapshot', run_id: id, snapshot: snapshotOf(id, tick) });
       });
-      events.on('done', ({ runId: engineRunId, result }) => {
-        const id = runId ?? engineRunId;
-        publisher.publish({ type: 'run_end', run_id: id, summary: runEndSummary(id, result) });
-      });
+      events.on('done', ({ result }) => finished.push(result));
     },
-    close: () => publisher.close(),
+    async close() {
+      try {
+        // One run_end for everything the sink saw: a session's runs end together.
+        if (finished.length > 0) {
+          const id = runId ?? (finished[0] as RunResult).runId;
+          publisher.publish({ type: 'run_end', run_id: id, summary: options.summarize(id, unionOf(id, finished)) });
+        }
+      } finally {
+        await publisher.close();
+      }
+    },
   };
 }
 
@@ -290,13 +295,14 @@ export interface LiveSinkOptions extends GatewaySinkOptions {
 
 /**
  * What a stress runner calls for `--live`: connects to the gateway (so a wrong URL or token
- * fails before the run, not silently during it) and returns the sink and the dashboard URL
- * to print.
+ * fails before the run with `gateway_unreachable`, not silently during it) and returns the
+ * sink and the dashboard URL to print.
  *
  * @example
- * const live = await startLiveSink({ gatewayUrl: process.env.CRUCIBLE_GATEWAY_URL!, token, runId });
+ * const live = await startLiveSink({ gatewayUrl: process.env.CRUCIBLE_GATEWAY_URL!, token, runId, summarize: runEndSummary });
  * process.stderr.write(`live dashboard: ${live.dashboardUrl}\n`);
- * await run(scenarios, { runId, sinks: [consoleSink(), live.sink] });
+ * await using session = openSession({ runId, sinks: [consoleSink(), live.sink] });
+ * for (const step of steps) await session.run(step); // one live run, one run_end at close
  */
 export async function startLiveSink(options: LiveSinkOptions): Promise<{ sink: GatewaySink; dashboardUrl: string }> {
   const sink = gatewaySink(options);
@@ -304,7 +310,7 @@ export async function startLiveSink(options: LiveSinkOptions): Promise<{ sink: G
   while (!sink.publisher.connected) {
     if (Date.now() > deadline) {
       await sink.publisher.close(0);
-      throw new Error(`the metrics gateway at ${gatewayWsUrl(options.gatewayUrl)} did not accept a publisher connection within ${options.connectTimeoutMs ?? 5000} ms (check the URL and the publish token)`);
+      throw new InstrumentError('gateway_unreachable', `the metrics gateway at ${gatewayWsUrl(options.gatewayUrl)} did not accept a publisher connection within ${options.connectTimeoutMs ?? 5000} ms (check the URL and the publish token)`);
     }
     await new Promise((r) => setTimeout(r, 25));
   }

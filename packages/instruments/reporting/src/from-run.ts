@@ -1,14 +1,30 @@
-import type { RunReport, ScenarioReport } from '@crucible/contracts';
+import type { RunEndSummary, RunReport, ScenarioReport } from '@crucible/contracts';
 import { decodeHistogram, percentileMs, summarizeHistogram } from '@crucible/instrument-kit';
-import { finalizeScenario, runMetadata, type RunMetadataInput } from '@crucible/reporting';
-import type { RunResult, ScenarioResult } from './result.js';
+import type { RunResult, ScenarioResult } from '@crucible/load-engine';
+import { runMetadata, type RunMetadataInput } from './metadata.js';
+import { finalizeScenario } from './thresholds.js';
 
 function round(n: number, digits = 3): number {
   const f = 10 ** digits;
   return Math.round(n * f) / f;
 }
 
-/** One scenario's result as a contracts `ScenarioReport`, thresholds evaluated. */
+/** Custom counters as they are, and each custom rate with samples as its fraction of true samples. */
+function metricsOf(s: ScenarioResult): Record<string, number> {
+  const out: Record<string, number> = { ...s.metrics };
+  // A rate nobody sampled has no value: a threshold on it then fails instead of reading 0.
+  for (const [name, r] of Object.entries(s.rates ?? {})) if (r.total > 0) out[name] = round(r.trues / r.total, 6);
+  return out;
+}
+
+/**
+ * One scenario's engine result as a contracts `ScenarioReport`, thresholds evaluated (custom
+ * metrics the engine counted included).
+ *
+ * @example
+ * const report = scenarioReport(scenarioResult(result, 'reserve ids'));
+ * report.thresholds.filter((t) => !t.passed); // what failed, with actual values
+ */
 export function scenarioReport(s: ScenarioResult): ScenarioReport {
   const total = decodeHistogram(s.histogram);
   const latency = summarizeHistogram(total);
@@ -40,7 +56,7 @@ export function scenarioReport(s: ScenarioResult): ScenarioReport {
     latency_ms: latency,
     histogram: s.histogram,
     series,
-    metrics: { ...s.metrics },
+    metrics: metricsOf(s),
     thresholds: s.thresholds.map((expression) => ({ expression, metric: '', actual: null, passed: false })),
     verdicts: [...s.verdicts],
     evidence: [...s.evidence],
@@ -69,12 +85,13 @@ export function scenarioReport(s: ScenarioResult): ScenarioReport {
 }
 
 /**
- * The run as a contracts `RunReport`: metadata (commit, machine, Node, config), one scenario
- * report each, thresholds evaluated, pass/fail from thresholds and attached verdicts.
+ * The engine's run as a contracts `RunReport`: metadata (commit, machine, Node, config), one
+ * scenario report each, thresholds evaluated, pass/fail from thresholds and attached verdicts.
  *
  * @example
+ * const result = await run([reserve], { baseUrl });            // @crucible/load-engine
  * const report = buildReport(result, { suite: 'id-service stress', config: { rate: 100 } });
- * await finishRun(report); // from @crucible/reporting: writes files, sets the exit code
+ * await finishRun(report); // writes the report files, sets the exit code
  */
 export function buildReport(result: RunResult, meta: RunMetadataInput): RunReport {
   const scenarios = result.scenarios.map(scenarioReport);
@@ -83,5 +100,35 @@ export function buildReport(result: RunResult, meta: RunMetadataInput): RunRepor
     run: runMetadata({ id: result.runId, startedAt: result.startedAt, finishedAt: result.finishedAt, ...meta }),
     scenarios,
     passed: scenarios.every((s) => s.passed),
+  };
+}
+
+/**
+ * The live dashboard's `run_end` summary of a finished run: totals and thresholds as the
+ * final report has them. It is what the load engine's gateway sink takes as `summarize`.
+ *
+ * @example
+ * const live = await startLiveSink({ gatewayUrl, token, runId, summarize: runEndSummary });
+ */
+export function runEndSummary(runId: string, result: RunResult): RunEndSummary {
+  const scenarios = result.scenarios.map((s) => {
+    const r = scenarioReport(s);
+    return {
+      name: r.name,
+      requests: r.requests,
+      errors: r.requests - r.successes,
+      error_rate: r.error_rate,
+      rps: r.rps.achieved,
+      latency_ms: r.latency_ms,
+      thresholds: r.thresholds,
+      passed: r.passed,
+    };
+  });
+  return {
+    run_id: runId,
+    passed: scenarios.every((s) => s.passed),
+    finished_at: result.finishedAt,
+    duration_s: Math.max(0, (Date.parse(result.finishedAt) - Date.parse(result.startedAt)) / 1000),
+    scenarios,
   };
 }
