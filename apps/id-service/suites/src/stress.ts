@@ -6,11 +6,11 @@ import { randomUUID } from 'node:crypto';
 import { checkApiLeakage, checkIds, classifyOutcome, idEvidenceFromDb, reconcileIds, type ApiObservation, type IdOperation } from '@crucible/checkers';
 import { idRegistryResponseSchema, type RunReport, type ScenarioReport } from '@crucible/contracts';
 import { createDb, createPool, type Database } from '@crucible/db';
-import { EXIT, exitWith, expectVerdict, finishRun, parseSuiteArgs, runMetadata } from '@crucible/reporting';
+import { EXIT, exitWith, expectVerdict, finishRun, parseSuiteArgs, runMetadata, scenarioReport } from '@crucible/reporting';
 import { explainEvidence, poolEvidence, startSut, type Sut } from '@crucible/testbed';
 import type { Kysely } from 'kysely';
 import type { Pool } from 'undici';
-import { burst, run, scenario, scenarioReport, type ScenarioResult } from '@crucible/load-engine';
+import { burst, run, scenario, type ScenarioResult } from '@crucible/load-engine';
 import { httpPool, timedCall, type CallRecord } from './stress.support.js';
 
 const args = parseSuiteArgs(process.argv.slice(2));

@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { expect, test } from '@playwright/test';
-import { buildReport, constantArrivalRate, run, scenario } from '@crucible/load-engine';
-import { renderHtml } from '@crucible/reporting';
+import { constantArrivalRate, run, scenario } from '@crucible/load-engine';
+import { buildReport, renderHtml } from '@crucible/reporting';
 import { startTarget } from './support.js';
 
 test('the HTML report of a real run renders every chart with content', async ({ page }, testInfo) => {

@@ -1,5 +1,6 @@
 import { expect, test } from '@playwright/test';
-import { buildReport, constantArrivalRate, run, scenario, startLiveSink } from '@crucible/load-engine';
+import { constantArrivalRate, run, scenario, startLiveSink } from '@crucible/load-engine';
+import { buildReport, runEndSummary } from '@crucible/reporting';
 import { startGateway, startTarget, token } from './support.js';
 
 test('the dashboard shows a live run as it happens, and its numbers match the final report', async ({ page }, testInfo) => {
@@ -7,7 +8,7 @@ test('the dashboard shows a live run as it happens, and its numbers match the fi
   const target = await startTarget();
   try {
     const runId = `e2e-live-${Date.now()}`;
-    const live = await startLiveSink({ gatewayUrl: gateway.url, token, runId });
+    const live = await startLiveSink({ gatewayUrl: gateway.url, token, runId, summarize: runEndSummary });
     expect(live.dashboardUrl).toBe(`${gateway.url}/dashboard/${runId}`);
     await page.goto(live.dashboardUrl);
     await expect(page.locator('#status')).toHaveText('live');
