@@ -2,7 +2,8 @@
  * @crucible/checkers — correctness verdicts from recorded histories: ID uniqueness and
  * contiguity (operations classified ok / failed / indeterminate, as Jepsen does, and
  * reconciled against the database), cross-project leakage in API answers and in SQL,
- * exactly-once claims, and degradation between two sets of measurements.
+ * exactly-once claims, task writes that survive faults (nothing lost, half-written or
+ * phantom), and degradation between two sets of measurements.
  *
  * Every checker returns a `Verdict` (`@crucible/contracts`): `checker`, `status`
  * (`pass` / `fail` / `indeterminate`), `summary`, `counts` and `examples`, ready to attach
@@ -26,5 +27,6 @@ export {
 export { checkApiLeakage, checkSqlIsolation, compareListingWithRows, type ApiObservation, type ListedKeys, type SqlIsolationOptions } from './leakage.checker.js';
 export { checkClaims, type ClaimAttempt, type ClaimCheckOptions } from './claims.checker.js';
 export { compareDegradation, median, spreadOf, type Degradation, type DegradationOptions, type Spread } from './degradation.checker.js';
-export { idEvidenceFromDb, claimedRowsFromDb, keysPerProject, type ClaimRowEvidence } from './sql-evidence.js';
+export { checkTaskWrites, type TaskWrite, type TaskRowEvidence } from './task-writes.checker.js';
+export { idEvidenceFromDb, claimedRowsFromDb, taskRowsFromDb, keysPerProject, type ClaimRowEvidence } from './sql-evidence.js';
 export type { NumberRange } from './ranges.js';

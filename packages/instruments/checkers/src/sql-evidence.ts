@@ -1,6 +1,7 @@
 import type { Database } from '@crucible/db';
 import type { Kysely } from 'kysely';
 import type { RegistryRowEvidence, ReservationRowEvidence } from './ids.checker.js';
+import type { TaskRowEvidence } from './task-writes.checker.js';
 
 /**
  * Reads what `reconcileIds` needs for the given projects: every `id_registry` row and
@@ -44,6 +45,16 @@ export async function claimedRowsFromDb(db: Kysely<Database>, projectIds: readon
     .where('project_id', 'in', [...projectIds])
     .where('claimed_by', 'is not', null)
     .execute();
+}
+
+/**
+ * Every task of one project as `checkTaskWrites` compares it with what the client sent.
+ *
+ * @example
+ * const verdict = checkTaskWrites(writes, await taskRowsFromDb(db, 'res-down'));
+ */
+export async function taskRowsFromDb(db: Kysely<Database>, projectId: string): Promise<TaskRowEvidence[]> {
+  return db.selectFrom('tasks').select(['task_id', 'title', 'payload']).where('project_id', '=', projectId).execute();
 }
 
 /** Keys of the rows each project owns in a project-scoped table. */
