@@ -3,9 +3,8 @@
 // checker (one history entry per logical reservation, whatever the number of attempts).
 import { randomUUID } from 'node:crypto';
 
-import { classifyOutcome, type IdOperation } from '@crucible/checkers';
-import { hangAfterMs, send, type Http, type HttpCall } from '@crucible/suite-kit';
-import { now } from '@crucible/instrument-kit';
+import type { IdOperation } from '@crucible/checkers';
+import { hangAfterMs, send, withRetries, type Http, type HttpCall } from '@crucible/suite-kit';
 
 /** How {@link reserveWithRetries} behaves. */
 export interface ReserveOptions {
@@ -35,31 +34,22 @@ export interface ReserveOptions {
  */
 export async function reserveWithRetries(http: Http, o: ReserveOptions): Promise<IdOperation> {
   const key = randomUUID();
-  const deadline = now() + (o.deadlineMs ?? 10_000);
-  let mayHaveHappened = false;
-  let lastError = '';
   const base = { process: o.process ?? 0, project_id: o.projectId, type: o.type, count: o.count, ...(o.idempotent ? { idempotency_key: key } : {}) };
-  for (let attempt = 0; ; attempt++) {
-    const call = await send(http, {
-      method: 'POST',
-      path: '/ids/reserve',
-      headers: { authorization: `Bearer ${o.apiKey}`, ...(o.idempotent ? { 'idempotency-key': key } : {}) },
-      body: { type: o.type, count: o.count },
-      // Longer than the service's own worst case (acquire + statement limits): past it, a hang.
-      timeoutMs: hangAfterMs,
-    });
-    o.attempts.push(call);
-    const outcome = classifyOutcome({ status: call.status, code: call.code });
-    if (outcome === 'ok') {
-      const { first, last } = call.body as { first: number; last: number };
-      return { ...base, outcome: 'ok', first, last };
-    }
-    if (outcome === 'indeterminate') mayHaveHappened = true;
-    lastError = call.code ?? String(call.status ?? 'no answer');
-    const retryable = call.status === undefined || call.status === 503;
-    const pause = Math.min(1000, call.retryAfter ? Number(call.retryAfter) * 1000 : 200, 100 * 2 ** attempt);
-    if (!retryable || now() + pause > deadline) break;
-    await new Promise((r) => setTimeout(r, pause));
+  const { outcome, last } = await withRetries(
+    () =>
+      send(http, {
+        method: 'POST',
+        path: '/ids/reserve',
+        headers: { authorization: `Bearer ${o.apiKey}`, ...(o.idempotent ? { 'idempotency-key': key } : {}) },
+        body: { type: o.type, count: o.count },
+        // Longer than the service's own worst case (acquire + statement limits): past it, a hang.
+        timeoutMs: hangAfterMs,
+      }),
+    { deadlineMs: o.deadlineMs ?? 10_000, attempts: o.attempts },
+  );
+  if (outcome === 'ok') {
+    const { first, last: lastId } = last.body as { first: number; last: number };
+    return { ...base, outcome, first, last: lastId };
   }
-  return { ...base, outcome: mayHaveHappened ? 'indeterminate' : 'failed', error: lastError };
+  return { ...base, outcome, error: last.code ?? String(last.status ?? 'no answer') };
 }

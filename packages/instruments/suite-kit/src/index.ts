@@ -19,4 +19,19 @@ export { runSuite, suiteMain, type SuiteDefinition, type SuiteKit, type SuiteSte
 export { send, errorCodeOf, hangAfterMs, hungCalls, uncleanFailures, healthStatus, poolOf, poolDrained, checksScenario, type Http, type HttpCall } from './calls.js';
 export { phaseReports, recoveryMs, percentileOf, callsIn, latencyOf, type CallRecord, type PhaseReportInput, type PhaseExtras } from './phases.js';
 export { startProbe, type Probe, type ProbeSample } from './probe.js';
-export { runResilienceSuite, startupFaultsScenario, type ResilienceContext, type ResilienceStep, type ResilienceSuiteOptions } from './resilience-suite.js';
+export { withRetries, retryPause, isRetryable, type RetryOptions, type Retried } from './retry.js';
+export { resilienceSuite } from './resilience/resilience-suite.js';
+export { startupFaultsScenario, startupFaultsStep } from './resilience/startup-faults.js';
+export {
+  resilienceEnv,
+  type ResilienceWorkload,
+  type ResilienceContext,
+  type ResilienceStepName,
+  type OperationInput,
+  type FaultLoad,
+  type PhaseAdditions,
+  type StepTuning,
+  type RateTuning,
+  type VusTuning,
+  type DegradedTuning,
+} from './resilience/workload.js';

@@ -1,0 +1,53 @@
+import { spanOf } from '@crucible/chaos';
+import type { ScenarioReport } from '@crucible/contracts';
+import { constantArrivalRate } from '@crucible/load-engine';
+import { hungCalls, uncleanFailures } from '../calls.js';
+import { phaseReports } from '../phases.js';
+import type { SuiteStep } from '../suite.js';
+import { afterExtras, callsAround, describeLoad, loadUnderFaults, phaseRow, withAdditions } from './load.js';
+import type { ResilienceContext, ResilienceWorkload } from './workload.js';
+
+/**
+ * 5. A bandwidth cap, a slicer and a limit_data on the database link, one after the other,
+ * during a 15 s load: every answer correct or a clean failure, nothing hung, nothing
+ * half-written. Reported as the calm before, one row per fault, and the calm after.
+ */
+export function degradedLinkStep<Op>(w: ResilienceWorkload<Op>): SuiteStep<ResilienceContext> {
+  const t = w.steps.degraded;
+  const projectId = 'res-degraded';
+  return {
+    name: 'bandwidth / slicer / limit_data',
+    async run(ctx, kit): Promise<ScenarioReport[]> {
+      const rate = t.rate ?? 12;
+      const executor = constantArrivalRate({ rate, duration: '15s', preAllocatedVUs: 20, maxVUs: 150 });
+      const faults = t.faults.map((fault, i) => ({ at: 1500 + 4000 * i, for: 3000, proxy: ctx.link, fault }));
+      const load = await loadUnderFaults(w, ctx, kit, { step: 'degraded', projectId, executor, faults });
+      const description = describeLoad(executor, t.load ?? w.load);
+      const streams = new Set(t.faults.map((f) => (f.type === 'down' ? 'downstream' : (f.stream ?? 'downstream'))));
+      const direction = streams.size === 1 && streams.has('upstream') ? ' (upstream)' : '';
+      const span = spanOf(load.timeline);
+      const calm = phaseReports(load.calls, {
+        name: `bandwidth, slicer, limit_data on the database link${direction}`,
+        executor: description,
+        step: span,
+        run: load.timeline,
+        before: { thresholds: ['errors: rate<0.02'] },
+        after: await afterExtras(w, ctx, projectId, { thresholds: ['errors: rate<0.02'] }, t.after, load, callsAround(load, span).after),
+      });
+      const perFault: ScenarioReport[] = [];
+      for (const step of load.timeline.steps) {
+        if (!step.appliedAt || !step.removedAt) throw new Error(`fault step did not run: ${step.description}: ${step.error ?? ''}`);
+        const mine = callsAround(load, step).during;
+        const what = step.description.replace(/^at [\d.]+ s add /, '').replace(/ on [^ ]+ for .*$/, '');
+        const during = await withAdditions(
+          { thresholds: ['unclean_failures: value==0', 'hung_requests: value==0'], metrics: { unclean_failures: uncleanFailures(mine), hung_requests: hungCalls(mine) } },
+          t.perFault,
+          load,
+          mine,
+        );
+        perFault.push(phaseRow(phaseReports(load.calls, { name: `database link: ${what}`, executor: description, step, run: load.timeline, during }), 'during'));
+      }
+      return [phaseRow(calm, 'before'), ...perFault, phaseRow(calm, 'after')];
+    },
+  };
+}

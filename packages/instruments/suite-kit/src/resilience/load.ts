@@ -1,0 +1,138 @@
+import { phasesOf, withFaults, type FaultStep, type Phase, type StepRecord, type TimelineRun } from '@crucible/chaos';
+import type { ScenarioReport } from '@crucible/contracts';
+import { scenario, type ExecutorConfig } from '@crucible/load-engine';
+import type { HttpCall } from '../calls.js';
+import { callsIn, type PhaseExtras } from '../phases.js';
+import type { SuiteKit } from '../suite.js';
+import type { FaultLoad, PhaseAdditions, ResilienceContext, ResilienceStepName, ResilienceWorkload } from './workload.js';
+
+/** How long the reset_peer/timeout step's operations may retry. */
+const retryDeadlineMs = 10_000;
+
+/**
+ * Creates the step's project and sends one `warmPath` request with its key, so measured
+ * calls do not include the key's first verification. Resolves to the key.
+ */
+export async function warmProject(w: Pick<ResilienceWorkload<unknown>, 'warmPath'>, ctx: ResilienceContext, projectId: string): Promise<string> {
+  const { api_key } = await ctx.sut.createProject(projectId);
+  await fetch(`${ctx.url}${w.warmPath}`, { headers: { authorization: `Bearer ${api_key}` } }).then((r) => r.arrayBuffer());
+  return api_key;
+}
+
+/** What {@link loadUnderFaults} drives. */
+export interface LoadPlan {
+  readonly step: ResilienceStepName;
+  /** The step's project (a fresh one, so its verdicts read only its own rows). */
+  readonly projectId: string;
+  readonly executor: ExecutorConfig;
+  readonly faults: readonly FaultStep[];
+  /** Retry each operation for up to 10 s (the reset_peer/timeout step). */
+  readonly retry?: boolean;
+  /** Runs beside the load, started with it (the failure-isolation step kills the peer in it). */
+  readonly alongside?: () => Promise<void>;
+}
+
+/**
+ * The workload's operations driven by the load engine (with the suite's sinks) on a fresh
+ * project while `faults` act on the links; every attempt and every logical operation recorded.
+ */
+export async function loadUnderFaults<Op>(w: ResilienceWorkload<Op>, ctx: ResilienceContext, kit: SuiteKit, plan: LoadPlan): Promise<FaultLoad<Op>> {
+  const apiKey = await warmProject(w, ctx, plan.projectId);
+  const calls: HttpCall[] = [];
+  const ops: Op[] = [];
+  const s = scenario({
+    name: plan.step,
+    executor: plan.executor,
+    gracefulStop: '12s',
+    request: async (it) => {
+      const op = await w.operation({
+        http: it.http,
+        apiKey,
+        projectId: plan.projectId,
+        step: plan.step,
+        iteration: it.iteration,
+        vu: it.vu,
+        deadlineMs: plan.retry ? retryDeadlineMs : 0,
+        calls,
+      });
+      ops.push(op);
+      return op;
+    },
+    isSuccess: (op) => w.isOk(op),
+  });
+  const { result, timeline } = await withFaults(plan.faults, async (signal) => {
+    const [results] = await Promise.all([kit.run(s, { baseUrl: ctx.url, signal }), plan.alongside?.()]);
+    return results;
+  });
+  return { calls, ops, timeline, dropped: result[0]?.dropped ?? 0 };
+}
+
+/** Step `i` of a timeline, which must have been applied and removed. */
+export function stepOf(timeline: TimelineRun, i = 0): StepRecord {
+  const step = timeline.steps[i];
+  if (!step?.appliedAt || !step.removedAt) throw new Error(`fault step ${i} did not run: ${step?.error ?? 'missing'}`);
+  return step;
+}
+
+/** The calls of each phase around `step` (see `callsIn`): before it, while it acted, after it. */
+export function callsAround<Op>(load: FaultLoad<Op>, step: StepRecord): Record<Phase['name'], HttpCall[]> {
+  const out: Record<Phase['name'], HttpCall[]> = { before: [], during: [], after: [] };
+  for (const phase of phasesOf(step, load.timeline)) out[phase.name] = callsIn(load.calls, phase);
+  return out;
+}
+
+/** The row of one phase among `phaseReports`' rows. */
+export function phaseRow(rows: readonly ScenarioReport[], phase: Phase['name']): ScenarioReport {
+  const row = rows.find((r) => r.tags['phase'] === phase);
+  if (!row) throw new Error(`no ${phase} row among ${rows.map((r) => r.name).join(', ')}`);
+  return row;
+}
+
+/** A measured value as a metric: whole ms, `-1` when there was none (no sample, never recovered). */
+export const round = (x: number | null): number => (x === null ? -1 : Math.round(x));
+
+/** Whether a process is still alive. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `constant-arrival-rate 30/s, <load>` or `constant-vus 8, <load>`. */
+export function describeLoad(executor: ExecutorConfig, load: string): string {
+  const how =
+    executor.type === 'constant-arrival-rate'
+      ? `constant-arrival-rate ${(executor.rate * 1000) / executor.timeUnitMs}/s`
+      : executor.type === 'constant-vus'
+        ? `constant-vus ${executor.vus}`
+        : executor.type;
+  return `${how}, ${load}`;
+}
+
+/** The kit's extras of a phase row with the workload's additions after them. */
+export async function withAdditions<Op>(base: PhaseExtras, add: PhaseAdditions<Op> | undefined, load: FaultLoad<Op>, calls: readonly HttpCall[]): Promise<PhaseExtras> {
+  if (!add) return base;
+  return {
+    ...base,
+    thresholds: [...(base.thresholds ?? []), ...(add.thresholds ?? [])],
+    metrics: { ...base.metrics, ...add.metrics?.(load, calls) },
+    verdicts: [...(base.verdicts ?? []), ...((await add.verdicts?.(load)) ?? [])],
+  };
+}
+
+/** The `after` row's extras: the kit's, the workload's verdicts of the step's project, then the step's additions. */
+export async function afterExtras<Op>(
+  w: ResilienceWorkload<Op>,
+  ctx: ResilienceContext,
+  projectId: string,
+  base: PhaseExtras,
+  add: PhaseAdditions<Op> | undefined,
+  load: FaultLoad<Op>,
+  calls: readonly HttpCall[],
+): Promise<PhaseExtras> {
+  const verdicts = await w.verdicts(ctx, projectId, load.ops);
+  return withAdditions({ ...base, verdicts: [...(base.verdicts ?? []), ...verdicts] }, add, load, calls);
+}
