@@ -7,6 +7,7 @@ import type { Scenario } from './scenario.js';
 import type { ExecutionSegment } from './segment.js';
 import { WebSocketClient } from './ws-client.js';
 
+/** A scenario of any result and metrics (the engine does not look at either type). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyScenario = Scenario<any, any>;
 

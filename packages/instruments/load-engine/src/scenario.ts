@@ -123,8 +123,10 @@ function checkMetrics(name: string, metrics: MetricDeclarations, thresholds: rea
 }
 
 /**
- * Declares a scenario. Throws at once on a bad name, a malformed threshold or a bad duration,
- * so a typo never turns into a silent pass.
+ * Declares a scenario. Throws at once (an `InstrumentError`: `invalid_scenario`, or
+ * `threshold_syntax`) on a bad name, a malformed threshold, a bad duration, or a custom metric
+ * a threshold reads the wrong way, so a typo never turns into a silent pass. `metrics` types
+ * the names `ctx.count` and `ctx.rate` accept.
  *
  * @example
  * const reserve = scenario({
