@@ -1,15 +1,15 @@
 import type { RunReport, ScenarioReport } from '@crucible/contracts';
 import { createDb, createPool, type Database } from '@crucible/db';
-import { run, scenarioReport, consoleSink, type RunOptions, type Scenario, type ScenarioResult, type Sink } from '@crucible/load-engine';
-import { EXIT, finishRun, runMetadata } from '@crucible/reporting';
+import { consoleSink, openSession, type EngineEvents, type RunSession, type Scenario, type ScenarioResult, type SessionRunOptions, type Sink } from '@crucible/load-engine';
+import { EXIT, finishRun, runMetadata, scenarioReport } from '@crucible/reporting';
 import { startSut, type Sut, type SutOptions } from '@crucible/testbed';
 import type { Kysely } from 'kysely';
 import { parseSuiteArgs, type SuiteArgs } from './args.js';
 import { exitWith } from './exit.js';
-import { openLive, type Live } from './live.js';
+import { openLive } from './live.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyScenario = Scenario<any>;
+type AnyScenario = Scenario<any, any>;
 
 /** The Nx targets a suite can serve. */
 export type SuiteTarget = 'stress' | 'resilience' | 'scale' | 'soak';
@@ -26,10 +26,18 @@ export interface SuiteKit {
   /** The sinks every load run of this suite reports to: the console, and the gateway with `--live`. */
   readonly sinks: readonly Sink[];
   /**
-   * Runs scenarios through the load engine with the suite's sinks; `baseUrl` defaults to the
+   * Every run's events (the suite's one run session): subscribe to watch a run as it goes,
+   * e.g. its per-second `tick`s; unsubscribe when the step is done.
+   */
+  readonly events: EngineEvents;
+  /**
+   * Runs scenarios through the load engine on the suite's run session (its sinks stay open
+   * across runs, so `--live` streams the whole suite as one run); `baseUrl` defaults to the
    * first app the suite started. Resolves to one result per scenario.
    */
-  run(scenarios: AnyScenario | readonly AnyScenario[], options?: Omit<RunOptions, 'sinks'>): Promise<ScenarioResult[]>;
+  run(scenarios: AnyScenario | readonly AnyScenario[], options?: SessionRunOptions): Promise<ScenarioResult[]>;
+  /** {@link SuiteKit.run} of one scenario, resolving to its result. */
+  runOne(scenario: AnyScenario, options?: SessionRunOptions): Promise<ScenarioResult>;
   /** One line on stdout, prefixed with the suite's name. */
   log(line: string): void;
 }
@@ -99,7 +107,7 @@ export async function runSuite<Ctx>(def: SuiteDefinition<Ctx>, options: RunSuite
   let crash: string | undefined;
   let sut: Sut | undefined;
   let db: Kysely<Database> | undefined;
-  let live: Live | undefined;
+  let session: RunSession | undefined;
   let ctx: Ctx | undefined;
   let setupDone = false;
   try {
@@ -111,28 +119,31 @@ export async function runSuite<Ctx>(def: SuiteDefinition<Ctx>, options: RunSuite
     sut = await startSut({ ...sutOptions, apps });
     db = createDb(createPool({ connectionString: sut.databaseUrl, max: 4 }));
     const sinks: Sink[] = [consoleSink()];
+    const runId = `${def.name.replace(/\W+/g, '-')}-${Date.now().toString(36)}`;
     if (args.live) {
-      live = await openLive({
+      const live = await openLive({
         gatewayUrl: gatewayFromEnv ?? sut.url('metrics-gateway'),
         token: env['CRUCIBLE_GATEWAY_TOKEN'] ?? (gatewayFromEnv ? (env['CRUCIBLE_ADMIN_TOKEN'] ?? '') : sut.adminToken),
-        runId: `${def.name.replace(/\W+/g, '-')}-${Date.now().toString(36)}`,
+        runId,
       });
       sinks.push(live.sink);
       log(`live dashboard: ${live.dashboardUrl}`);
     }
     const defaultUrl = apps[0] && apps[0] !== 'metrics-gateway' ? sut.url(apps[0]) : undefined;
+    const runs = openSession({ runId, sinks, ...(defaultUrl ? { baseUrl: defaultUrl } : {}) });
+    session = runs;
     const kit: SuiteKit = {
       args,
       sut,
       db,
       sinks,
       log,
+      events: runs.events,
       async run(scenarios, runOptions = {}) {
-        const list: AnyScenario[] = Array.isArray(scenarios) ? [...(scenarios as readonly AnyScenario[])] : [scenarios as AnyScenario];
-        const baseUrl = runOptions.baseUrl ?? defaultUrl;
-        const result = await run(list, { ...runOptions, ...(baseUrl ? { baseUrl } : {}), sinks });
-        live?.record(result.scenarios);
-        return result.scenarios;
+        return (await runs.run(scenarios, runOptions)).scenarios;
+      },
+      async runOne(scenario, runOptions) {
+        return (await runs.run(scenario, runOptions)).scenarios[0] as ScenarioResult;
       },
     };
     ctx = await def.setup(kit);
@@ -156,7 +167,7 @@ export async function runSuite<Ctx>(def: SuiteDefinition<Ctx>, options: RunSuite
     log(`crashed: ${crash}`);
   } finally {
     if (setupDone) await def.teardown?.(ctx as Ctx).catch((e: unknown) => log(`teardown failed: ${String(e)}`));
-    await live?.end(startedAt).catch(() => undefined);
+    await session?.close().catch((e: unknown) => log(`closing the sinks failed: ${String(e)}`));
     await db?.destroy().catch(() => undefined);
     await sut?.stop();
   }

@@ -1,0 +1,100 @@
+// Artifact isolation: five projects store the same ids with different bytes.
+import { createHash } from 'node:crypto';
+import { checkApiLeakage, checkSqlIsolation, type ApiObservation } from '@crucible/checkers';
+import { burst, scenario } from '@crucible/load-engine';
+import { expectVerdict } from '@crucible/reporting';
+import type { SuiteStep } from '@crucible/suite-kit';
+import { keptValues, requestAs, type StressContext } from './context.js';
+
+interface Op {
+  readonly kind: 'put' | 'get';
+  /** The project whose key sends it. */
+  readonly p: string;
+  readonly id: string;
+  /** A read of an id only another project holds. */
+  readonly foreign: boolean;
+}
+
+interface Answer {
+  readonly op: Op;
+  readonly status: number;
+  readonly body: string;
+}
+
+const shared = ['design.md', 'notes.txt', 'plan.json'];
+const ownOnly = (p: string) => `only-${p}.bin`;
+const content = (p: string, id: string) => `artifact ${id} of project ${p}: ${createHash('sha256').update(p + id).digest('hex')}`;
+
+/**
+ * Five projects store artifacts under the same ids with different bytes, then read them
+ * back: each reads its own bytes, ids only another project holds are 404, and SQL holds
+ * exactly the artifacts each project wrote.
+ */
+export const artifacts: SuiteStep<StressContext> = {
+  name: 'artifact isolation',
+  async run(ctx, kit) {
+    const writes: Op[] = ctx.projects.flatMap((p) => [...shared, ownOnly(p)].map((id) => ({ kind: 'put' as const, p, id, foreign: false })));
+    const reads: Op[] = ctx.projects.flatMap((p) => [
+      ...[...shared, ownOnly(p)].map((id) => ({ kind: 'get' as const, p, id, foreign: false })),
+      ...ctx.projects.filter((q) => q !== p).map((q) => ({ kind: 'get' as const, p, id: ownOnly(q), foreign: true })),
+    ]);
+    const ops = [...writes, ...reads];
+    // Reads wait for every write, inside the same burst.
+    let writesDone!: () => void;
+    const allWritten = new Promise<void>((r) => (writesDone = r));
+    let written = 0;
+    const result = await kit.runOne(
+      scenario({
+        name: 'artifact isolation across 5 projects',
+        executor: burst({ requests: ops.length }),
+        thresholds: ['rate==0'],
+        request: async (it): Promise<Answer> => {
+          const op = ops[it.iteration] as Op;
+          if (op.kind === 'get') await allWritten;
+          const res = await requestAs(
+            ctx,
+            it.iteration,
+            op.p,
+            op.kind === 'put' ? { method: 'PUT', path: `/artifacts/${op.id}`, headers: { 'content-type': 'text/plain' }, body: content(op.p, op.id) } : { path: `/artifacts/${op.id}` },
+          );
+          if (op.kind === 'put' && ++written === writes.length) writesDone();
+          return { op, status: res.status, body: res.body };
+        },
+        isSuccess: (a) => (a.op.kind === 'put' ? a.status === 201 || a.status === 200 : a.op.foreign ? a.status === 404 : a.status === 200),
+      }),
+    );
+    let own = 0;
+    let wrongBytes = 0;
+    let foreignVisible = 0;
+    const observations: ApiObservation[] = [];
+    const examples: unknown[] = [];
+    for (const a of keptValues<Answer>(result)) {
+      if (a.op.kind === 'put') {
+        const meta = JSON.parse(a.body) as { project_id?: string };
+        observations.push({ asking_project: a.op.p, endpoint: 'PUT /artifacts/:id', status: a.status, items: [{ project_id: meta.project_id }] });
+      } else if (a.op.foreign) {
+        if (a.status === 404) continue;
+        foreignVisible++;
+        if (examples.length < 10) examples.push({ kind: 'foreign_visible', asking_project: a.op.p, artifact_id: a.op.id, status: a.status });
+      } else if (a.body === content(a.op.p, a.op.id)) own++;
+      else {
+        wrongBytes++;
+        if (examples.length < 10) examples.push({ kind: 'wrong_bytes', asking_project: a.op.p, artifact_id: a.op.id, got: a.body.slice(0, 80) });
+      }
+    }
+    const foreignReads = reads.length - writes.length;
+    const listed = Object.fromEntries(ctx.projects.map((p) => [p, [...shared, ownOnly(p)]]));
+    result.verdicts.push(
+      expectVerdict(
+        'artifact-isolation',
+        wrongBytes === 0 && foreignVisible === 0 && own === writes.length,
+        `${own} of ${writes.length} reads returned the project's own bytes; ${wrongBytes} returned other bytes; ${foreignVisible} of ${foreignReads} reads of another project's artifact were not 404`,
+        { writes: writes.length, own_reads: own, wrong_bytes: wrongBytes, foreign_reads: foreignReads, foreign_visible: foreignVisible },
+        examples,
+      ),
+      checkApiLeakage(observations),
+      await checkSqlIsolation(kit.db, { table: 'artifacts', listed, complete: true }),
+    );
+    return result;
+  },
+};
