@@ -14,9 +14,9 @@ function claimAttempt(project_id: string, worker: string, res: HttpResponse): Cl
 
 /**
  * `pending` tasks and `claimers` concurrent claimers (one burst): exactly min(pending,
- * claimers) claims succeed (counted per answer), every other claimer gets `no_task`, and
- * the `exactly-once-claims` checker finds each task handed out once with `claimed_by` in the
- * database agreeing.
+ * claimers) claims succeed and no task is handed out twice (both counted answer by answer),
+ * every other claimer gets `no_task`, and the `exactly-once-claims` checker agrees, with
+ * `claimed_by` in the database matching the answers.
  */
 export function claims(pending: number, claimers: number): SuiteStep<StressContext> {
   return {
@@ -29,17 +29,24 @@ export function claims(pending: number, claimers: number): SuiteStep<StressConte
         .values(Array.from({ length: pending }, (_, i) => ({ project_id: project, task_id: `job-${i + 1}`, title: `job ${i + 1}`, status: 'pending', priority: i % 5 })))
         .execute();
       const worker = (i: number) => `worker-${i}`;
+      const handedOut = new Map<string, number>();
       const result = await kit.runOne(
         scenario({
           name: `claims: ${claimers} concurrent claimers for ${pending} tasks`,
           executor: burst({ requests: claimers }),
           tags: { pending: String(pending), claimers: String(claimers) },
-          metrics: { successful_claims: 'counter' },
-          thresholds: ['rate==0', `successful_claims: count==${Math.min(pending, claimers)}`],
+          metrics: { successful_claims: 'counter', double_assigned_tasks: 'counter' },
+          thresholds: ['rate==0', 'double_assigned_tasks: count==0', `successful_claims: count==${Math.min(pending, claimers)}`],
           request: async (it) => {
             const res = await ctx.replicas.request(it.iteration, { method: 'POST', path: '/tasks/claim', headers: bearer(key), body: { worker: worker(it.iteration) } });
             const attempt = claimAttempt(project, worker(it.iteration), res);
-            if (attempt.result === 'claimed') it.count('successful_claims');
+            if (attempt.result === 'claimed') {
+              it.count('successful_claims');
+              const holders = (handedOut.get(attempt.task_id as string) ?? 0) + 1;
+              handedOut.set(attempt.task_id as string, holders);
+              // A task handed out a second time is one double-assigned task, however many more follow.
+              if (holders === 2) it.count('double_assigned_tasks');
+            }
             return attempt;
           },
           isSuccess: (attempt) => attempt.result !== 'error',

@@ -1,0 +1,41 @@
+// Bursts of concurrent reservations on one sequence.
+import { checkIds } from '@crucible/checkers';
+import { burst, scenario } from '@crucible/load-engine';
+import type { SuiteStep } from '@crucible/suite-kit';
+import { idsOf, idTally, project, reconcileVerdict, reservationsOf, reserve, type IdStressContext } from './reservations.js';
+
+/**
+ * `size` concurrent reservations on one sequence, `GET /ids/next` and `POST /ids/reserve`
+ * (count 2) interleaved: no ID handed out twice (counted answer by answer, and by
+ * `checkIds`), and every call accounted for in the database (nothing lost).
+ */
+export function burstOf(size: number, round: number): SuiteStep<IdStressContext> {
+  const name = `burst of ${size} concurrent reservations${round > 0 ? ` (round ${round + 1})` : ''}`;
+  return {
+    name,
+    async run(ctx, kit) {
+      const projectId = `burst-${size}`;
+      const type = `B${round}`;
+      await project(ctx, projectId);
+      const tally = idTally();
+      const result = await kit.runOne(
+        scenario({
+          name,
+          executor: burst({ requests: size }),
+          tags: { concurrency: String(size) },
+          metrics: { duplicate_ids: 'counter' },
+          thresholds: ['errors: rate==0', 'duplicate_ids: count==0'],
+          request: async (it) => {
+            const r = await reserve(ctx, projectId, type, it.iteration % 2 ? 2 : undefined, it.iteration);
+            it.count('duplicate_ids', tally(idsOf(r)).repeated);
+            return r;
+          },
+          isSuccess: (r) => r.op.outcome === 'ok',
+        }),
+      );
+      const history = reservationsOf(result).map((r) => r.op);
+      result.verdicts.push(checkIds(history), await reconcileVerdict(kit.db, history, [projectId]));
+      return result;
+    },
+  };
+}
