@@ -1,5 +1,5 @@
 import type { HotQueries } from '@crucible/service-kit';
-import { claimNextTaskQuery, listTasksQuery, nextTaskQuery } from './task.repository.js';
+import { claimNextTaskQuery, insertTaskQuery, listTasksQuery, nextTaskQuery } from './task.repository.js';
 
 /** The task API's hot queries, built by the repository itself, for `GET /admin/explain`. */
 export const taskHotQueries: HotQueries = (trx, projectId) => {
@@ -8,5 +8,6 @@ export const taskHotQueries: HotQueries = (trx, projectId) => {
     { title: 'GET /tasks/next', query: nextTaskQuery(trx, scope, 'pending') },
     { title: 'GET /tasks (first page of 50)', query: listTasksQuery(trx, scope, { limit: 50 }) },
     { title: 'POST /tasks/claim (rolled back)', query: claimNextTaskQuery(trx, scope, 'explain') },
+    { title: 'POST /tasks insert (rolled back)', query: insertTaskQuery(trx, scope, { taskId: 'explain-insert', title: 'explain', status: 'pending', priority: 0, payload: undefined }) },
   ];
 };

@@ -78,12 +78,13 @@ describe('query plans on 1,000 tasks × 5 projects', () => {
       headers: { authorization: `Bearer ${testAdminToken}` },
     });
     expect(res.status).toBe(200);
-    expect(res.body.plans.map((p) => p.title)).toEqual(['GET /tasks/next', 'GET /tasks (first page of 50)', 'POST /tasks/claim (rolled back)']);
-    const [next, list, claim] = res.body.plans.map((p) => p.plan);
+    expect(res.body.plans.map((p) => p.title)).toEqual(['GET /tasks/next', 'GET /tasks (first page of 50)', 'POST /tasks/claim (rolled back)', 'POST /tasks insert (rolled back)']);
+    const [next, list, claim, insert] = res.body.plans.map((p) => p.plan);
     expect(usesIndex(next ?? '', 'tasks_queue_idx'), next).toBe(true);
     expect(usesIndex(list ?? '', 'tasks_list_idx'), list).toBe(true);
     expect(claim).toContain('LockRows');
-    const { rows } = await sql<{ n: number }>`select count(*)::int as n from tasks where claimed_by = 'explain'`.execute(api.db);
+    expect(insert).toContain('Insert on tasks');
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from tasks where claimed_by = 'explain' or task_id = 'explain-insert'`.execute(api.db);
     expect(rows[0]?.n).toBe(0);
   });
 });

@@ -50,6 +50,11 @@ export function generatedTaskId(n: number): string {
 
 /** Inserts a task; `undefined` when the project already has a task with that id. */
 export async function insertTask(db: Kysely<Database>, scope: ProjectScope, task: NewTask): Promise<TaskRow | undefined> {
+  return insertTaskQuery(db, scope, task).executeTakeFirst();
+}
+
+/** The statement {@link insertTask} runs, for EXPLAIN. */
+export function insertTaskQuery(db: Kysely<Database>, scope: ProjectScope, task: NewTask) {
   return db
     .insertInto('tasks')
     .values({
@@ -61,8 +66,7 @@ export async function insertTask(db: Kysely<Database>, scope: ProjectScope, task
       payload: task.payload === undefined ? null : JSON.stringify(task.payload),
     })
     .onConflict((oc) => oc.columns(['project_id', 'task_id']).doNothing())
-    .returningAll()
-    .executeTakeFirst();
+    .returningAll();
 }
 
 /** One task of the project, or `undefined`. */
