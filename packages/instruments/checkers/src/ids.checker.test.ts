@@ -2,7 +2,9 @@ import { createDb, createPool, type Database } from '@crucible/db';
 import { testDatabase } from '@crucible/testbed/testing';
 import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkIds, reconcileIds, type IdOperation } from './ids.checker.js';
+import { reconcileIds } from './id-reconciliation.checker.js';
+import { checkIds } from './ids.checker.js';
+import type { IdOperation } from './ids.history.js';
 import { classifyOutcome } from './outcome.js';
 import { idEvidenceFromDb } from './sql-evidence.js';
 

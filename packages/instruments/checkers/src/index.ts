@@ -14,16 +14,9 @@
  * const verdict = checkIds(history); // history: IdOperation[] recorded by the client
  */
 export { classifyOutcome, type OpOutcome, type CallResult } from './outcome.js';
-export {
-  checkIds,
-  reconcileIds,
-  type IdOperation,
-  type IdCheckOptions,
-  type IdReconciliation,
-  type RangeFinding,
-  type RegistryRowEvidence,
-  type ReservationRowEvidence,
-} from './ids.checker.js';
+export { checkIds } from './ids.checker.js';
+export { reconcileIds, type IdReconciliation, type RegistryRowEvidence, type ReservationRowEvidence } from './id-reconciliation.checker.js';
+export { type IdOperation, type IdCheckOptions, type RangeFinding } from './ids.history.js';
 export { checkApiLeakage, checkSqlIsolation, compareListingWithRows, type ApiObservation, type ListedKeys, type SqlIsolationOptions } from './leakage.checker.js';
 export { checkClaims, type ClaimAttempt, type ClaimCheckOptions } from './claims.checker.js';
 export { compareDegradation, median, spreadOf, type Degradation, type DegradationOptions, type Spread } from './degradation.checker.js';

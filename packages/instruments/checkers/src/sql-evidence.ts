@@ -1,6 +1,6 @@
 import type { Database } from '@crucible/db';
 import type { Kysely } from 'kysely';
-import type { RegistryRowEvidence, ReservationRowEvidence } from './ids.checker.js';
+import type { RegistryRowEvidence, ReservationRowEvidence } from './id-reconciliation.checker.js';
 import type { TaskRowEvidence } from './task-writes.checker.js';
 
 /**
