@@ -70,6 +70,13 @@ export interface SuiteDefinition<Ctx> {
   readonly config?: Record<string, unknown> | ((args: SuiteArgs) => Record<string, unknown>);
   /** A baseline file to compare the run with (a regression exits 3). */
   readonly baseline?: string;
+  /**
+   * Whether `--live` streams this suite to the metrics gateway (default true). `false` for a
+   * suite whose load does not run through the load engine (the gateway's own WebSocket
+   * stress): `--live` is then accepted, the log says nothing is streamed, and no gateway is
+   * added to the system.
+   */
+  readonly live?: boolean;
 }
 
 /** Where {@link runSuite} reads its inputs from (tests pass their own). */
@@ -114,13 +121,15 @@ export async function runSuite<Ctx>(def: SuiteDefinition<Ctx>, options: RunSuite
     const sutOptions = typeof def.sut === 'function' ? def.sut(args) : def.sut;
     const gatewayFromEnv = env['CRUCIBLE_GATEWAY_URL'];
     const apps = [...(sutOptions.apps ?? [])];
-    if (args.live && !gatewayFromEnv && !apps.includes('metrics-gateway')) apps.push('metrics-gateway');
+    const streams = args.live && def.live !== false;
+    if (args.live && !streams) log('--live: this suite does not run its load through the load engine; nothing is streamed');
+    if (streams && !gatewayFromEnv && !apps.includes('metrics-gateway')) apps.push('metrics-gateway');
     log(`profile ${args.profile}: starting ${apps.join(', ')} on ${env['DATABASE_URL'] ? 'DATABASE_URL' : 'the embedded PostgreSQL'}`);
     sut = await startSut({ ...sutOptions, apps });
     db = createDb(createPool({ connectionString: sut.databaseUrl, max: 4 }));
     const sinks: Sink[] = [consoleSink()];
     const runId = `${def.name.replace(/\W+/g, '-')}-${Date.now().toString(36)}`;
-    if (args.live) {
+    if (streams) {
       const live = await openLive({
         gatewayUrl: gatewayFromEnv ?? sut.url('metrics-gateway'),
         token: env['CRUCIBLE_GATEWAY_TOKEN'] ?? (gatewayFromEnv ? (env['CRUCIBLE_ADMIN_TOKEN'] ?? '') : sut.adminToken),
