@@ -1,8 +1,8 @@
 import { latency } from '@crucible/chaos';
 import { constantArrivalRate } from '@crucible/load-engine';
-import { percentileOf, phaseReports } from '../phases.js';
+import { percentileOf } from '../phases.js';
 import type { SuiteStep } from '../suite.js';
-import { afterExtras, callsAround, describeLoad, loadUnderFaults, stepOf, withAdditions } from './load.js';
+import { callsAround, describeLoad, faultRows, loadUnderFaults, stepOf } from './load.js';
 import type { ResilienceContext, ResilienceWorkload } from './workload.js';
 
 /**
@@ -21,24 +21,18 @@ export function databaseLatencyStep<Op>(w: ResilienceWorkload<Op>): SuiteStep<Re
       const phase = callsAround(load, step);
       const p50Before = percentileOf(phase.before, 50) ?? 0;
       const p50During = percentileOf(phase.during, 50) ?? 0;
-      return phaseReports(load.calls, {
+      return faultRows(w, ctx, projectId, t, load, {
         name: 'database latency 100±20 ms during load',
         executor: describeLoad(executor, t.load ?? w.load),
         step,
-        run: load.timeline,
         targetRps: t.rate,
         // Latency bounds are loose (a shared, loaded 2-core machine); errors and the shift are the test.
         before: { thresholds: ['errors: rate<0.02'] },
-        during: await withAdditions(
-          {
-            thresholds: ['errors: rate<0.02', 'latency_shift_p50_ms: value>=80', 'p(99)<5000'],
-            metrics: { latency_shift_p50_ms: Math.round(p50During - p50Before), p50_before_ms: Math.round(p50Before), p50_during_ms: Math.round(p50During) },
-          },
-          t.during,
-          load,
-          phase.during,
-        ),
-        after: await afterExtras(w, ctx, projectId, { thresholds: ['errors: rate<0.02', 'dropped_iterations: value==0'], metrics: { dropped_iterations: load.dropped } }, t.after, load, phase.after),
+        during: {
+          thresholds: ['errors: rate<0.02', 'latency_shift_p50_ms: value>=80', 'p(99)<5000'],
+          metrics: { latency_shift_p50_ms: Math.round(p50During - p50Before), p50_before_ms: Math.round(p50Before), p50_during_ms: Math.round(p50During) },
+        },
+        after: { thresholds: ['errors: rate<0.02', 'dropped_iterations: value==0'], metrics: { dropped_iterations: load.dropped } },
       });
     },
   };

@@ -4,7 +4,7 @@ import { constantArrivalRate } from '@crucible/load-engine';
 import { hungCalls, uncleanFailures } from '../calls.js';
 import { phaseReports } from '../phases.js';
 import type { SuiteStep } from '../suite.js';
-import { afterExtras, callsAround, describeLoad, loadUnderFaults, phaseRow, withAdditions } from './load.js';
+import { callsAround, describeLoad, faultRows, loadUnderFaults, phaseRow, withAdditions } from './load.js';
 import type { ResilienceContext, ResilienceWorkload } from './workload.js';
 
 /**
@@ -25,14 +25,12 @@ export function degradedLinkStep<Op>(w: ResilienceWorkload<Op>): SuiteStep<Resil
       const description = describeLoad(executor, t.load ?? w.load);
       const streams = new Set(t.faults.map((f) => (f.type === 'down' ? 'downstream' : (f.stream ?? 'downstream'))));
       const direction = streams.size === 1 && streams.has('upstream') ? ' (upstream)' : '';
-      const span = spanOf(load.timeline);
-      const calm = phaseReports(load.calls, {
+      const calm = await faultRows(w, ctx, projectId, t, load, {
         name: `bandwidth, slicer, limit_data on the database link${direction}`,
         executor: description,
-        step: span,
-        run: load.timeline,
+        step: spanOf(load.timeline),
         before: { thresholds: ['errors: rate<0.02'] },
-        after: await afterExtras(w, ctx, projectId, { thresholds: ['errors: rate<0.02'] }, t.after, load, callsAround(load, span).after),
+        after: { thresholds: ['errors: rate<0.02'] },
       });
       const perFault: ScenarioReport[] = [];
       for (const step of load.timeline.steps) {

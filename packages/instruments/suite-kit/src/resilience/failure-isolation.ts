@@ -1,9 +1,8 @@
 import { down, type StepRecord } from '@crucible/chaos';
 import { now } from '@crucible/instrument-kit';
 import { constantArrivalRate } from '@crucible/load-engine';
-import { phaseReports } from '../phases.js';
 import type { SuiteStep } from '../suite.js';
-import { afterExtras, callsAround, describeLoad, loadUnderFaults, withAdditions } from './load.js';
+import { describeLoad, faultRows, loadUnderFaults } from './load.js';
 import type { ResilienceContext, ResilienceWorkload } from './workload.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -37,18 +36,16 @@ export function failureIsolationStep<Op>(w: ResilienceWorkload<Op>): SuiteStep<R
         },
       });
       load.timeline.steps.push(step);
-      const phase = callsAround(load, step);
       // Killing and restarting the other app costs the shared 2 cores a few seconds of CPU.
       const thresholds = ['errors: rate<0.01', 'p(95)<1500'];
-      return phaseReports(load.calls, {
+      return faultRows(w, ctx, projectId, t, load, {
         name: `failure isolation: ${w.peer} down, ${w.app} serving`,
         executor: describeLoad(executor, t.load ?? w.load),
         step,
-        run: load.timeline,
         targetRps: 20,
         before: { thresholds },
-        during: await withAdditions({ thresholds }, t.during, load, phase.during),
-        after: await afterExtras(w, ctx, projectId, { thresholds }, t.after, load, phase.after),
+        during: { thresholds },
+        after: { thresholds },
       });
     },
   };

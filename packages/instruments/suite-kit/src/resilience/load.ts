@@ -2,9 +2,9 @@ import { phasesOf, withFaults, type FaultStep, type Phase, type StepRecord, type
 import type { ScenarioReport } from '@crucible/contracts';
 import { scenario, type ExecutorConfig } from '@crucible/load-engine';
 import type { HttpCall } from '../calls.js';
-import { callsIn, type PhaseExtras } from '../phases.js';
+import { callsIn, phaseReports, type PhaseExtras } from '../phases.js';
 import type { SuiteKit } from '../suite.js';
-import type { FaultLoad, PhaseAdditions, ResilienceContext, ResilienceStepName, ResilienceWorkload } from './workload.js';
+import type { FaultLoad, PhaseAdditions, ResilienceContext, ResilienceStepName, ResilienceWorkload, StepTuning } from './workload.js';
 
 /** How long the reset_peer/timeout step's operations may retry. */
 const retryDeadlineMs = 10_000;
@@ -123,16 +123,43 @@ export async function withAdditions<Op>(base: PhaseExtras, add: PhaseAdditions<O
   };
 }
 
-/** The `after` row's extras: the kit's, the workload's verdicts of the step's project, then the step's additions. */
-export async function afterExtras<Op>(
+/** What a step's rows say before the workload adds to them. */
+export interface FaultRowsInput {
+  /** The fault scenario, e.g. `database down 5 s during load`. */
+  readonly name: string;
+  /** How the load was driven (see {@link describeLoad}). */
+  readonly executor: string;
+  /** The fault (or the span of several) the phases are cut around. */
+  readonly step: StepRecord;
+  readonly targetRps?: number;
+  readonly before?: PhaseExtras;
+  readonly during?: PhaseExtras;
+  readonly after?: PhaseExtras;
+}
+
+/**
+ * A step's before / during / after rows: the kit's extras, the workload's verdicts of the
+ * step's project on the `after` row, and the step's `during` / `after` additions appended.
+ */
+export async function faultRows<Op>(
   w: ResilienceWorkload<Op>,
   ctx: ResilienceContext,
   projectId: string,
-  base: PhaseExtras,
-  add: PhaseAdditions<Op> | undefined,
+  tuning: Pick<StepTuning<Op>, 'during' | 'after'>,
   load: FaultLoad<Op>,
-  calls: readonly HttpCall[],
-): Promise<PhaseExtras> {
+  rows: FaultRowsInput,
+): Promise<ScenarioReport[]> {
+  const phase = callsAround(load, rows.step);
+  const after = rows.after ?? {};
   const verdicts = await w.verdicts(ctx, projectId, load.ops);
-  return withAdditions({ ...base, verdicts: [...(base.verdicts ?? []), ...verdicts] }, add, load, calls);
+  return phaseReports(load.calls, {
+    name: rows.name,
+    executor: rows.executor,
+    step: rows.step,
+    run: load.timeline,
+    ...(rows.targetRps === undefined ? {} : { targetRps: rows.targetRps }),
+    before: rows.before ?? {},
+    during: await withAdditions(rows.during ?? {}, tuning.during, load, phase.during),
+    after: await withAdditions({ ...after, verdicts: [...(after.verdicts ?? []), ...verdicts] }, tuning.after, load, phase.after),
+  });
 }

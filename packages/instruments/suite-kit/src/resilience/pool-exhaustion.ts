@@ -1,9 +1,9 @@
 import { latency } from '@crucible/chaos';
 import { constantArrivalRate } from '@crucible/load-engine';
 import { hungCalls, poolDrained, uncleanFailures } from '../calls.js';
-import { percentileOf, phaseReports } from '../phases.js';
+import { percentileOf } from '../phases.js';
 import type { SuiteStep } from '../suite.js';
-import { afterExtras, callsAround, describeLoad, isAlive, loadUnderFaults, round, stepOf, withAdditions } from './load.js';
+import { callsAround, describeLoad, faultRows, isAlive, loadUnderFaults, round, stepOf } from './load.js';
 import { resilienceEnv, type ResilienceContext, type ResilienceWorkload } from './workload.js';
 
 /**
@@ -20,57 +20,42 @@ export function poolExhaustionStep<Op>(w: ResilienceWorkload<Op>): SuiteStep<Res
       const executor = constantArrivalRate({ rate: t.rate, duration: '10s', preAllocatedVUs: t.rate, maxVUs: 300 });
       const load = await loadUnderFaults(w, ctx, kit, { step: 'pool', projectId, executor, faults: [{ at: 2000, for: 5000, proxy: ctx.link, fault: latency(300) }] });
       const step = stepOf(load.timeline);
-      const phase = callsAround(load, step);
-      const during = phase.during;
+      const during = callsAround(load, step).during;
       const exhausted = during.filter((c) => c.code === 'pool_exhausted');
       // The pool must drain: nothing in use, nobody waiting.
       const { pool, ms: drainedMs } = await poolDrained(ctx.url);
       const alive = ctx.sut.apps[w.app]?.every((a) => isAlive(a.pid)) ?? false;
       const limits = `DB_POOL_MAX ${resilienceEnv['DB_POOL_MAX']}, DB_ACQUIRE_TIMEOUT_MS ${resilienceEnv['DB_ACQUIRE_TIMEOUT_MS']}`;
-      return phaseReports(load.calls, {
+      return faultRows(w, ctx, projectId, t, load, {
         name: 'pool exhaustion: slow queries, more concurrency than the pool',
         executor: `${describeLoad(executor, t.load ?? w.load)}, ${limits}`,
         step,
-        run: load.timeline,
         targetRps: t.rate,
         before: { thresholds: ['errors: rate<0.05'] },
-        during: await withAdditions(
-          {
-            // 503 after the 1 s acquire timeout; the p99 bound leaves room for a CPU-starved event loop.
-            thresholds: ['pool_exhausted: value>0', 'pool_exhausted_p50_ms: value<1500', 'pool_exhausted_p99_ms: value<3000', 'hung_requests: value==0', 'unclean_failures: value==0'],
-            metrics: {
-              pool_exhausted: exhausted.length,
-              pool_exhausted_p50_ms: round(percentileOf(exhausted, 50)),
-              pool_exhausted_p99_ms: round(percentileOf(exhausted, 99)),
-              pool_exhausted_without_retry_after: exhausted.filter((c) => !c.retryAfter).length,
-              hung_requests: hungCalls(during),
-              unclean_failures: uncleanFailures(during),
-            },
+        during: {
+          // 503 after the 1 s acquire timeout; the p99 bound leaves room for a CPU-starved event loop.
+          thresholds: ['pool_exhausted: value>0', 'pool_exhausted_p50_ms: value<1500', 'pool_exhausted_p99_ms: value<3000', 'hung_requests: value==0', 'unclean_failures: value==0'],
+          metrics: {
+            pool_exhausted: exhausted.length,
+            pool_exhausted_p50_ms: round(percentileOf(exhausted, 50)),
+            pool_exhausted_p99_ms: round(percentileOf(exhausted, 99)),
+            pool_exhausted_without_retry_after: exhausted.filter((c) => !c.retryAfter).length,
+            hung_requests: hungCalls(during),
+            unclean_failures: uncleanFailures(during),
           },
-          t.during,
-          load,
-          during,
-        ),
-        after: await afterExtras(
-          w,
-          ctx,
-          projectId,
-          {
-            thresholds: ['pool_in_use: value==0', 'pool_waiting: value==0', 'crashed: value==0', 'acquire_timeouts: value>0', 'pool_drained_ms: value<10000'],
-            metrics: {
-              pool_in_use: pool.total - pool.idle,
-              pool_waiting: pool.waiting,
-              pool_drained_ms: drainedMs,
-              acquire_timeouts: pool.acquire_timeouts ?? 0,
-              pool_peak_in_use: pool.peak_in_use ?? 0,
-              crashed: alive ? 0 : 1,
-            },
-            evidence: [{ title: 'pool after the fault (GET /health)', kind: 'json', content: pool }],
+        },
+        after: {
+          thresholds: ['pool_in_use: value==0', 'pool_waiting: value==0', 'crashed: value==0', 'acquire_timeouts: value>0', 'pool_drained_ms: value<10000'],
+          metrics: {
+            pool_in_use: pool.total - pool.idle,
+            pool_waiting: pool.waiting,
+            pool_drained_ms: drainedMs,
+            acquire_timeouts: pool.acquire_timeouts ?? 0,
+            pool_peak_in_use: pool.peak_in_use ?? 0,
+            crashed: alive ? 0 : 1,
           },
-          t.after,
-          load,
-          phase.after,
-        ),
+          evidence: [{ title: 'pool after the fault (GET /health)', kind: 'json', content: pool }],
+        },
       });
     },
   };

@@ -78,14 +78,14 @@ export interface VusTuning<Op> extends StepTuning<Op> {
 }
 
 /** The degraded-link step: its three faults and what each per-fault row adds. */
-export interface DegradedTuning<Op> extends StepTuning<Op> {
+export interface DegradedTuning<Op> extends Omit<StepTuning<Op>, 'during'> {
   /**
    * A bandwidth cap, a slicer and a limit_data, applied one after the other (3 s each, from
    * 1.5 s, 4 s apart) on the database link. Their stream says which way the damage goes.
    */
   readonly faults: readonly [bandwidth: FaultSpec, slicer: FaultSpec, limitData: FaultSpec];
   readonly rate?: number;
-  /** Added to each per-fault row (`database link: <fault>`). */
+  /** Added to each per-fault row (`database link: <fault>`), the step's `during` rows. */
   readonly perFault?: PhaseAdditions<Op>;
 }
 
