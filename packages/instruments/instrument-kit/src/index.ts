@@ -14,4 +14,5 @@
 export * from './histogram.js';
 export * from './errors.js';
 export * from './paths.js';
+export * from './clock.js';
 export * from './thresholds.js';
