@@ -125,8 +125,9 @@ export class LoadClient {
    * model must not turn the generator's memory into an unbounded queue.
    */
   publish(value: number, maxBufferedBytes = 1 << 20): boolean {
-    if (!this.ready || this.ws!.bufferedAmount > maxBufferedBytes) return false;
-    this.ws!.send(JSON.stringify({ type: 'event', run_id: this.channel, event: { name: 'load', value, sent_at: nowMs() } }));
+    const ws = this.ws;
+    if (!this.ready || !ws || ws.bufferedAmount > maxBufferedBytes) return false;
+    ws.send(JSON.stringify({ type: 'event', run_id: this.channel, event: { name: 'load', value, sent_at: nowMs() } }));
     return true;
   }
 
