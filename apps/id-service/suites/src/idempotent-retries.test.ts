@@ -2,8 +2,8 @@
 // a real PostgreSQL: with one Idempotency-Key per logical reservation the history
 // reconciles; the sabotaged client (retries without a key) is caught by the checker.
 import { timeout, withFaults } from '@crucible/chaos';
-import { idEvidenceFromDb, reconcileIds, type IdOperation } from '@crucible/checkers';
-import { createDb, createPool } from '@crucible/db';
+import { reconcileIds, type IdOperation } from '@crucible/checkers';
+import { createDb, createPool, idEvidenceFromDb } from '@crucible/db';
 import { HttpClient } from '@crucible/load-engine';
 import { startSut, type Sut } from '@crucible/testbed';
 import { testServer } from '@crucible/testbed/testing';

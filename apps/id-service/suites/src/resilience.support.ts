@@ -3,7 +3,7 @@
 // checker (one history entry per logical reservation, whatever the number of attempts).
 import { randomUUID } from 'node:crypto';
 
-import type { IdOperation } from '@crucible/checkers';
+import { type IdOperation } from '@crucible/checkers';
 import { hangAfterMs, send, withRetries, type Http, type HttpCall } from '@crucible/suite-kit';
 
 /** How {@link reserveWithRetries} behaves. */

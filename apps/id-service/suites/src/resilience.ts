@@ -6,9 +6,10 @@
 // acknowledged range is lost, a request hangs, or recovery is slow. Writes
 // reports/<project>/resilience.{json,md,xml,html}.
 import { bandwidth, limitData, slicer } from '@crucible/chaos';
-import { checkIds, idEvidenceFromDb, reconcileIds, type IdOperation } from '@crucible/checkers';
+import { idEvidenceFromDb } from '@crucible/db';
+import { checkIds, reconcileIds, type IdOperation } from '@crucible/checkers';
 import type { Verdict } from '@crucible/contracts';
-import { expectVerdict } from '@crucible/reporting';
+import { expectVerdict } from '@crucible/checkers';
 import { resilienceSuite, suiteMain, type HttpCall, type OperationInput } from '@crucible/suite-kit';
 
 import { reserveWithRetries } from './resilience.support.js';

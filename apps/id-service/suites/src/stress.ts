@@ -3,8 +3,7 @@
 // project's sequences are its own. Every call carries an `Idempotency-Key`, so every one is
 // accounted for against the database. Each step lives in ./stress/.
 import { HttpClient } from '@crucible/load-engine';
-import { suiteMain } from '@crucible/suite-kit';
-import { explainEvidence, poolEvidence } from '@crucible/testbed';
+import { suiteMain, explainEvidence, poolEvidence } from '@crucible/suite-kit';
 import { burstOf } from './stress/bursts.js';
 import { fiftyBySix } from './stress/fifty-by-six.js';
 import { independentSequences } from './stress/independent-sequences.js';

@@ -4,7 +4,7 @@
 // `checkTaskWrites` in @crucible/checkers.
 import { createHash } from 'node:crypto';
 
-import type { TaskWrite } from '@crucible/checkers';
+import { type TaskWrite } from '@crucible/checkers';
 import { send, withRetries, type Http, type HttpCall } from '@crucible/suite-kit';
 
 /** A task as the client sends it. */

@@ -5,7 +5,8 @@
 // its recovery time; the run fails if an acknowledged write is lost or half-written, a
 // request hangs, or recovery is slow. Writes reports/<project>/resilience.{json,md,xml,html}.
 import { bandwidth, limitData, slicer } from '@crucible/chaos';
-import { checkTaskWrites, taskRowsFromDb, type TaskWrite } from '@crucible/checkers';
+import { taskRowsFromDb } from '@crucible/db';
+import { checkTaskWrites, type TaskWrite } from '@crucible/checkers';
 import { resilienceSuite, send, suiteMain, type HttpCall, type OperationInput } from '@crucible/suite-kit';
 
 import { createTask, taskFor } from './resilience.support.js';

@@ -3,8 +3,7 @@
 // latency at 100 RPS, isolation between five projects (API and SQL), the cost of five
 // projects against one, exactly-once claims, artifact isolation, the shared cache, write
 // throughput with durability, and the capacity. Each step lives in ./stress/.
-import { explainEvidence, poolEvidence } from '@crucible/testbed';
-import { suiteMain } from '@crucible/suite-kit';
+import { suiteMain, explainEvidence, poolEvidence } from '@crucible/suite-kit';
 import { artifacts } from './stress/artifacts.js';
 import { capacity } from './stress/capacity.js';
 import { claims } from './stress/claims.js';

@@ -1,9 +1,8 @@
-import { createDb, createPool, type Database } from '@crucible/db';
+import { createDb, createPool, type Database, claimedRowsFromDb } from '@crucible/db';
 import { testDatabase } from '@crucible/testbed/testing';
 import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkClaims, type ClaimAttempt } from './claims.checker.js';
-import { claimedRowsFromDb } from './sql-evidence.js';
 
 type Claim = (db: Kysely<Database>, project: string, worker: string) => Promise<string | undefined>;
 

@@ -1,5 +1,5 @@
 import type { Verdict } from '@crucible/contracts';
-import type { ClaimRowEvidence } from './sql-evidence.js';
+import type { ClaimRowEvidence } from '@crucible/db';
 
 /** One `POST /tasks/claim` call as a client recorded it. */
 export interface ClaimAttempt {

@@ -1,22 +1,7 @@
+import type { RegistryRowEvidence, ReservationRowEvidence } from '@crucible/db';
 import type { Verdict } from '@crucible/contracts';
 import { coverage, size, type NumberRange, type TaggedRange } from './ranges.js';
 import { explainHole, groupHistory, okRange, opCounts, seqKey, sum, toNumber, type IdCheckOptions, type IdOperation, type RangeFinding } from './ids.history.js';
-
-/** An `id_registry` row as read from the database (bigint columns may arrive as strings). */
-export interface RegistryRowEvidence {
-  project_id: string;
-  sequence_type: string;
-  last_assigned_id: number | string | bigint;
-}
-
-/** An `id_reservations` row as read from the database. */
-export interface ReservationRowEvidence {
-  project_id: string;
-  idempotency_key: string;
-  sequence_type: string;
-  first_id: number | string | bigint;
-  last_id: number | string | bigint;
-}
 
 /** Everything `reconcileIds` found, plus the verdict that sums it up. */
 export interface IdReconciliation {

@@ -1,4 +1,4 @@
-import { createDb, createPool, type Database } from '@crucible/db';
+import { createDb, createPool, type Database, idEvidenceFromDb } from '@crucible/db';
 import { testDatabase } from '@crucible/testbed/testing';
 import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,7 +6,6 @@ import { reconcileIds } from './id-reconciliation.checker.js';
 import { checkIds } from './ids.checker.js';
 import type { IdOperation } from './ids.history.js';
 import { classifyOutcome } from './outcome.js';
-import { idEvidenceFromDb } from './sql-evidence.js';
 
 const ok = (project: string, first: number, last: number, extra: Partial<IdOperation> = {}): IdOperation => ({
   project_id: project,

@@ -15,11 +15,11 @@
  */
 export { classifyOutcome, type OpOutcome, type CallResult } from './outcome.js';
 export { checkIds } from './ids.checker.js';
-export { reconcileIds, type IdReconciliation, type RegistryRowEvidence, type ReservationRowEvidence } from './id-reconciliation.checker.js';
+export { reconcileIds, type IdReconciliation } from './id-reconciliation.checker.js';
 export { type IdOperation, type IdCheckOptions, type RangeFinding } from './ids.history.js';
 export { checkApiLeakage, checkSqlIsolation, compareListingWithRows, type ApiObservation, type ListedKeys, type SqlIsolationOptions } from './leakage.checker.js';
 export { checkClaims, type ClaimAttempt, type ClaimCheckOptions } from './claims.checker.js';
 export { compareDegradation, median, spreadOf, type Degradation, type DegradationOptions, type Spread } from './degradation.checker.js';
-export { checkTaskWrites, type TaskWrite, type TaskRowEvidence } from './task-writes.checker.js';
-export { idEvidenceFromDb, claimedRowsFromDb, taskRowsFromDb, keysPerProject, type ClaimRowEvidence } from './sql-evidence.js';
+export { checkTaskWrites, type TaskWrite } from './task-writes.checker.js';
 export type { NumberRange } from './ranges.js';
+export { expectVerdict } from './verdict.js';

@@ -1,7 +1,6 @@
 import type { Verdict } from '@crucible/contracts';
-import { rowsPerProject, type Database } from '@crucible/db';
+import { keysPerProject, rowsPerProject, type Database } from '@crucible/db';
 import type { Kysely } from 'kysely';
-import { keysPerProject } from './sql-evidence.js';
 
 /** One API answer as a client recorded it, for the leakage checker. */
 export interface ApiObservation {

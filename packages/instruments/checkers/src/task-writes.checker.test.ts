@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
-import { createDb, createPool, type Database } from '@crucible/db';
+import { createDb, createPool, type Database, taskRowsFromDb } from '@crucible/db';
 import { testDatabase } from '@crucible/testbed/testing';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { taskRowsFromDb } from './sql-evidence.js';
 import { checkTaskWrites, type TaskWrite } from './task-writes.checker.js';
 
 type Sent = Omit<TaskWrite, 'outcome'>;

@@ -1,3 +1,4 @@
+import type { TaskRowEvidence } from '@crucible/db';
 import type { Verdict } from '@crucible/contracts';
 import type { OpOutcome } from './outcome.js';
 
@@ -8,14 +9,6 @@ export interface TaskWrite {
   /** The JSON payload sent; a stored row must hold an equal value. */
   readonly payload: unknown;
   readonly outcome: OpOutcome;
-}
-
-/** A `tasks` row as read from the database (see `taskRowsFromDb`). */
-export interface TaskRowEvidence {
-  readonly task_id: string;
-  readonly title: string;
-  /** The `jsonb` payload as the driver parsed it. */
-  readonly payload: unknown;
 }
 
 /** Deep equality of two JSON values; key order does not matter (`jsonb` does not keep it). */

@@ -22,4 +22,3 @@ export { renderJunit, xmlEscape } from './render/junit.js';
 export { renderHtml } from './render/html.js';
 export { failureLines } from './render/format.js';
 export { lineChart, barChart, type LineSeries, type ChartOptions } from './render/svg-chart.js';
-export { parseSuiteArgs, expectVerdict, exitWith, type SuiteArgs } from './suite.js';

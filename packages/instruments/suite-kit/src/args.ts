@@ -33,8 +33,9 @@ export function parseSuiteArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
       live = true;
       continue;
     }
-    const value = a.startsWith('--profile=') ? a.slice('--profile='.length) : a === '--profile' ? argv[++i] : undefined;
-    if (value === undefined) throw new InstrumentError('bad_argument', `unknown argument "${a}" (${usage})`);
+    const isProfile = a === '--profile' || a.startsWith('--profile=');
+    if (!isProfile) throw new InstrumentError('bad_argument', `unknown argument "${a}" (${usage})`);
+    const value = a === '--profile' ? argv[++i] : a.slice('--profile='.length);
     if (value !== 'quick' && value !== 'full') throw new InstrumentError('bad_argument', `--profile must be quick or full, not "${value ?? ''}"`);
     profile = value;
   }

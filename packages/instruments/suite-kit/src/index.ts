@@ -35,3 +35,4 @@ export {
   type VusTuning,
   type DegradedTuning,
 } from './resilience/workload.js';
+export { explainEvidence, poolEvidence } from './evidence.js';

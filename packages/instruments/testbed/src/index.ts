@@ -14,4 +14,3 @@ export { startSut, type Sut, type SutOptions } from './sut.js';
 export type { SutChaos } from './sut-chaos.js';
 export { freePort } from './ports.js';
 export { onTeardown, teardownAll } from './cleanup.js';
-export { explainEvidence, poolEvidence } from './evidence.js';

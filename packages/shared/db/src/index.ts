@@ -1,6 +1,7 @@
 /**
  * @crucible/db — the Kysely `Database` interface, migrations, pool factory, the ID
- * allocation statement (`bumpSequence`) and the SQL evidence helpers the checkers use.
+ * allocation statement (`bumpSequence`), EXPLAIN capture and every SQL evidence read the
+ * checkers compare API answers with (`idEvidenceFromDb`, `rowsPerProject`, …).
  *
  * @example
  * const pool = createPool({ connectionString: url, max: 10, acquireTimeoutMs: 1000 });
@@ -11,5 +12,17 @@ export type * from './database.js';
 export { createPool, createDb, poolStats, resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions } from './pool.js';
 export { migrateToLatest, migrateDown, migrateToEmpty, migrationNames } from './migrate.js';
 export { classifyDbError, isUniqueViolation, isForeignKeyViolation, type DbFailure } from './errors.js';
-export { explainAnalyze, rowsPerProject, type CrossProjectRow } from './evidence.js';
+export { explainAnalyze } from './evidence/explain.js';
+export {
+  rowsPerProject,
+  keysPerProject,
+  idEvidenceFromDb,
+  claimedRowsFromDb,
+  taskRowsFromDb,
+  type CrossProjectRow,
+  type RegistryRowEvidence,
+  type ReservationRowEvidence,
+  type ClaimRowEvidence,
+  type TaskRowEvidence,
+} from './evidence/rows.js';
 export { bumpSequence, type SequenceScope } from './sequences.js';

@@ -1,7 +1,7 @@
 // 50 concurrent reservations of 6 IDs on one sequence.
 import { checkApiLeakage, checkIds } from '@crucible/checkers';
 import { burst, scenario } from '@crucible/load-engine';
-import { expectVerdict } from '@crucible/reporting';
+import { expectVerdict } from '@crucible/checkers';
 import type { SuiteStep } from '@crucible/suite-kit';
 import { idsOf, idTally, project, reconcileVerdict, registryOf, reservationsOf, reserve, type IdStressContext } from './reservations.js';
 

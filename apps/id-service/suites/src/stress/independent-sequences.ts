@@ -1,7 +1,7 @@
 // Five projects reserving on their own sequences at once.
 import { checkApiLeakage, checkIds } from '@crucible/checkers';
 import { burst, scenario } from '@crucible/load-engine';
-import { expectVerdict } from '@crucible/reporting';
+import { expectVerdict } from '@crucible/checkers';
 import type { SuiteStep } from '@crucible/suite-kit';
 import { project, reconcileVerdict, registryOf, reservationsOf, reserve, type IdStressContext } from './reservations.js';
 

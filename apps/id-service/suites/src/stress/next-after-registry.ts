@@ -1,7 +1,7 @@
 // Each project's next ID continues its own registry.
 import { checkIds } from '@crucible/checkers';
 import { burst, scenario } from '@crucible/load-engine';
-import { expectVerdict } from '@crucible/reporting';
+import { expectVerdict } from '@crucible/checkers';
 import type { SuiteStep } from '@crucible/suite-kit';
 import { project, reservationsOf, reserve, type IdStressContext } from './reservations.js';
 

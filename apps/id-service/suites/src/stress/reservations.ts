@@ -1,12 +1,12 @@
 // What every step of the id-service stress suite shares: project keys, and keyed
 // reservations recorded through the suite kit's call recorder for the checkers.
 import { randomUUID } from 'node:crypto';
-import { classifyOutcome, idEvidenceFromDb, reconcileIds, type ApiObservation, type IdOperation } from '@crucible/checkers';
+import { classifyOutcome, reconcileIds, type ApiObservation, type IdOperation } from '@crucible/checkers';
 import { idRegistryResponseSchema, type Verdict } from '@crucible/contracts';
-import type { Database } from '@crucible/db';
+import { type Database, idEvidenceFromDb } from '@crucible/db';
 import type { HttpClient, ScenarioResult } from '@crucible/load-engine';
 import { send, type HttpCall } from '@crucible/suite-kit';
-import type { Sut } from '@crucible/testbed';
+import { type Sut } from '@crucible/testbed';
 import type { Kysely } from 'kysely';
 
 /** What the steps share. */

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { checkApiLeakage, checkSqlIsolation, type ApiObservation } from '@crucible/checkers';
 import { burst, scenario } from '@crucible/load-engine';
-import { expectVerdict } from '@crucible/reporting';
+import { expectVerdict } from '@crucible/checkers';
 import type { SuiteStep } from '@crucible/suite-kit';
 import { keptValues, requestAs, type StressContext } from './context.js';
 

@@ -1,7 +1,7 @@
 // Capacity: the highest rate GET /tasks/next sustains within its latency and error limits.
 import type { Verdict } from '@crucible/contracts';
 import { rampingArrivalRate, scenario, type TickEvent } from '@crucible/load-engine';
-import { expectVerdict } from '@crucible/reporting';
+import { expectVerdict } from '@crucible/checkers';
 import type { SuiteStep } from '@crucible/suite-kit';
 import { projectOf, requestAs, type StressContext } from './context.js';
 

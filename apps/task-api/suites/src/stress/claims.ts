@@ -1,5 +1,6 @@
 // Flash-sale claims: many concurrent claimers for a few pending tasks.
-import { checkClaims, claimedRowsFromDb, type ClaimAttempt } from '@crucible/checkers';
+import { checkClaims, type ClaimAttempt } from '@crucible/checkers';
+import { claimedRowsFromDb } from '@crucible/db';
 import type { Task } from '@crucible/contracts';
 import { burst, scenario, type HttpResponse } from '@crucible/load-engine';
 import type { SuiteStep } from '@crucible/suite-kit';

@@ -1,7 +1,7 @@
 // GET /tasks/next at 100 requests per second across the five projects.
 import type { HealthResponse, Verdict } from '@crucible/contracts';
 import { constantArrivalRate, scenario } from '@crucible/load-engine';
-import { expectVerdict } from '@crucible/reporting';
+import { expectVerdict } from '@crucible/checkers';
 import type { SuiteStep } from '@crucible/suite-kit';
 import { codeOf, healthOf, projectOf, requestAs, type StressContext } from './context.js';
 

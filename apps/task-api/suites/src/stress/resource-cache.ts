@@ -1,6 +1,6 @@
 // The shared documents, read by every project, served from each replica's cache.
 import { constantArrivalRate, scenario } from '@crucible/load-engine';
-import { expectVerdict } from '@crucible/reporting';
+import { expectVerdict } from '@crucible/checkers';
 import type { SuiteStep } from '@crucible/suite-kit';
 import { healthOf, projectOf, requestAs, type StressContext } from './context.js';
 

@@ -1,7 +1,8 @@
 // POST /tasks at the target rate across the five projects, with every acknowledged write found in SQL.
 import type { Verdict } from '@crucible/contracts';
 import { constantArrivalRate, scenario, type ScenarioResult } from '@crucible/load-engine';
-import { expectVerdict, scenarioReport } from '@crucible/reporting';
+import { expectVerdict } from '@crucible/checkers';
+import { scenarioReport } from '@crucible/reporting';
 import type { SuiteKit, SuiteStep } from '@crucible/suite-kit';
 import { keptValues, projectOf, requestAs, type StressContext } from './context.js';
 

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import type { ScenarioReport } from '@crucible/contracts';
-import { expectVerdict } from '@crucible/reporting';
+import { expectVerdict } from '@crucible/checkers';
 import { discoverApps, freePort, startApp, type Sut } from '@crucible/testbed';
 import { checksScenario } from '../calls.js';
 import type { SuiteStep } from '../suite.js';

@@ -1,7 +1,7 @@
 import type { ChaosProxy, FaultSpec, TimelineRun } from '@crucible/chaos';
 import type { Verdict } from '@crucible/contracts';
 import type { Database } from '@crucible/db';
-import type { Sut } from '@crucible/testbed';
+import { type Sut } from '@crucible/testbed';
 import type { Kysely } from 'kysely';
 import type { Http, HttpCall } from '../calls.js';
 
