@@ -9,7 +9,7 @@ import { bumpSequence, type Database } from '@crucible/db';
 import autocannon from 'autocannon';
 import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } from 'kysely';
 import type pg from 'pg';
-import { measured, median, perOp, tick } from './perf.measure.js';
+import { measured, median, perOp, tick, type Measured } from './perf.measure.js';
 
 const run = promisify(execFile);
 
@@ -154,16 +154,7 @@ export function perfScenarios(t: PerfTarget): PerfScenario[] {
    */
   async function stackOnly(scenario: string): Promise<Sample> {
     const m = await measured(t.postmasterPid, t.servicePid, () => cannon(`${t.base}/ids/reserve`, [{ project: 'perf1', type: 'not_a_type' }], 400));
-    const r = m.value;
-    return {
-      scenario,
-      rps: r.rps,
-      ops: r.ok,
-      p50_ms: r.p50_ms,
-      p99_ms: r.p99_ms,
-      errors: r.errors,
-      cpu_us: { server: perOp(m.server, r.ok), postgres: perOp(m.postgres, r.ok), client: perOp(m.client, r.ok) ?? 0 },
-    };
+    return sampleOf(scenario, m);
   }
 
   async function http(scenario: string, spread: boolean): Promise<Sample> {
@@ -181,6 +172,12 @@ export function perfScenarios(t: PerfTarget): PerfScenario[] {
     // connection in flight, and the service completes those, so the registry may be ahead by at
     // most one per connection — never behind (a lost update) and never further ahead.
     if (grown < r.ok || grown > r.ok + r.inFlightMax) throw new Error(`${scenario}: ${r.ok} answers of 200 but the registry grew by ${grown}`);
+    return sampleOf(scenario, m);
+  }
+
+  /** One autocannon measurement as a sample, CPU per answered request. */
+  function sampleOf(scenario: string, m: Measured<Awaited<ReturnType<typeof cannon>>>): Sample {
+    const r = m.value;
     return {
       scenario,
       rps: r.rps,
