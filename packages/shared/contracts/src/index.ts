@@ -15,3 +15,4 @@ export * from './tasks.js';
 export * from './artifacts.js';
 export * from './report.js';
 export * from './metrics.js';
+export * from './failpoints.js';

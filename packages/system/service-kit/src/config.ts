@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { envInt, envLogLevel, readEnv, type Env, type LogLevel } from './env.js';
+import { parseFailpoints, type FailpointSettings } from './failpoints.js';
 
 const envSchema = z.object({
   DATABASE_URL: z
@@ -26,6 +27,7 @@ const envSchema = z.object({
   API_KEY_CACHE_TTL_MS: envInt('API_KEY_CACHE_TTL_MS', 0, 3_600_000).default(5000),
   BODY_LIMIT_BYTES: envInt('BODY_LIMIT_BYTES', 1, 1 << 30).default(1 << 20),
   SHUTDOWN_TIMEOUT_MS: envInt('SHUTDOWN_TIMEOUT_MS', 0, 600_000).default(10_000),
+  CRUCIBLE_FAILPOINTS: z.string().optional(),
 });
 
 /** Everything a Crucible HTTP service reads from its environment, read once and frozen. */
@@ -46,6 +48,8 @@ export interface ServiceConfig {
   readonly apiKeyCacheTtlMs: number;
   readonly bodyLimitBytes: number;
   readonly shutdownTimeoutMs: number;
+  /** Planted defects (`CRUCIBLE_FAILPOINTS`); empty in every real deployment. */
+  readonly failpoints: FailpointSettings;
 }
 
 /**
@@ -71,5 +75,6 @@ export function loadConfig(service: string, env: Env = process.env): ServiceConf
     apiKeyCacheTtlMs: e.API_KEY_CACHE_TTL_MS,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    failpoints: parseFailpoints(e.CRUCIBLE_FAILPOINTS),
   });
 }

@@ -8,6 +8,7 @@
  * await runService('id-service', { routes: (app, ctx) => app.use(idRoutes(ctx)) });
  */
 export { loadConfig, type ServiceConfig } from './config.js';
+export { failpoint, parseFailpoints, armFailpoints, armedFailpoints, type FailpointSettings } from './failpoints.js';
 export { readEnv, ConfigError, envInt, envLogLevel, logLevels, type Env, type LogLevel } from './env.js';
 export { baseApp } from './base-app.js';
 export { ServiceError, normaliseError } from './errors.js';

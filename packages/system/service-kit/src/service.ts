@@ -8,6 +8,7 @@ import { pino, type Logger } from 'pino';
 import { adminRouter } from './admin.js';
 import { ApiKeyVerifier, requireApiKey } from './auth.js';
 import type { ServiceConfig } from './config.js';
+import { armFailpoints } from './failpoints.js';
 import { ServiceError, normaliseError } from './errors.js';
 import { explainRouter, type HotQueries } from './explain.js';
 import { baseApp } from './base-app.js';
@@ -79,6 +80,8 @@ class PoolWatch {
  */
 export function createService(config: ServiceConfig, definition: ServiceDefinition, options: { logger?: Logger } = {}): Service {
   const logger = options.logger ?? pino({ name: config.service, level: config.logLevel, base: { service: config.service } });
+  armFailpoints(config.failpoints);
+  if (Object.keys(config.failpoints).length > 0) logger.warn({ failpoints: config.failpoints }, 'failpoints armed: this process carries planted defects');
   const pool = createPool({
     connectionString: config.databaseUrl,
     max: config.pool.max,

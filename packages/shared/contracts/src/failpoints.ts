@@ -1,0 +1,31 @@
+/**
+ * Failpoints: named places in the services' code where a test plants a defect in the real
+ * running system, after etcd's gofail, TiKV's fail-rs and FoundationDB's BUGGIFY. Every
+ * verdict Crucible reports is proven on a system with the defect it exists to catch: the
+ * planted-defect tests start a real app with `CRUCIBLE_FAILPOINTS=<name>=<probability>` (rare
+ * and intermittent, as real bugs are) and show the verdict failing.
+ *
+ * Off unless `CRUCIBLE_FAILPOINTS` names them; an unknown name stops the service at start-up.
+ * The key is the failpoint, the value what it does when it fires.
+ */
+export const failpoints = {
+  'ids.allocate.read-then-write': 'the ID allocation reads last_assigned_id, then writes it back plus count, without the row lock (a lost-update race: concurrent reservations get the same IDs)',
+  'ids.reserve.forget-idempotency-key': 'a keyed reservation is neither looked up nor recorded under its Idempotency-Key (a retry allocates a second range)',
+  'tasks.create.ack-without-commit': 'POST /tasks answers 201 and rolls the transaction back (an acknowledged write is lost)',
+  'tasks.create.wrong-project': "POST /tasks stores the task under another project's id (a cross-project write SQL can see)",
+  'tasks.list.unscoped': "GET /tasks lists without the project filter (another project's rows in the answer)",
+  'tasks.claim.without-lock': 'POST /tasks/claim selects the next pending task without FOR UPDATE SKIP LOCKED, then updates it (two claimers can get one task)',
+  'tasks.next.per-project-cost': 'GET /tasks/next spends time proportional to the number of projects active in the last second (latency degrades with more projects)',
+  'health.stale-ok': '/health answers from a cached result up to 30 s old (a database outage is not detected)',
+  'db.slow-recovery': 'after a database error the service refuses every request with 503 for 15 s (recovery is slow)',
+  'gateway.deliver.drop': 'the gateway drops an event on its way to a subscriber (delivery)',
+  'gateway.deliver.reorder': 'the gateway swaps an event with the next one on its way to a subscriber (ordering)',
+} as const;
+
+/** The name of a failpoint. */
+export type FailpointName = keyof typeof failpoints;
+
+/** Whether `name` is a known failpoint. */
+export function isFailpointName(name: string): name is FailpointName {
+  return Object.hasOwn(failpoints, name);
+}
