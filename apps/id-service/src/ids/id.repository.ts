@@ -1,5 +1,5 @@
 import { bumpSequence, type Database } from '@crucible/db';
-import type { ProjectScope } from '@crucible/service-kit';
+import { failpoint, type ProjectScope } from '@crucible/service-kit';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { toNumber, toRange, toSequence, toStoredReservation, type IdRange, type IdSequence, type StoredReservation } from './id.mapper.js';
 
@@ -11,8 +11,48 @@ export type Executor = Kysely<Database> | Transaction<Database>;
  * {@link bumpSequence} and returns the range `(new - count + 1) .. new`.
  */
 export async function allocateRange(db: Executor, scope: ProjectScope, type: string, count: number): Promise<IdRange> {
-  const row = await bumpSequence(db, scope, type, count).executeTakeFirstOrThrow();
+  if (failpoint('ids.allocate.read-then-write')) return allocateReadThenWrite(db, scope, type, count);
+  const source = failpoint('ids.reserve.wrong-project') ? await anotherProjectWith(db, scope, type) : scope;
+  const row = await bumpSequence(db, source, type, count).executeTakeFirstOrThrow();
   return toRange(type, row.last_assigned_id, count);
+}
+
+/**
+ * The planted cross-project allocation (failpoint `ids.reserve.wrong-project`): another
+ * project that has a `type` sequence, whose sequence the caller's range is then drawn from;
+ * the caller's own scope when there is none.
+ */
+async function anotherProjectWith(db: Executor, scope: ProjectScope, type: string): Promise<ProjectScope> {
+  const row = await db
+    .selectFrom('id_registry')
+    .select('project_id')
+    .where('sequence_type', '=', type)
+    .where('project_id', '<>', scope.projectId)
+    .limit(1)
+    .executeTakeFirst();
+  return row ? { projectId: row.project_id } : scope;
+}
+
+/**
+ * The planted lost update (failpoint `ids.allocate.read-then-write`): reads the high-water
+ * mark, then writes back an absolute value in a second statement, with no row lock held in
+ * between. Two callers that read the same mark hand out the same range, and the registry ends
+ * below the number of IDs answered.
+ */
+async function allocateReadThenWrite(db: Executor, scope: ProjectScope, type: string, count: number): Promise<IdRange> {
+  const current = await db
+    .selectFrom('id_registry')
+    .select('last_assigned_id')
+    .where('project_id', '=', scope.projectId)
+    .where('sequence_type', '=', type)
+    .executeTakeFirst();
+  const next = (current ? toNumber(current.last_assigned_id) : 0) + count;
+  await db
+    .insertInto('id_registry')
+    .values({ project_id: scope.projectId, sequence_type: type, last_assigned_id: next })
+    .onConflict((oc) => oc.columns(['project_id', 'sequence_type']).doUpdateSet({ last_assigned_id: next, updated_at: sql<Date>`now()` }))
+    .execute();
+  return toRange(type, next, count);
 }
 
 /**

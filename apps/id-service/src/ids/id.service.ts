@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { isForeignKeyViolation, type Database } from '@crucible/db';
-import { ServiceError, type ProjectScope } from '@crucible/service-kit';
+import { ServiceError, failpoint, type ProjectScope } from '@crucible/service-kit';
 import type { Kysely } from 'kysely';
 import type { IdRange } from './id.mapper.js';
 import { allocateRange, allocateRecordedRange, claimIdempotencyKey, findReservation, type Executor } from './id.repository.js';
@@ -39,7 +39,8 @@ export function requestHash(request: ReserveRequest): string {
  */
 export async function reserveIds(db: Kysely<Database>, scope: ProjectScope, request: ReserveRequest, idempotencyKey?: string): Promise<Reservation> {
   try {
-    if (idempotencyKey === undefined) {
+    // The planted defect (failpoint `ids.reserve.forget-idempotency-key`): the key is ignored.
+    if (idempotencyKey === undefined || failpoint('ids.reserve.forget-idempotency-key')) {
       return { ...(await allocateRange(db, scope, request.type, request.count)), replayed: false };
     }
     const key = idempotencyKey;
