@@ -1,6 +1,6 @@
 import { formatId, type TaskCursor, type TaskStatus } from '@crucible/contracts';
 import { bumpSequence, type Database, type TaskRow } from '@crucible/db';
-import type { ProjectScope } from '@crucible/service-kit';
+import { failpoint, type ProjectScope } from '@crucible/service-kit';
 import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
 
 // Every function here takes a ProjectScope (from the authenticated key) and filters on
@@ -50,7 +50,23 @@ export function generatedTaskId(n: number): string {
 
 /** Inserts a task; `undefined` when the project already has a task with that id. */
 export async function insertTask(db: Kysely<Database>, scope: ProjectScope, task: NewTask): Promise<TaskRow | undefined> {
-  return insertTaskQuery(db, scope, task).executeTakeFirst();
+  const target = failpoint('tasks.create.wrong-project') ? await anotherProject(db, scope) : scope;
+  return insertTaskQuery(db, target, task).executeTakeFirst();
+}
+
+/**
+ * The planted cross-project write (failpoint `tasks.create.wrong-project`): the newest other
+ * project, whose id the task is then stored under; the caller's own scope when there is none.
+ */
+async function anotherProject(db: Kysely<Database>, scope: ProjectScope): Promise<ProjectScope> {
+  const row = await db
+    .selectFrom('projects')
+    .select('id')
+    .where('id', '<>', scope.projectId)
+    .orderBy('created_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row ? { projectId: row.id } : scope;
 }
 
 /** The statement {@link insertTask} runs, for EXPLAIN. */
@@ -79,6 +95,8 @@ export async function findTask(db: Kysely<Database>, scope: ProjectScope, taskId
  * `after`. Reads `limit + 1` rows so the caller knows whether another page exists.
  */
 export async function listTasksPage(db: Kysely<Database>, scope: ProjectScope, options: ListTasksOptions): Promise<KeyedTaskRow[]> {
+  // The planted leak (failpoint `tasks.list.unscoped`): the page is read without the project filter.
+  if (failpoint('tasks.list.unscoped')) return pageQuery(db, undefined, options).execute();
   return listTasksQuery(db, scope, options).execute();
 }
 
@@ -91,12 +109,17 @@ export interface ListTasksOptions {
 
 /** The query {@link listTasksPage} runs, for EXPLAIN. */
 export function listTasksQuery(db: Kysely<Database>, scope: ProjectScope, options: ListTasksOptions) {
+  return pageQuery(db, scope.projectId, options);
+}
+
+// One builder for the scoped page and the planted unscoped one, so they differ in the filter only.
+function pageQuery(db: Kysely<Database>, projectId: string | undefined, options: ListTasksOptions) {
   const { status, limit, after } = options;
   return db
     .selectFrom('tasks')
     .selectAll()
     .select(createdKey.as('created_key'))
-    .where('project_id', '=', scope.projectId)
+    .$if(projectId !== undefined, (qb) => qb.where('project_id', '=', projectId as string))
     .$if(status !== undefined, (qb) => qb.where('status', '=', status as TaskStatus))
     .$if(after !== undefined, (qb) => qb.where(sql<boolean>`(created_at, task_id) > (${after?.[0]}::timestamptz, ${after?.[1]})`))
     .orderBy('created_at')
@@ -127,7 +150,33 @@ export function nextTaskQuery(db: Kysely<Database>, scope: ProjectScope, status:
  * get the same task. `undefined` when nothing is left to claim.
  */
 export async function claimNextTask(db: Kysely<Database>, scope: ProjectScope, worker: string): Promise<TaskRow | undefined> {
+  if (failpoint('tasks.claim.without-lock')) return claimWithoutLock(db, scope, worker);
   return claimNextTaskQuery(db, scope, worker).executeTakeFirst();
+}
+
+/**
+ * The planted claim race (failpoint `tasks.claim.without-lock`): selects the next pending
+ * task without `FOR UPDATE SKIP LOCKED`, then updates it by id without checking it is still
+ * pending, so two claimers that read the same row both get it.
+ */
+async function claimWithoutLock(db: Kysely<Database>, scope: ProjectScope, worker: string): Promise<TaskRow | undefined> {
+  const next = await db
+    .selectFrom('tasks')
+    .select('task_id')
+    .where('project_id', '=', scope.projectId)
+    .where('status', '=', 'pending')
+    .orderBy('priority', 'desc')
+    .orderBy('created_at')
+    .limit(1)
+    .executeTakeFirst();
+  if (!next) return undefined;
+  return db
+    .updateTable('tasks')
+    .set({ status: 'in_progress', claimed_by: worker, version: (eb) => eb('version', '+', 1), updated_at: sql`clock_timestamp()` })
+    .where('project_id', '=', scope.projectId)
+    .where('task_id', '=', next.task_id)
+    .returningAll()
+    .executeTakeFirst();
 }
 
 /** The statement {@link claimNextTask} runs, for EXPLAIN. */

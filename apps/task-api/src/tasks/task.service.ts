@@ -9,8 +9,9 @@ import {
   type UpdateTaskRequest,
 } from '@crucible/contracts';
 import type { Database } from '@crucible/db';
-import { resolveProject, ServiceError, type ProjectScope } from '@crucible/service-kit';
+import { failpoint, resolveProject, ServiceError, type ProjectScope } from '@crucible/service-kit';
 import type { Kysely } from 'kysely';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeCursor, encodeCursor } from './task.cursor.js';
 import { toTask } from './task.mapper.js';
 import * as repo from './task.repository.js';
@@ -31,20 +32,12 @@ function isDataException(err: unknown): boolean {
  */
 export async function createTask(db: Kysely<Database>, scope: ProjectScope, body: CreateTaskRequest): Promise<Task> {
   const fields = { title: body.title, status: body.status ?? 'pending', priority: body.priority ?? 0, payload: body.payload } as const;
+  const insert = (trx: Kysely<Database>) => (body.task_id === undefined ? insertGenerated(trx, scope, fields) : insertGiven(trx, scope, { taskId: body.task_id, ...fields }));
   try {
-    if (body.task_id !== undefined) {
-      const row = await repo.insertTask(db, scope, { taskId: body.task_id, ...fields });
-      if (!row) throw new ServiceError('task_exists', `task ${body.task_id} already exists in project ${scope.projectId}`);
-      return toTask(row);
-    }
-    return await db.transaction().execute(async (trx) => {
-      for (let attempt = 0; attempt < maxGeneratedIdAttempts; attempt++) {
-        const taskId = repo.generatedTaskId(await repo.takeTaskNumber(trx, scope));
-        const row = await repo.insertTask(trx, scope, { taskId, ...fields });
-        if (row) return toTask(row);
-      }
-      throw new ServiceError('task_exists', `the next ${maxGeneratedIdAttempts} generated task ids are all taken in project ${scope.projectId}; give a task_id`);
-    });
+    if (failpoint('tasks.create.ack-without-commit')) return await ackWithoutCommit(db, insert);
+    // A given id is one statement; a generated one takes the sequence number in the insert's transaction.
+    if (body.task_id !== undefined) return await insert(db);
+    return await db.transaction().execute(insert);
   } catch (err) {
     // Title and ids are checked by the contract; what PostgreSQL can still refuse is JSON
     // it cannot store (a \u0000 escape in the payload).
@@ -55,6 +48,45 @@ export async function createTask(db: Kysely<Database>, scope: ProjectScope, body
     }
     throw err;
   }
+}
+
+type TaskFields = Omit<repo.NewTask, 'taskId'>;
+
+async function insertGiven(db: Kysely<Database>, scope: ProjectScope, task: repo.NewTask): Promise<Task> {
+  const row = await repo.insertTask(db, scope, task);
+  if (!row) throw new ServiceError('task_exists', `task ${task.taskId} already exists in project ${scope.projectId}`);
+  return toTask(row);
+}
+
+async function insertGenerated(trx: Kysely<Database>, scope: ProjectScope, fields: TaskFields): Promise<Task> {
+  for (let attempt = 0; attempt < maxGeneratedIdAttempts; attempt++) {
+    const taskId = repo.generatedTaskId(await repo.takeTaskNumber(trx, scope));
+    const row = await repo.insertTask(trx, scope, { taskId, ...fields });
+    if (row) return toTask(row);
+  }
+  throw new ServiceError('task_exists', `the next ${maxGeneratedIdAttempts} generated task ids are all taken in project ${scope.projectId}; give a task_id`);
+}
+
+class RolledBack extends Error {
+  constructor(readonly task: Task) {
+    super('rolled back');
+  }
+}
+
+/**
+ * The planted lost write (failpoint `tasks.create.ack-without-commit`): the insert runs in a
+ * transaction that is rolled back, and the task it returned is answered as created.
+ */
+async function ackWithoutCommit(db: Kysely<Database>, insert: (trx: Kysely<Database>) => Promise<Task>): Promise<Task> {
+  try {
+    await db.transaction().execute(async (trx) => {
+      throw new RolledBack(await insert(trx));
+    });
+  } catch (err) {
+    if (err instanceof RolledBack) return err.task;
+    throw err;
+  }
+  throw new Error('unreachable: the transaction always rolls back');
 }
 
 /**
@@ -77,10 +109,28 @@ export async function listTasks(db: Kysely<Database>, scope: ProjectScope, query
 /** The most urgent task in `status` (default `pending`); 404 `no_task` when there is none. Reads only. */
 export async function nextTask(db: Kysely<Database>, scope: ProjectScope, query: NextTaskQuery): Promise<Task> {
   resolveProject(scope, query.project);
+  if (failpoint('tasks.next.per-project-cost')) await perProjectCost(scope);
   const status = query.status ?? 'pending';
   const row = await repo.nextTaskQuery(db, scope, status).executeTakeFirst();
   if (!row) throw new ServiceError('no_task', `no ${status} task in project ${scope.projectId}`);
   return toTask(row);
+}
+
+// The projects that called GET /tasks/next under the planted cost, with when they last did.
+const recentNextCallers = new Map<string, number>();
+const costPerActiveProjectMs = 2;
+
+/**
+ * The planted per-project cost (failpoint `tasks.next.per-project-cost`): the call waits
+ * {@link costPerActiveProjectMs} for every distinct project that called it in the last
+ * second, as a per-request walk over every active project's state would, so latency grows
+ * with the number of projects rather than with the request rate.
+ */
+async function perProjectCost(scope: ProjectScope): Promise<void> {
+  const now = performance.now();
+  recentNextCallers.set(scope.projectId, now);
+  for (const [project, at] of recentNextCallers) if (now - at > 1000) recentNextCallers.delete(project);
+  await sleep(costPerActiveProjectMs * recentNextCallers.size);
 }
 
 /** Claims the next pending task for `worker`; 404 `no_task` when none is left. */
