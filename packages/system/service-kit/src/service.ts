@@ -8,7 +8,7 @@ import { pino, type Logger } from 'pino';
 import { adminRouter } from './admin.js';
 import { ApiKeyVerifier, requireApiKey } from './auth.js';
 import type { ServiceConfig } from './config.js';
-import { armFailpoints } from './failpoints.js';
+import { armFailpoints, failpoint } from './failpoints.js';
 import { ServiceError, normaliseError } from './errors.js';
 import { explainRouter, type HotQueries } from './explain.js';
 import { baseApp } from './base-app.js';
@@ -109,21 +109,34 @@ export function createService(config: ServiceConfig, definition: ServiceDefiniti
 
   const app = baseApp({ httpDuration: metrics.httpDuration, isClosing: () => closing, logger });
 
+  // Planted defects (failpoints; never armed in production): a healthy answer kept for 30 s
+  // (`health.stale-ok`), and a breaker that refuses every request for 15 s after one
+  // database error (`db.slow-recovery`).
+  let staleOk: { at: number; latencyMs: number } | undefined;
+  let refuseUntil = 0;
+
   app.get('/health', async (_req, res) => {
     const t0 = performance.now();
     let reachable = true;
     let error: string | undefined;
-    try {
-      await healthPool.query('select 1');
-    } catch (err) {
-      reachable = false;
-      error = err instanceof Error ? err.message : String(err);
+    let latencyMs: number | undefined;
+    if (staleOk && t0 - staleOk.at < 30_000) latencyMs = staleOk.latencyMs;
+    else {
+      staleOk = undefined;
+      try {
+        await healthPool.query('select 1');
+        latencyMs = Math.round((performance.now() - t0) * 100) / 100;
+        if (failpoint('health.stale-ok')) staleOk = { at: t0, latencyMs };
+      } catch (err) {
+        reachable = false;
+        error = err instanceof Error ? err.message : String(err);
+      }
     }
     const body: HealthResponse = {
       status: reachable && !closing ? 'ok' : 'unavailable',
       service: config.service,
       uptime_s: Math.round((performance.now() - started) / 10) / 100,
-      database: { reachable, latency_ms: reachable ? Math.round((performance.now() - t0) * 100) / 100 : null, ...(error ? { error } : {}) },
+      database: { reachable, latency_ms: latencyMs ?? null, ...(error ? { error } : {}) },
       pool: {
         total: pool.totalCount,
         idle: pool.idleCount,
@@ -158,6 +171,9 @@ export function createService(config: ServiceConfig, definition: ServiceDefiniti
   }
   app.use(adminRouter(db, config.adminToken));
   if (definition.hotQueries) app.use(explainRouter(db, config.adminToken, definition.hotQueries));
+  app.use((_req: Request, _res: Response, next: NextFunction) => {
+    next(performance.now() < refuseUntil ? new ServiceError('database_unavailable', 'the database is unavailable; retry shortly') : undefined);
+  });
   definition.routes(app, ctx);
 
   app.use((req: Request) => {
@@ -166,6 +182,8 @@ export function createService(config: ServiceConfig, definition: ServiceDefiniti
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const e = normaliseError(err);
     if (e.code === 'pool_exhausted') watch.acquireTimeouts++;
+    // A real database error (not the breaker's own refusal) opens the planted breaker.
+    if (e.code === 'database_unavailable' && !(err instanceof ServiceError) && failpoint('db.slow-recovery')) refuseUntil = performance.now() + 15_000;
     metrics.httpErrors.inc({ code: e.code });
     if (e.status >= 500) logger.error({ err: e.cause ?? e, code: e.code, method: req.method, url: req.originalUrl }, e.message);
     if (res.headersSent) {
