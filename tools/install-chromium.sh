@@ -1,17 +1,36 @@
 #!/usr/bin/env bash
-# Makes a system Chromium available for Playwright (never a browser download).
-# Prints the path; CHROMIUM_PATH overrides it.
+# Makes a system Chromium available for Playwright (never a browser download), only when
+# none is found: CHROMIUM_PATH if set (it must be executable), else the first of the paths
+# apps/metrics-gateway/suites/playwright.config.ts looks at, else `apt-get install chromium`
+# (as root, or through sudo). Where it cannot install, it stops naming the command to run.
+# Run by the `tools:install-chromium` Nx target, which every `e2e` target depends on.
 set -euo pipefail
-if [ -n "${CHROMIUM_PATH:-}" ] && [ -x "$CHROMIUM_PATH" ]; then echo "$CHROMIUM_PATH"; exit 0; fi
-for c in /usr/bin/chromium /usr/bin/chromium-browser /usr/bin/google-chrome; do
+log() { echo "install-chromium: $*" >&2; }
+fail() {
+  log "$1"
+  log "install Chromium yourself (e.g. \`sudo apt-get install -y chromium\`) and rerun, or set CHROMIUM_PATH to a Chromium or Chrome binary"
+  exit 1
+}
+if [ -n "${CHROMIUM_PATH:-}" ]; then
+  # An explicit path that does not work is an error, not a reason to pick another browser.
+  [ -x "$CHROMIUM_PATH" ] || fail "CHROMIUM_PATH=$CHROMIUM_PATH is not an executable file"
+  echo "chromium at $CHROMIUM_PATH (CHROMIUM_PATH)"
+  exit 0
+fi
+# Keep in step with the lookup in apps/metrics-gateway/suites/playwright.config.ts.
+candidates=(/usr/bin/chromium /usr/bin/chromium-browser /usr/bin/google-chrome)
+for c in "${candidates[@]}"; do
   if [ -x "$c" ]; then echo "chromium at $c"; exit 0; fi
 done
-if command -v apt-get >/dev/null 2>&1; then
-  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
-  echo "chromium at /usr/bin/chromium"
-else
-  echo "no Chromium found and no apt-get: install Chromium and set CHROMIUM_PATH" >&2
-  exit 1
+command -v apt-get >/dev/null 2>&1 || fail "no Chromium at ${candidates[*]} and no apt-get to install one"
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null ||
+    fail "no Chromium at ${candidates[*]}, and installing one needs root (not root, no password-less sudo)"
+  sudo="sudo -n"
 fi
+log "no Chromium found; installing it with apt-get (once)"
+$sudo apt-get update -qq || fail "apt-get update failed"
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null || fail "apt-get install chromium failed"
+[ -x /usr/bin/chromium ] || fail "apt-get installed chromium but /usr/bin/chromium is missing"
+echo "chromium at /usr/bin/chromium"

@@ -7,7 +7,9 @@
 #      the version stamped in as the release build does (so step 1 recognises it next time);
 #   4. otherwise (or if the build fails) → the release binary for this platform, checked
 #      against the release's checksums.txt.
-# Idempotent; safe to run on every CI start. TOXIPROXY_VERSION overrides the pin.
+# Idempotent. Run by the cached `tools:install-toxiproxy` Nx target that every test and
+# resilience target needing a toxiproxy-server depends on. TOXIPROXY_VERSION overrides the pin.
+# Where it cannot install (no Go, no download), it stops naming what to do.
 set -euo pipefail
 VERSION="${TOXIPROXY_VERSION:-2.12.0}"
 MODULE="github.com/Shopify/toxiproxy/v2"
@@ -19,13 +21,18 @@ tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
 log() { echo "install-toxiproxy: $*" >&2; }
+fail() {
+  log "cannot install toxiproxy-server $VERSION: $1"
+  log "fix: install Go (https://go.dev/dl/) and run \`bash tools/install-toxiproxy.sh\`, or download" \
+    "https://github.com/Shopify/toxiproxy/releases/tag/v$VERSION and set TOXIPROXY_SERVER to its toxiproxy-server"
+  exit 1
+}
 version_of() { "$1" -version 2>/dev/null | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -n1 || true; }
 done_with() {
   local got
   got="$(version_of "$target")"
   if [ "$got" != "$VERSION" ]; then
-    log "$target reports version '${got:-none}', expected $VERSION"
-    exit 1
+    fail "$target reports version '${got:-none}'"
   fi
   echo "toxiproxy-server $got at $target"
   exit 0
@@ -48,6 +55,7 @@ for candidate in "${TOXIPROXY_SERVER:-}" "$(command -v toxiproxy-server || true)
   log "ignoring $candidate: version '${found:-unknown}', pinned $VERSION"
 done
 
+why="no Go toolchain"
 go_bin="$(command -v go || true)"
 [ -z "$go_bin" ] && [ -x /usr/local/go/bin/go ] && go_bin=/usr/local/go/bin/go
 if [ -n "$go_bin" ]; then
@@ -60,7 +68,8 @@ if [ -n "$go_bin" ]; then
     mv "$tmp/server" "$target"
     done_with
   fi
-  log "go install failed; trying the release binary"
+  why="go install failed"
+  log "$why; trying the release binary"
 fi
 
 os="$(uname -s | tr '[:upper:]' '[:lower:]')"
@@ -69,19 +78,23 @@ case "$(uname -m)" in
   aarch64 | arm64) arch=arm64 ;;
   armv7l) arch=armv7 ;;
   armv6l) arch=armv6 ;;
-  *) log "no release binary for $(uname -m); install Go and rerun"; exit 1 ;;
+  *) fail "$why, and no release binary for $(uname -m)" ;;
 esac
 asset="toxiproxy-server-$os-$arch"
 base="https://github.com/Shopify/toxiproxy/releases/download/v$VERSION"
-fetch() { if command -v curl >/dev/null 2>&1; then curl -fsSL --retry 3 "$1" -o "$2"; else wget -q "$1" -O "$2"; fi; }
+fetch() {
+  if command -v curl >/dev/null 2>&1; then curl -fsSL --retry 3 "$1" -o "$2"
+  elif command -v wget >/dev/null 2>&1; then wget -q "$1" -O "$2"
+  else fail "$why, and neither curl nor wget to download the release"
+  fi
+}
 log "downloading $base/$asset"
-fetch "$base/$asset" "$tmp/$asset"
-fetch "$base/checksums.txt" "$tmp/checksums.txt"
+fetch "$base/$asset" "$tmp/$asset" || fail "$why, and downloading $base/$asset failed"
+fetch "$base/checksums.txt" "$tmp/checksums.txt" || fail "downloading $base/checksums.txt failed"
 expected="$(awk -v a="$asset" '$2 == a { print $1 }' "$tmp/checksums.txt")"
 actual="$(sha256sum "$tmp/$asset" | cut -d' ' -f1)"
 if [ -z "$expected" ] || [ "$expected" != "$actual" ]; then
-  log "checksum mismatch for $asset (expected '${expected:-missing}', got $actual)"
-  exit 1
+  fail "checksum mismatch for $asset (expected '${expected:-missing}', got $actual)"
 fi
 chmod +x "$tmp/$asset"
 rm -f "$target"

@@ -1,3 +1,4 @@
+import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
 import { defineConfig } from '@playwright/test';
 
@@ -5,8 +6,29 @@ import { defineConfig } from '@playwright/test';
 const out = path.join(import.meta.dirname, '../../../reports/@crucible/metrics-gateway-suites/e2e');
 
 /**
+ * The system Chromium: `CHROMIUM_PATH`, else the first executable of the paths
+ * tools/install-chromium.sh looks at (the `tools:install-chromium` target every `e2e`
+ * depends on installs one when none is there).
+ */
+function chromiumPath(): string {
+  const explicit = process.env['CHROMIUM_PATH'];
+  if (explicit) return explicit;
+  const candidates = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
+  const found = candidates.find((c) => {
+    try {
+      accessSync(c, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  // Unfound, Playwright names the first path in its launch error.
+  return found ?? candidates[0]!;
+}
+
+/**
  * Browser tests of the live dashboard and the HTML report in the system Chromium (never a
- * Playwright browser download): `CHROMIUM_PATH`, else `/usr/bin/chromium`.
+ * Playwright browser download), see {@link chromiumPath}.
  */
 export default defineConfig({
   testDir: './e2e',
@@ -28,7 +50,7 @@ export default defineConfig({
     screenshot: 'on',
     trace: 'retain-on-failure',
     launchOptions: {
-      executablePath: process.env['CHROMIUM_PATH'] || '/usr/bin/chromium',
+      executablePath: chromiumPath(),
       args: [
         '--no-sandbox',
         '--headless',

@@ -29,7 +29,8 @@ export function resolveToxiproxyServer(env: NodeJS.ProcessEnv = process.env): st
   } catch {
     throw new ToxiproxyMissingError(
       `toxiproxy-server not found at ${binary}${fromEnv ? ' (TOXIPROXY_SERVER)' : ''}: run \`bash tools/install-toxiproxy.sh\` ` +
-        `(it installs the pinned version into .tools/bin), or set TOXIPROXY_SERVER to a toxiproxy-server binary`,
+        `(it installs the pinned version into .tools/bin; Nx test targets that need it run it first as \`tools:install-toxiproxy\`), ` +
+        `or set TOXIPROXY_SERVER to a toxiproxy-server binary`,
     );
   }
   return binary;
