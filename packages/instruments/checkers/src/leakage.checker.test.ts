@@ -91,6 +91,21 @@ describe('leakage checkers against list queries run on the real PostgreSQL', () 
     expect(v.counts['unscoped_items']).toBe(1);
   });
 
+  it('catches a cross-project write no listing shows: a row alpha wrote, stored under gamma', async () => {
+    // The listings agree with the table (gamma lists G-1 and holds it), so only what each project wrote tells.
+    const listed = { alpha: ['A-1', 'A-2', 'A-3'], beta: ['B-1', 'B-2'], gamma: ['G-1'] };
+    const clean = await checkSqlIsolation(db, { table: 'tasks', listed, complete: true, written: { alpha: ['A-1', 'A-2', 'A-3'], gamma: ['G-1'] } });
+    expect(clean.status).toBe('pass');
+    expect(clean.counts).toMatchObject({ written_rows: 4, misplaced_rows: 0 });
+    const misplaced = await checkSqlIsolation(db, { table: 'tasks', listed, complete: true, written: { alpha: ['A-1', 'A-2', 'A-3', 'G-1'] } });
+    expect(misplaced.status).toBe('fail');
+    expect(misplaced.counts).toMatchObject({ leaked_rows: 0, count_mismatches: 0, written_rows: 4, misplaced_rows: 1 });
+    expect(misplaced.examples).toContainEqual({ kind: 'misplaced_row', table: 'tasks', written_by: 'alpha', key: 'G-1', stored_under: ['gamma'] });
+    // Asked about alpha only, gamma's row is still found.
+    const narrow = await checkSqlIsolation(db, { table: 'tasks', listed: { alpha: ['A-1'] }, written: { alpha: ['A-1', 'G-1'] } });
+    expect(narrow.counts['misplaced_rows']).toBe(1);
+  });
+
   it('flags a listed key the database does not hold at all', async () => {
     const v = await checkSqlIsolation(db, { table: 'tasks', listed: { alpha: ['A-1', 'NOPE'] } });
     expect(v.counts).toMatchObject({ phantom_rows: 1, leaked_rows: 0 });

@@ -89,12 +89,20 @@ export interface SqlIsolationOptions {
    * equal the number of rows SQL counts for the project (`rowsPerProject`).
    */
   complete?: boolean;
+  /**
+   * The keys each project wrote (seeded or created through the API), by writing project.
+   * A written key SQL holds under another project and not under its writer is a misplaced
+   * row: a cross-project write, which no listing can show (the listing and the table agree
+   * on where the row went). Keys must differ between projects for this to tell rows apart.
+   */
+  written?: ListedKeys;
   maxExamples?: number;
 }
 
 /**
- * Pure core of `checkSqlIsolation`: compares what the API listed per project with the
- * keys and row counts the database holds per project.
+ * Pure core of `checkSqlIsolation`: compares what the API listed per project (and, with
+ * `written`, what each project wrote) with the keys and row counts the database holds per
+ * project. `dbKeys` must include the owners of any key no listed project holds.
  */
 export function compareListingWithRows(
   options: SqlIsolationOptions,
@@ -109,7 +117,22 @@ export function compareListingWithRows(
   let leaked = 0;
   let phantom = 0;
   let countMismatches = 0;
+  let misplaced = 0;
+  let writtenRows = 0;
   let rows = 0;
+  const writtenBy = new Map(Object.entries(options.written ?? {}).map(([p, keys]) => [p, new Set(keys)]));
+  for (const [writer, keys] of writtenBy) {
+    const own = new Set(dbKeys[writer] ?? []);
+    for (const k of keys) {
+      writtenRows++;
+      if (own.has(k)) continue;
+      // A project that wrote the same key itself holds its own row, not the writer's.
+      const holders = owners.get(k)?.filter((p) => p !== writer && !writtenBy.get(p)?.has(k));
+      if (!holders?.length) continue; // stored nowhere: a lost write, the durability check's business
+      misplaced++;
+      if (examples.length < max) examples.push({ kind: 'misplaced_row', table: options.table, written_by: writer, key: k, stored_under: holders });
+    }
+  }
   for (const [project, keys] of Object.entries(options.listed)) {
     const own = new Set(dbKeys[project] ?? []);
     const distinct = new Set(keys);
@@ -132,14 +155,16 @@ export function compareListingWithRows(
       if (examples.length < max) examples.push({ kind: 'count_mismatch', table: options.table, project, api_listed: distinct.size, sql_rows: inDb });
     }
   }
-  const failed = leaked + phantom + countMismatches > 0;
+  const failed = leaked + phantom + countMismatches + misplaced > 0;
   return {
     checker: `sql-isolation:${options.table}`,
     status: failed ? 'fail' : 'pass',
     summary: failed
-      ? `${leaked} listed ${options.table} rows belong to another project, ${phantom} are not in the database, ${countMismatches} projects' listings differ from their row counts`
+      ? `${leaked} listed ${options.table} rows belong to another project, ${phantom} are not in the database, ${countMismatches} projects' listings differ from their row counts` +
+        (options.written ? `, ${misplaced} of ${writtenRows} written rows are stored under another project` : '')
       : `${listed} ${options.table} rows listed across ${Object.keys(options.listed).length} projects, each owned by the asking project in SQL` +
-        (options.complete ? ' and matching its row count' : ''),
+        (options.complete ? ' and matching its row count' : '') +
+        (options.written ? `; none of ${writtenRows} written rows is stored under another project` : ''),
     counts: {
       projects: Object.keys(options.listed).length,
       listed_rows: listed,
@@ -147,6 +172,7 @@ export function compareListingWithRows(
       leaked_rows: leaked,
       phantom_rows: phantom,
       count_mismatches: countMismatches,
+      ...(options.written ? { written_rows: writtenRows, misplaced_rows: misplaced } : {}),
     },
     examples,
   };
@@ -155,8 +181,9 @@ export function compareListingWithRows(
 /**
  * SQL evidence of isolation: reads the rows of each project straight from the table
  * (`rowsPerProject` from `@crucible/db`, plus the keys) and checks that every row the API
- * listed for a project is owned by that project in the database, and with `complete`
- * that the API listed exactly as many rows as SQL counts.
+ * listed for a project is owned by that project in the database, with `complete` that the
+ * API listed exactly as many rows as SQL counts, and with `written` that no row a project
+ * wrote is stored under another project.
  *
  * @example
  * const v = await checkSqlIsolation(db, { table: 'tasks', listed: { alpha: ['T-1'], beta: ['T-9'] }, complete: true });
@@ -164,10 +191,15 @@ export function compareListingWithRows(
 export async function checkSqlIsolation(db: Kysely<Database>, options: SqlIsolationOptions): Promise<Verdict> {
   const projects = Object.keys(options.listed);
   const [keys, counts] = await Promise.all([keysPerProject(db, options.table, projects), rowsPerProject(db, projects)]);
-  // A listed key no asked-about project owns may still belong to a project nobody asked about.
+  // A listed key no asked-about project owns, or a written key its writer does not hold, may
+  // still be stored under a project nobody asked about: find its owner.
   const known = new Set(Object.values(keys).flat());
-  const strays = [...new Set(Object.values(options.listed).flat())].filter((k) => !known.has(k));
-  const owners = await ownersOf(db, options.table, strays);
+  const strays = new Set([...new Set(Object.values(options.listed).flat())].filter((k) => !known.has(k)));
+  for (const [writer, written] of Object.entries(options.written ?? {})) {
+    const own = new Set(keys[writer] ?? []);
+    for (const k of written) if (!own.has(k) && !known.has(k)) strays.add(k);
+  }
+  const owners = await ownersOf(db, options.table, [...strays]);
   for (const { project_id, key } of owners) if (!projects.includes(project_id)) (keys[project_id] ??= []).push(key);
   return compareListingWithRows(options, keys, counts[options.table] ?? {});
 }
