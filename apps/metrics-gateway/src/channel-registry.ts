@@ -1,4 +1,5 @@
 import type { GatewayRun, GatewayServerMessage } from '@crucible/contracts';
+import { failpoint } from '@crucible/service-kit';
 import type { Logger } from 'pino';
 import { Channel, type SubscriberSocket, type Subscription } from './channel.js';
 import type { GatewayConfig } from './config.js';
@@ -25,7 +26,11 @@ export class ChannelRegistry {
   readonly #config: Pick<GatewayConfig, 'historySize' | 'maxChannels' | 'maxBufferedBytes'>;
   readonly #logger: Logger;
   readonly #channels = new Map<string, Channel>();
+  /** Channels with watchers and no slot: never published to, or evicted while watched. */
+  readonly #pending = new Map<string, Channel>();
   readonly #lagging = new Set<Subscription>();
+  /** Subscriptions holding back a message (the `gateway.deliver.reorder` failpoint only). */
+  readonly #holding = new Set<Subscription>();
   readonly #pump: NodeJS.Timeout;
   readonly #counts: DeliveryCounts = { delivered: 0, dropped: 0, slowSubscriberEvents: 0, subscriptions: 0 };
 
@@ -34,6 +39,8 @@ export class ChannelRegistry {
     this.#logger = logger;
     this.#pump = setInterval(() => {
       for (const sub of this.#lagging) this.#feed(sub);
+      // A message held back for a swap goes out at the latest one pump later.
+      for (const sub of this.#holding) this.#release(sub);
     }, pumpIntervalMs);
     this.#pump.unref();
   }
@@ -69,23 +76,48 @@ export class ChannelRegistry {
   }
 
   /**
-   * The channel of `runId`, created when new. At the channel limit the least recently
-   * active channel nobody watches makes room; `undefined` when every channel is watched.
+   * The channel a publish to `runId` goes into, created when new. Only publishers take a
+   * channel slot: at the limit the least recently active channel nobody watches makes room,
+   * else the least recently active watched one loses its slot and its history (its
+   * watchers keep their place and are told what was evicted when the run publishes again).
+   * So watchers, who need no token, can never stop a publisher.
    */
-  channel(runId: string): Channel | undefined {
-    let channel = this.#channels.get(runId);
-    if (channel) return channel;
-    if (this.#channels.size >= this.#config.maxChannels) {
-      let victim: Channel | undefined;
-      for (const c of this.#channels.values()) {
-        if (c.subscribers.size === 0 && (!victim || c.lastActivity < victim.lastActivity)) victim = c;
-      }
-      if (!victim) return undefined;
-      this.#channels.delete(victim.runId);
-    }
-    channel = new Channel(runId, this.#config.historySize);
+  channel(runId: string): Channel {
+    const held = this.#channels.get(runId);
+    if (held) return held;
+    if (this.#channels.size >= this.#config.maxChannels) this.#evictOne();
+    const channel = this.#pending.get(runId) ?? new Channel(runId, this.#config.historySize);
+    this.#pending.delete(runId);
     this.#channels.set(runId, channel);
     return channel;
+  }
+
+  /**
+   * The channel a subscriber of `runId` watches: the published one, or a slotless channel
+   * that waits for a publisher (it lives while someone watches it and holds no history).
+   */
+  watch(runId: string): Channel {
+    const existing = this.#channels.get(runId) ?? this.#pending.get(runId);
+    if (existing) return existing;
+    const channel = new Channel(runId, this.#config.historySize);
+    this.#pending.set(runId, channel);
+    return channel;
+  }
+
+  #evictOne(): void {
+    let idle: Channel | undefined;
+    let oldest: Channel | undefined;
+    for (const c of this.#channels.values()) {
+      if (c.subscribers.size === 0 && (!idle || c.lastActivity < idle.lastActivity)) idle = c;
+      if (!oldest || c.lastActivity < oldest.lastActivity) oldest = c;
+    }
+    const victim = idle ?? oldest;
+    if (!victim) return;
+    this.#channels.delete(victim.runId);
+    if (victim.subscribers.size === 0) return;
+    victim.forgetHistory();
+    this.#pending.set(victim.runId, victim);
+    this.#logger.info({ run_id: victim.runId, subscribers: victim.subscribers.size }, 'channel limit: a watched channel lost its slot and history');
   }
 
   /**
@@ -104,10 +136,7 @@ export class ChannelRegistry {
         continue;
       }
       if (seq > sub.nextSeq) this.#gap(sub, seq);
-      sub.client.send(data);
-      sub.nextSeq = seq + 1;
-      sub.fresh = false;
-      this.#counts.delivered++;
+      this.#deliver(sub, seq, data);
     }
   }
 
@@ -139,8 +168,10 @@ export class ChannelRegistry {
     if (channel.subscribers.get(client.id) === sub) {
       channel.subscribers.delete(client.id);
       this.#counts.subscriptions--;
+      if (channel.subscribers.size === 0 && this.#pending.get(channel.runId) === channel) this.#pending.delete(channel.runId);
     }
     this.#lagging.delete(sub);
+    this.#holding.delete(sub);
   }
 
   /** Stops the pump. */
@@ -182,10 +213,37 @@ export class ChannelRegistry {
         return;
       }
       if (kept.seq > sub.nextSeq) this.#gap(sub, kept.seq);
-      sub.client.send(kept.data);
-      sub.nextSeq = kept.seq + 1;
-      sub.fresh = false;
-      this.#counts.delivered++;
+      this.#deliver(sub, kept.seq, kept.data);
     }
+  }
+
+  /**
+   * Sends message `seq` to `sub` and moves its cursor past it: the one place a message
+   * reaches a subscriber, so the delivery failpoints sit here.
+   */
+  #deliver(sub: Subscription, seq: number, data: string): void {
+    sub.nextSeq = seq + 1;
+    sub.fresh = false;
+    // Planted defects: lose the message without a gap notice, or send it after the next one.
+    if (failpoint('gateway.deliver.drop')) return;
+    if (sub.held === undefined && failpoint('gateway.deliver.reorder')) {
+      sub.held = data;
+      this.#holding.add(sub);
+      return;
+    }
+    sub.client.send(data);
+    this.#counts.delivered++;
+    this.#release(sub);
+  }
+
+  /** Sends the message `sub` holds back, if any. */
+  #release(sub: Subscription): void {
+    const held = sub.held;
+    if (held === undefined) return;
+    sub.held = undefined;
+    this.#holding.delete(sub);
+    if (!sub.client.open) return;
+    sub.client.send(held);
+    this.#counts.delivered++;
   }
 }

@@ -9,15 +9,15 @@ export interface Kept {
  * have holes (a restarted gateway receiving a publisher's replay), so lookups search.
  */
 export class HistoryRing {
-  readonly #items: (Kept | undefined)[];
+  // Grown as messages arrive (indices stay dense until the ring is full), so a channel that
+  // only has watchers costs no history.
+  readonly #items: (Kept | undefined)[] = [];
   #start = 0;
   #size = 0;
   /** Highest sequence that left the ring because it was full. */
   evictedThrough = 0;
 
-  constructor(readonly capacity: number) {
-    this.#items = new Array<Kept | undefined>(capacity);
-  }
+  constructor(readonly capacity: number) {}
 
   get size(): number {
     return this.#size;
@@ -78,11 +78,13 @@ export interface Subscription {
   nextSeq: number;
   /** Set while the socket is over the buffered threshold or replaying: the pump feeds it from the ring. */
   lagging: boolean;
+  /** A message held back to be sent after the next one (the `gateway.deliver.reorder` failpoint). */
+  held?: string | undefined;
 }
 
 /** A run's channel: its bounded history and its subscribers. */
 export class Channel {
-  readonly ring: HistoryRing;
+  ring: HistoryRing;
   lastSeq = 0;
   ended = false;
   lastActivity = Date.now();
@@ -94,5 +96,12 @@ export class Channel {
     historySize: number,
   ) {
     this.ring = new HistoryRing(historySize);
+  }
+
+  /** Drops the history (the channel lost its slot); what it held counts as evicted for resumers. */
+  forgetHistory(): void {
+    const ring = new HistoryRing(this.ring.capacity);
+    ring.evictedThrough = this.lastSeq;
+    this.ring = ring;
   }
 }

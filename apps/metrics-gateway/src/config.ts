@@ -1,4 +1,4 @@
-import { envInt, envLogLevel, readEnv, type Env, type LogLevel } from '@crucible/service-kit';
+import { envInt, envLogLevel, parseFailpoints, readEnv, type Env, type FailpointSettings, type LogLevel } from '@crucible/service-kit';
 import { z } from 'zod';
 
 const token = (name: string) => z.string().min(16, `${name} must be at least 16 characters`);
@@ -20,6 +20,8 @@ const envSchema = z.object({
   GATEWAY_MAX_BUFFERED_BYTES: envInt('GATEWAY_MAX_BUFFERED_BYTES', 1024, 1 << 30).default(64 * 1024),
   GATEWAY_MAX_MESSAGE_BYTES: envInt('GATEWAY_MAX_MESSAGE_BYTES', 1024, 64 << 20).default(256 * 1024),
   GATEWAY_MAX_CONNECTIONS: envInt('GATEWAY_MAX_CONNECTIONS', 1, 1_000_000).default(20_000),
+  GATEWAY_MAX_ANONYMOUS_SUBSCRIPTIONS: envInt('GATEWAY_MAX_ANONYMOUS_SUBSCRIPTIONS', 1, 100_000).default(16),
+  CRUCIBLE_FAILPOINTS: z.string().optional(),
 });
 
 /** Everything the metrics gateway reads from its environment, read once and frozen. */
@@ -50,6 +52,13 @@ export interface GatewayConfig {
   readonly maxBufferedBytes: number;
   readonly maxMessageBytes: number;
   readonly maxConnections: number;
+  /**
+   * Runs one connection without the publish token may watch at once. Small: watching costs
+   * a subscription, and a subscriber can only watch a channel some publisher created.
+   */
+  readonly maxAnonymousSubscriptions: number;
+  /** Planted defects armed from `CRUCIBLE_FAILPOINTS` (tests only; empty in production). */
+  readonly failpoints: FailpointSettings;
 }
 
 /**
@@ -73,5 +82,7 @@ export function loadGatewayConfig(env: Env = process.env, service = 'metrics-gat
     maxBufferedBytes: e.GATEWAY_MAX_BUFFERED_BYTES,
     maxMessageBytes: e.GATEWAY_MAX_MESSAGE_BYTES,
     maxConnections: e.GATEWAY_MAX_CONNECTIONS,
+    maxAnonymousSubscriptions: e.GATEWAY_MAX_ANONYMOUS_SUBSCRIPTIONS,
+    failpoints: parseFailpoints(e.CRUCIBLE_FAILPOINTS),
   });
 }

@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { errorStatus, runIdSchema, type ErrorCode, type GatewayHealth } from '@crucible/contracts';
-import { ServiceError, baseApp, listenHttp, normaliseError, parseInput } from '@crucible/service-kit';
+import { ServiceError, armFailpoints, baseApp, listenHttp, normaliseError, parseInput } from '@crucible/service-kit';
 import type { Express, NextFunction, Request, Response } from 'express';
 import { pino, type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
@@ -60,6 +60,8 @@ function refuseUpgrade(socket: Duplex, code: ErrorCode, message: string): void {
  */
 export function createGateway(config: GatewayConfig, options: { logger?: Logger } = {}): Gateway {
   const logger = options.logger ?? pino({ name: config.service, level: config.logLevel, base: { service: config.service } });
+  armFailpoints(config.failpoints);
+  if (Object.keys(config.failpoints).length > 0) logger.warn({ failpoints: config.failpoints }, 'failpoints armed: this process carries planted defects');
   // The metrics read the hub lazily (at scrape time), so it can be built after them.
   const metrics: GatewayMetrics = new GatewayMetrics(config.service, () => hub.stats());
   const hub = new Hub(config, logger, metrics);

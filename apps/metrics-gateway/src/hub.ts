@@ -15,8 +15,8 @@ export const CloseCode = {
   serviceRestart: 1012,
 } as const;
 
-/** Most channels one connection may subscribe to at once. */
-const maxSubscriptionsPerClient = 256;
+/** Most channels a publisher's connection may subscribe to at once (anonymous ones: `maxAnonymousSubscriptions`). */
+const maxSubscriptionsPerPublisher = 256;
 
 /**
  * The WebSocket hub: publishers publish into run channels, subscribers receive every
@@ -183,9 +183,6 @@ export class Hub {
       return this.#reject(client, 'validation_failed', `summary.run_id: must equal run_id (${msg.run_id})`);
     }
     const channel = this.#channels.channel(msg.run_id);
-    if (!channel) {
-      return this.#reject(client, 'too_many_connections', `the gateway holds ${this.#config.maxChannels} watched channels (GATEWAY_MAX_CHANNELS)`);
-    }
     if (msg.seq !== undefined && msg.seq <= channel.lastSeq) {
       // A publisher replaying after a reconnect: already have it, do not deliver twice.
       this.#send(client, { type: 'ack', run_id: msg.run_id, seq: msg.seq, duplicate: true });
@@ -201,13 +198,11 @@ export class Hub {
   #subscribe(client: Connection, runId: string, since: number): void {
     const existing = client.subs.get(runId);
     if (existing) this.#channels.unsubscribe(existing);
-    if (client.subs.size >= maxSubscriptionsPerClient) {
-      return this.#reject(client, 'validation_failed', `run_id: one connection may watch at most ${maxSubscriptionsPerClient} runs`);
+    const limit = client.publisher ? maxSubscriptionsPerPublisher : this.#config.maxAnonymousSubscriptions;
+    if (client.subs.size >= limit) {
+      const who = client.publisher ? 'one connection' : 'a connection without the publish token (GATEWAY_MAX_ANONYMOUS_SUBSCRIPTIONS)';
+      return this.#reject(client, 'validation_failed', `run_id: ${who} may watch at most ${limit} runs`);
     }
-    const channel = this.#channels.channel(runId);
-    if (!channel) {
-      return this.#reject(client, 'too_many_connections', `the gateway holds ${this.#config.maxChannels} watched channels (GATEWAY_MAX_CHANNELS)`);
-    }
-    this.#channels.subscribe(client, channel, since);
+    this.#channels.subscribe(client, this.#channels.watch(runId), since);
   }
 }

@@ -17,7 +17,9 @@ export function baseApp(options: { httpDuration: Histogram<'method' | 'route' | 
   app.use((req: Request, res: Response, next: NextFunction) => {
     const t0 = performance.now();
     res.once('finish', () => {
-      const route = (req.route?.path as string | undefined) ?? (res.statusCode === 404 ? 'unmatched' : req.path);
+      // Never the raw path: anyone can send any number of distinct paths, and each label
+      // value is a series kept in memory for good. A request no route took is `unmatched`.
+      const route = (req.route?.path as string | undefined) ?? 'unmatched';
       const seconds = (performance.now() - t0) / 1000;
       httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
       if (!logger) return;
