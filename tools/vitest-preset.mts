@@ -25,6 +25,10 @@ export function crucibleVitest(
     cacheDir: `${dirname}/node_modules/.vite`,
     resolve: { conditions },
     ssr: { resolve: { conditions, externalConditions: [sourceCondition] } },
+    // Global setup (the run's PostgreSQL) loads in Vitest's own environment, which takes
+    // neither setting above: without this it resolves workspace packages to dist/, which a
+    // fresh clone has not built.
+    environments: { __vitest__: { resolve: { conditions, externalConditions: [sourceCondition] } } },
     test: {
       name,
       watch: false,
