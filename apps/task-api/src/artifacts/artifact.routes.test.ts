@@ -45,6 +45,17 @@ describe('artifacts', () => {
     expect(stale.status).toBe(200);
   });
 
+  it('stores the bytes sent whatever the case of the path (Express routes case-blind; the JSON parser skip must too)', async () => {
+    for (const [i, path] of ['/ARTIFACTS/case-upper', '/Artifacts/case-mixed', '/artifacts/case-lower'].entries()) {
+      const text = `{"n": ${i},  "kept": "as sent" }`;
+      const put = await alpha.request('PUT', path, { body: text, headers: { 'content-type': 'application/json' } });
+      expect(put.status).toBe(201);
+      expect(artifactMetaSchema.parse(put.body).size).toBe(Buffer.byteLength(text));
+      const got = await alpha.request('GET', path.toLowerCase());
+      expect(got.bytes.toString('utf8')).toBe(text);
+    }
+  });
+
   it('stores a JSON artifact byte for byte (whitespace, key order, duplicate keys kept), beyond the JSON body limit', async () => {
     const text = `{ "b": 1,\n  "a": [1, 2 ,3], "a": "dup"  }\n${' '.repeat(10_000)}`;
     const put = await alpha.request('PUT', '/artifacts/report.json', { body: text, headers: { 'content-type': 'application/json' } });

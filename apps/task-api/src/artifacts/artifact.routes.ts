@@ -36,6 +36,9 @@ export function artifactRoutes(ctx: ServiceContext, options: { limitBytes: numbe
     readBody,
     async (req, res) => {
       const { id, contentType } = res.locals['artifact'] as { id: string; contentType: string };
+      // No body at all reads as empty; a body some other parser already turned into a value
+      // means the bytes are gone, and storing anything then would be a lie.
+      if (req.body !== undefined && !Buffer.isBuffer(req.body)) throw new Error('the artifact body was read by another body parser before the artifact route');
       const content = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       const meta = await artifacts.putArtifact(db, scopeOf(res), id, content, contentType);
       res.setHeader('ETag', meta.etag);

@@ -160,11 +160,15 @@ export function createService(config: ServiceConfig, definition: ServiceDefiniti
     res.send(await metrics.registry.metrics());
   });
 
-  const ownBody = definition.ownBodyPaths ?? [];
+  // Compared case-blind, as Express routes (`PUT /ARTIFACTS/x` reaches the artifact route, so
+  // the JSON parser must skip it too, or it eats the bytes the route stores).
+  const ownBody = (definition.ownBodyPaths ?? []).map((p) => p.toLowerCase());
   const unlessOwnBody =
     (parser: express.RequestHandler): express.RequestHandler =>
-    (req, res, next) =>
-      ownBody.some((prefix) => req.path.startsWith(prefix)) ? next() : parser(req, res, next);
+    (req, res, next) => {
+      const path = req.path.toLowerCase();
+      return ownBody.some((prefix) => path.startsWith(prefix)) ? next() : parser(req, res, next);
+    };
   app.use(unlessOwnBody(express.json({ limit: config.bodyLimitBytes, strict: true, type: ['application/json', 'application/*+json'] })));
   if (definition.rawBodyTypes) {
     app.use(unlessOwnBody(express.raw({ limit: config.bodyLimitBytes, type: definition.rawBodyTypes })));
