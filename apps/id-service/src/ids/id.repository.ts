@@ -18,9 +18,9 @@ export async function allocateRange(db: Executor, scope: ProjectScope, type: str
 }
 
 /**
- * The planted cross-project allocation (failpoint `ids.reserve.wrong-project`): another
- * project that has a `type` sequence, whose sequence the caller's range is then drawn from;
- * the caller's own scope when there is none.
+ * The planted cross-project allocation (failpoint `ids.reserve.wrong-project`): the first
+ * other project (by id) that has a `type` sequence, whose sequence the caller's range is then
+ * drawn from; the caller's own scope when there is none.
  */
 async function anotherProjectWith(db: Executor, scope: ProjectScope, type: string): Promise<ProjectScope> {
   const row = await db
@@ -28,6 +28,7 @@ async function anotherProjectWith(db: Executor, scope: ProjectScope, type: strin
     .select('project_id')
     .where('sequence_type', '=', type)
     .where('project_id', '<>', scope.projectId)
+    .orderBy('project_id')
     .limit(1)
     .executeTakeFirst();
   return row ? { projectId: row.project_id } : scope;
@@ -89,8 +90,10 @@ export async function allocateRecordedRange(
   type: string,
   count: number,
 ): Promise<IdRange> {
+  if (failpoint('ids.allocate.read-then-write')) return recordRange(trx, scope, key, await allocateReadThenWrite(trx, scope, type, count));
+  const source = failpoint('ids.reserve.wrong-project') ? await anotherProjectWith(trx, scope, type) : scope;
   const row = await trx
-    .with('bump', (db) => bumpSequence(db, scope, type, count))
+    .with('bump', (db) => bumpSequence(db, source, type, count))
     .updateTable('id_reservations')
     .from('bump')
     .set((eb) => ({
@@ -102,6 +105,17 @@ export async function allocateRecordedRange(
     .returning(['id_reservations.first_id', 'id_reservations.last_id'])
     .executeTakeFirstOrThrow();
   return { type, first: toNumber(row.first_id), last: toNumber(row.last_id) };
+}
+
+// The planted read-then-write stores its range on the claim in a statement of its own.
+async function recordRange(trx: Transaction<Database>, scope: ProjectScope, key: string, range: IdRange): Promise<IdRange> {
+  await trx
+    .updateTable('id_reservations')
+    .set({ first_id: range.first, last_id: range.last })
+    .where('project_id', '=', scope.projectId)
+    .where('idempotency_key', '=', key)
+    .execute();
+  return range;
 }
 
 /** The range stored under an idempotency key of the scope's project, if any. */

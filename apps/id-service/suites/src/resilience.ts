@@ -5,83 +5,8 @@
 // after) with its recovery time; the run fails if an ID is handed out twice, an
 // acknowledged range is lost, a request hangs, or recovery is slow. Writes
 // reports/<project>/resilience.{json,md,xml,html}.
-import { bandwidth, limitData, slicer } from '@crucible/chaos';
-import { idEvidenceFromDb } from '@crucible/db';
-import { checkIds, reconcileIds, type IdOperation } from '@crucible/checkers';
-import type { Verdict } from '@crucible/contracts';
-import { expectVerdict } from '@crucible/checkers';
-import { resilienceSuite, suiteMain, type HttpCall, type OperationInput } from '@crucible/suite-kit';
+import { resilienceSuite, suiteMain } from '@crucible/suite-kit';
 
-import { reserveWithRetries } from './resilience.support.js';
+import { idServiceWorkload } from './resilience.workload.js';
 
-/** The four sequence types a load spreads over when one sequence's row lock would be the limit. */
-const fourTypes = ['US', 'BG', 'TK', 'EP'] as const;
-
-/**
- * One keyed reservation. With 100 ms per database round trip a sequence's row stays locked
- * until COMMIT, a round trip later, so one sequence takes ~7 reservations/s: the latency
- * and pool loads spread over four types. The degraded link asks for 1..5 IDs, the
- * isolation load for one.
- */
-function reserve(o: OperationInput): Promise<IdOperation> {
-  const spread = o.step === 'latency' || o.step === 'pool';
-  const type = (spread ? fourTypes[o.iteration % fourTypes.length] : undefined) ?? 'US';
-  const count = o.step === 'isolation' ? 1 : o.step === 'degraded' ? 1 + (o.iteration % 5) : 1 + (o.iteration % 3);
-  return reserveWithRetries(o.http, { apiKey: o.apiKey, projectId: o.projectId, type, count, idempotent: true, attempts: o.calls, process: o.vu, deadlineMs: o.deadlineMs });
-}
-
-/** A 2xx answer that does not carry exactly the range asked for, rendered right. */
-function wrongAnswer(c: HttpCall): boolean {
-  if (!c.ok) return false;
-  const b = c.body as { ids?: string[]; first?: number; last?: number };
-  return !b.ids || b.first === undefined || b.last === undefined || b.ids.length !== b.last - b.first + 1 || b.ids[0] !== `US-${String(b.first).padStart(3, '0')}`;
-}
-
-function answersCorrect(calls: readonly HttpCall[]): Verdict {
-  const wrong = calls.filter(wrongAnswer);
-  return expectVerdict('answers-correct', wrong.length === 0, `${wrong.length} 2xx answers with a malformed range`, { wrong_answers: wrong.length }, wrong.slice(0, 5));
-}
-
-const uniqueAndContiguous = { verdicts: (load: { ops: readonly IdOperation[] }) => [checkIds(load.ops)] };
-const keyed = 'keyed POST /ids/reserve';
-
-suiteMain(
-  resilienceSuite<IdOperation>({
-    app: 'id-service',
-    peer: 'task-api',
-    project: '@crucible/id-service-suites',
-    warmPath: '/ids/registry',
-    load: keyed,
-    operations: 'reservations',
-    operation: reserve,
-    isOk: (op) => op.outcome === 'ok',
-    // Every step's history reconciled against id_registry and id_reservations.
-    verdicts: async (ctx, projectId, ops) => {
-      const { registry, reservations } = await idEvidenceFromDb(ctx.db, [projectId]);
-      return [reconcileIds(ops, registry, reservations).verdict];
-    },
-    steps: {
-      latency: { rate: 12, load: `${keyed} over 4 types`, after: uniqueAndContiguous },
-      resetTimeout: {
-        vus: 8,
-        load: `${keyed} retried with the same key`,
-        after: {
-          ...uniqueAndContiguous,
-          metrics: ({ calls, ops }) => ({
-            logical_reservations: ops.length,
-            retries: ops.length > 0 ? calls.length - ops.length : 0,
-            replayed_answers: calls.filter((c) => c.replayed).length,
-            ops_indeterminate: ops.filter((o) => o.outcome === 'indeterminate').length,
-          }),
-        },
-      },
-      // 300 ms per round trip: a keyed reservation holds its connection ~1.2 s; 40/s needs ~50 of 10.
-      pool: { rate: 40, load: `${keyed} over 4 types` },
-      degraded: {
-        faults: [bandwidth(8), slicer(16, 8, 500), limitData(3000)],
-        perFault: { thresholds: ['wrong_answers: value==0'], metrics: (_, calls) => ({ wrong_answers: calls.filter(wrongAnswer).length }) },
-        after: { verdicts: ({ calls, ops }) => [checkIds(ops), answersCorrect(calls)] },
-      },
-    },
-  }),
-);
+suiteMain(resilienceSuite(idServiceWorkload));

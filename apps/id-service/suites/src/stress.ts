@@ -1,38 +1,7 @@
 // The id-service stress suite: `npx nx run @crucible/id-service-suites:stress [--profile=full] [--live]`.
 // The id-service on the embedded PostgreSQL, and, with counts: IDs never collide and each
-// project's sequences are its own. Every call carries an `Idempotency-Key`, so every one is
-// accounted for against the database. Each step lives in ./stress/.
-import { HttpClient } from '@crucible/load-engine';
-import { suiteMain, explainEvidence, poolEvidence } from '@crucible/suite-kit';
-import { burstOf } from './stress/bursts.js';
-import { fiftyBySix } from './stress/fifty-by-six.js';
-import { independentSequences } from './stress/independent-sequences.js';
-import { nextAfterRegistry } from './stress/next-after-registry.js';
-import type { IdStressContext } from './stress/reservations.js';
+// project's sequences are its own. The definition and each step live in ./stress/.
+import { suiteMain } from '@crucible/suite-kit';
+import { idStressSuite } from './stress/suite.js';
 
-// A 500-call burst queues on one sequence's row lock behind a pool of 10: give a queued
-// request 10 s (not the default 1 s) before the fast 503, so the burst measures the allocator.
-const acquireTimeoutMs = 10_000;
-
-suiteMain<IdStressContext>({
-  name: 'id-service stress',
-  target: 'stress',
-  project: '@crucible/id-service-suites',
-  sut: { apps: ['id-service'], env: { LOG_LEVEL: 'warn', DB_ACQUIRE_TIMEOUT_MS: String(acquireTimeoutMs) } },
-  config: { DB_ACQUIRE_TIMEOUT_MS: acquireTimeoutMs },
-  setup: (kit) => ({ sut: kit.sut, http: new HttpClient(kit.sut.url('id-service'), { connections: 600 }), keys: new Map() }),
-  steps: (args) => [
-    fiftyBySix,
-    independentSequences,
-    nextAfterRegistry,
-    ...[100, 200, 500].flatMap((size) => Array.from({ length: args.profile === 'full' ? 3 : 1 }, (_, round) => burstOf(size, round))),
-  ],
-  // The pool over the whole run, and the hot queries' plans as the app builds them, on the last scenario.
-  async finish(ctx, reports, kit) {
-    const url = kit.sut.url('id-service');
-    const pools = await poolEvidence([url]);
-    reports[reports.length - 1]?.evidence.push(pools.evidence, ...(await explainEvidence(url, kit.sut.adminToken, 'alpha')));
-    kit.log(`pool peak ${pools.peak}/${pools.max}, acquire timeouts ${pools.acquireTimeouts}`);
-  },
-  teardown: (ctx) => ctx.http.destroy(),
-});
+suiteMain(idStressSuite);

@@ -16,6 +16,7 @@
 export { classifyOutcome, type OpOutcome, type CallResult } from './outcome.js';
 export { checkIds } from './ids.checker.js';
 export { reconcileIds, type IdReconciliation } from './id-reconciliation.checker.js';
+export { checkIdIsolation, type IsolationFinding } from './id-isolation.checker.js';
 export { type IdOperation, type IdCheckOptions, type RangeFinding } from './ids.history.js';
 export { checkApiLeakage, checkSqlIsolation, compareListingWithRows, type ApiObservation, type ListedKeys, type SqlIsolationOptions } from './leakage.checker.js';
 export { checkClaims, type ClaimAttempt, type ClaimCheckOptions } from './claims.checker.js';

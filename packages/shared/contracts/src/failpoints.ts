@@ -10,7 +10,7 @@
  */
 export const failpoints = {
   'ids.allocate.read-then-write': 'the ID allocation reads last_assigned_id, then writes it back plus count, without the row lock (a lost-update race: concurrent reservations get the same IDs)',
-  'ids.reserve.wrong-project': "an unkeyed reservation is drawn from another project's sequence of the same type and answered to the caller (a cross-project allocation SQL can see)",
+  'ids.reserve.wrong-project': "a reservation is drawn from another project's sequence of the same type and answered to the caller (the other project's sequence advances, the caller's does not)",
   'ids.reserve.forget-idempotency-key': 'a keyed reservation is neither looked up nor recorded under its Idempotency-Key (a retry allocates a second range)',
   'tasks.create.ack-without-commit': 'POST /tasks answers 201 and rolls the transaction back (an acknowledged write is lost)',
   'tasks.create.wrong-project': "POST /tasks stores the task under another project's id (a cross-project write SQL can see)",

@@ -2,12 +2,12 @@
 import { checkIds } from '@crucible/checkers';
 import { burst, scenario } from '@crucible/load-engine';
 import type { SuiteStep } from '@crucible/suite-kit';
-import { idsOf, idTally, project, reconcileVerdict, reservationsOf, reserve, type IdStressContext } from './reservations.js';
+import { idsOf, idTally, project, sqlVerdicts, reservationsOf, reserve, type IdStressContext } from './reservations.js';
 
 /**
  * `size` concurrent reservations on one sequence, `GET /ids/next` and `POST /ids/reserve`
  * (count 2) interleaved: no ID handed out twice (counted answer by answer, and by
- * `checkIds`), and every call accounted for in the database (nothing lost).
+ * `checkIds`), every call accounted for in the database (nothing lost), and every ID from the project's own sequence.
  */
 export function burstOf(size: number, round: number): SuiteStep<IdStressContext> {
   const name = `burst of ${size} concurrent reservations${round > 0 ? ` (round ${round + 1})` : ''}`;
@@ -34,7 +34,7 @@ export function burstOf(size: number, round: number): SuiteStep<IdStressContext>
         }),
       );
       const history = reservationsOf(result).map((r) => r.op);
-      result.verdicts.push(checkIds(history), await reconcileVerdict(kit.db, history, [projectId]));
+      result.verdicts.push(checkIds(history), ...(await sqlVerdicts(kit.db, history, [projectId])));
       return result;
     },
   };

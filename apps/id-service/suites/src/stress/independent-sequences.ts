@@ -1,15 +1,16 @@
 // Five projects reserving on their own sequences at once.
-import { checkApiLeakage, checkIds } from '@crucible/checkers';
+import { checkIds } from '@crucible/checkers';
 import { burst, scenario } from '@crucible/load-engine';
 import { expectVerdict } from '@crucible/checkers';
 import type { SuiteStep } from '@crucible/suite-kit';
-import { project, reconcileVerdict, registryOf, reservationsOf, reserve, type IdStressContext } from './reservations.js';
+import { project, sqlVerdicts, registryOf, reservationsOf, reserve, type IdStressContext } from './reservations.js';
 
 const projects = ['p1', 'p2', 'p3', 'p4', 'p5'];
 
 /**
  * 5 projects × 10 reservations of 3, all at once: five independent sequences 1..30 (every
- * registry at 30 afterwards), no duplicate or gap, answers carrying the asking project.
+ * registry at 30 afterwards), no duplicate or gap, every answered ID drawn from the asking
+ * project's own sequence in SQL (`api-isolation`: a range from a neighbour's sequence fails it).
  */
 export const independentSequences: SuiteStep<IdStressContext> = {
   name: '5 projects × 10 reservations',
@@ -30,8 +31,7 @@ export const independentSequences: SuiteStep<IdStressContext> = {
     const at30 = registries.filter((r) => r.last === 30).length;
     result.verdicts.push(
       checkIds(history),
-      await reconcileVerdict(kit.db, history, projects),
-      checkApiLeakage(reservations.map((r) => r.observation)),
+      ...(await sqlVerdicts(kit.db, history, projects)),
       expectVerdict(
         'registries-at-30',
         at30 === projects.length,

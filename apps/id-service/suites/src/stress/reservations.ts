@@ -1,7 +1,7 @@
 // What every step of the id-service stress suite shares: project keys, and keyed
 // reservations recorded through the suite kit's call recorder for the checkers.
 import { randomUUID } from 'node:crypto';
-import { classifyOutcome, reconcileIds, type ApiObservation, type IdOperation } from '@crucible/checkers';
+import { checkIdIsolation, classifyOutcome, reconcileIds, type IdOperation } from '@crucible/checkers';
 import { idRegistryResponseSchema, type Verdict } from '@crucible/contracts';
 import { type Database, idEvidenceFromDb } from '@crucible/db';
 import type { HttpClient, ScenarioResult } from '@crucible/load-engine';
@@ -18,11 +18,10 @@ export interface IdStressContext {
   readonly keys: Map<string, Promise<string>>;
 }
 
-/** One keyed reservation: the call as recorded, the operation for the ID checkers, the answer for the leakage checker. */
+/** One keyed reservation: the call as recorded, and the operation for the ID checkers. */
 export interface Reservation {
   readonly call: HttpCall;
   readonly op: IdOperation;
-  readonly observation: ApiObservation;
 }
 
 const auth = (key: string) => ({ authorization: `Bearer ${key}` });
@@ -54,7 +53,7 @@ export async function reserve(ctx: IdStressContext, projectId: string, type: str
       ? await send(ctx.http, { path: `/ids/next?type=${type}`, headers })
       : await send(ctx.http, { method: 'POST', path: '/ids/reserve', headers, body: { type, count } });
   const outcome = classifyOutcome(call);
-  const body = call.body as { first?: number; last?: number; number?: number; project_id?: string } | undefined;
+  const body = call.body as { first?: number; last?: number; number?: number } | undefined;
   const first = count === undefined ? body?.number : body?.first;
   const last = count === undefined ? body?.number : body?.last;
   const op: IdOperation = {
@@ -67,14 +66,7 @@ export async function reserve(ctx: IdStressContext, projectId: string, type: str
     ...(outcome === 'ok' && first !== undefined && last !== undefined ? { first, last } : {}),
     ...(outcome !== 'ok' ? { error: call.code ?? String(call.status) } : {}),
   };
-  // /ids/next answers carry no project: the range itself is checked per project by checkIds.
-  const observation: ApiObservation = {
-    asking_project: projectId,
-    endpoint: count === undefined ? 'GET /ids/next' : 'POST /ids/reserve',
-    status: call.status ?? 0,
-    items: count !== undefined && outcome === 'ok' ? [{ project_id: body?.project_id }] : [],
-  };
-  return { call, op, observation };
+  return { call, op };
 }
 
 /** The IDs an answer handed out (`ids` of a reservation, `id` of a next). */
@@ -109,8 +101,12 @@ export async function registryOf(ctx: IdStressContext, projectId: string): Promi
   return Object.fromEntries(idRegistryResponseSchema.parse(call.body).sequences.map((s) => [s.type, s.last_assigned_id]));
 }
 
-/** Every call of `history` accounted for against `id_registry` and `id_reservations`. */
-export async function reconcileVerdict(db: Kysely<Database>, history: readonly IdOperation[], projects: readonly string[]): Promise<Verdict> {
+/**
+ * The verdicts SQL decides, from one read of `id_registry` and `id_reservations`: every call
+ * of `history` accounted for (`id-reconciliation`), and every answered ID drawn from its own
+ * project's sequence (`api-isolation`).
+ */
+export async function sqlVerdicts(db: Kysely<Database>, history: readonly IdOperation[], projects: readonly string[]): Promise<Verdict[]> {
   const { registry, reservations } = await idEvidenceFromDb(db, projects);
-  return reconcileIds(history, registry, reservations).verdict;
+  return [reconcileIds(history, registry, reservations).verdict, checkIdIsolation(history, registry)];
 }
