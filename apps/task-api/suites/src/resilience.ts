@@ -4,67 +4,8 @@
 // `resilienceSuite`). Each fault is reported in three phases (before / during / after) with
 // its recovery time; the run fails if an acknowledged write is lost or half-written, a
 // request hangs, or recovery is slow. Writes reports/<project>/resilience.{json,md,xml,html}.
-import { bandwidth, limitData, slicer } from '@crucible/chaos';
-import { taskRowsFromDb } from '@crucible/db';
-import { checkTaskWrites, type TaskWrite } from '@crucible/checkers';
-import { resilienceSuite, send, suiteMain, type HttpCall, type OperationInput } from '@crucible/suite-kit';
+import { resilienceSuite, suiteMain } from '@crucible/suite-kit';
 
-import { createTask, taskFor } from './resilience.support.js';
+import { taskApiWorkload } from './resilience.workload.js';
 
-/** One iteration: a task creation, or (every 4th, except in the isolation load) a read of the newest tasks. */
-type TaskOp = TaskWrite | { readonly read: HttpCall };
-
-const isWrite = (op: TaskOp): op is TaskWrite => !('read' in op);
-const writesOf = (ops: readonly TaskOp[]) => ops.filter(isWrite);
-
-/** Task numbers per project, so every write of a step has its own `task_id`. */
-const next = new Map<string, number>();
-
-async function writeOrRead(o: OperationInput): Promise<TaskOp> {
-  const auth = { authorization: `Bearer ${o.apiKey}` };
-  if (o.step !== 'isolation' && o.iteration % 4 === 3) {
-    const read = await send(o.http, { path: '/tasks?limit=20', headers: auth });
-    o.calls.push(read);
-    return { read };
-  }
-  const n = next.get(o.projectId) ?? 0;
-  next.set(o.projectId, n + 1);
-  // The degraded link carries ~2 KB INSERTs, so limit_data cuts one in the middle every few writes.
-  const task = taskFor(o.projectId, n, o.step === 'degraded' ? 2000 : 200);
-  return createTask(o.http, { apiKey: o.apiKey, task, deadlineMs: o.deadlineMs, attempts: o.calls });
-}
-
-const mixed = 'POST /tasks (3 in 4) and GET /tasks';
-
-suiteMain(
-  resilienceSuite<TaskOp>({
-    app: 'task-api',
-    peer: 'id-service',
-    project: '@crucible/task-api-suites',
-    warmPath: '/tasks?limit=1',
-    load: mixed,
-    operations: 'writes',
-    operation: writeOrRead,
-    isOk: (op) => (isWrite(op) ? op.outcome === 'ok' : op.read.ok),
-    // Every acknowledged write stored exactly as sent, nothing half-written or phantom.
-    verdicts: async (ctx, projectId, ops) => [checkTaskWrites(writesOf(ops), await taskRowsFromDb(ctx.db, projectId))],
-    steps: {
-      latency: { rate: 15 },
-      resetTimeout: {
-        vus: 6,
-        load: 'POST /tasks retried with the same task_id',
-        after: {
-          metrics: ({ ops }) => ({ logical_writes: writesOf(ops).length, writes_indeterminate: writesOf(ops).filter((w) => w.outcome === 'indeterminate').length }),
-        },
-      },
-      // 300 ms per round trip: each request holds a connection ≥ 300 ms; 60/s needs ~18 of 10.
-      pool: { rate: 60 },
-      // On the way to the database, the direction a write travels.
-      degraded: {
-        faults: [bandwidth(32, { stream: 'upstream' }), slicer(64, 32, 200, { stream: 'upstream' }), limitData(5000, { stream: 'upstream' })],
-        load: 'POST /tasks with 2 KB payloads (3 in 4) and GET /tasks',
-      },
-      isolation: { load: 'POST /tasks' },
-    },
-  }),
-);
+suiteMain(resilienceSuite(taskApiWorkload));

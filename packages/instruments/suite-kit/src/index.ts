@@ -17,10 +17,12 @@ export { parseSuiteArgs, type SuiteArgs } from './args.js';
 export { exitWith } from './exit.js';
 export { runSuite, suiteMain, type SuiteDefinition, type SuiteKit, type SuiteStep, type StepOutput, type SuiteTarget, type RunSuiteOptions } from './suite.js';
 export { send, errorCodeOf, hangAfterMs, hungCalls, uncleanFailures, healthStatus, poolOf, poolDrained, checksScenario, type Http, type HttpCall } from './calls.js';
-export { phaseReports, recoveryMs, percentileOf, callsIn, latencyOf, type CallRecord, type PhaseReportInput, type PhaseExtras } from './phases.js';
+export { phaseReports, recoveryMs, percentileOf, callsIn, latencyOf, type CallRecord, type PhaseReportInput, type PhaseExtras, type DroppedSecond } from './phases.js';
 export { startProbe, type Probe, type ProbeSample } from './probe.js';
 export { withRetries, retryPause, isRetryable, type RetryOptions, type Retried } from './retry.js';
 export { resilienceSuite } from './resilience/resilience-suite.js';
+export { databaseDownStep, databaseDownShape, type DatabaseDownShape } from './resilience/database-down.js';
+export { resetTimeoutStep, resetTimeoutShape, type ResetTimeoutShape } from './resilience/reset-timeout.js';
 export { startupFaultsScenario, startupFaultsStep } from './resilience/startup-faults.js';
 export {
   resilienceEnv,

@@ -55,6 +55,19 @@ describe('phase reports', () => {
     expect(during?.passed).toBe(false);
   });
 
+  it('dropped iterations count in the phase they were meant to start in, and can fail a threshold', () => {
+    const dropped = [
+      { at: t0 + 1000, dropped: 2 },
+      { at: t0 + 3000, dropped: 5 },
+    ];
+    const thresholds = ['dropped_iterations: value==0'];
+    const [before, during, after] = phaseReports(calls, { name: 'x', executor: 'y', step, run, dropped, before: { thresholds }, during: { thresholds }, after: { thresholds } });
+    expect([before?.dropped_iterations, during?.dropped_iterations, after?.dropped_iterations]).toEqual([2, 5, 0]);
+    expect(during?.series.find((p) => p.t === 1)?.dropped).toBe(5);
+    expect(before?.thresholds[0]).toMatchObject({ passed: false, actual: 2 });
+    expect(after?.thresholds[0]).toMatchObject({ passed: true, actual: 0 });
+  });
+
   it('recovery: null when it never serves again, small when nothing failed after the removal', () => {
     expect(recoveryMs([call(5, 10, false), call(6, 10, false)], t0 + 4000)).toBeNull();
     expect(recoveryMs([call(4.1, 10, true)], t0 + 4000)).toBe(110);

@@ -73,10 +73,21 @@ export interface PhaseReportInput {
   readonly run: TimelineRun;
   readonly tags?: Readonly<Record<string, string>>;
   readonly targetRps?: number;
+  /**
+   * Iterations the load engine dropped (could not start on time), per second; each second
+   * counts in the phase that holds its middle. Absent: the load had no open-model schedule.
+   */
+  readonly dropped?: readonly DroppedSecond[];
   /** Per phase: thresholds, metrics, verdicts, evidence. */
   readonly before?: PhaseExtras;
   readonly during?: PhaseExtras;
   readonly after?: PhaseExtras;
+}
+
+/** Iterations the load engine dropped in the second that starts at `at` (epoch ms). */
+export interface DroppedSecond {
+  readonly at: number;
+  readonly dropped: number;
 }
 
 /** Thresholds and findings attached to one phase's report. */
@@ -96,6 +107,7 @@ export function phaseReports(calls: readonly CallRecord[], input: PhaseReportInp
   return phasesOf(input.step, input.run, input.run.endedAt ?? now()).map((phase) => {
     const extras = input[phase.name] ?? {};
     const mine = callsIn(calls, phase);
+    const drops = (input.dropped ?? []).filter((d) => d.at + 500 >= phase.from && d.at + 500 < phase.to);
     const durationS = Math.max(0.001, (phase.to - phase.from) / 1000);
     const h = createLatencyHistogram();
     const errors: Record<string, number> = {};
@@ -118,11 +130,11 @@ export function phaseReports(calls: readonly CallRecord[], input: PhaseReportInp
       successes,
       error_rate: mine.length === 0 ? 0 : (mine.length - successes) / mine.length,
       errors,
-      dropped_iterations: 0,
+      dropped_iterations: drops.reduce((a, d) => a + d.dropped, 0),
       rps: { achieved: round(mine.length / durationS), target: input.targetRps ?? null },
       latency_ms: summarizeHistogram(h),
       histogram: mine.length ? encodeHistogram(h) : null,
-      series: seriesOf(mine, phase.from),
+      series: seriesOf(mine, phase.from, drops),
       metrics: { phase_start_s: round((phase.from - input.run.startedAt) / 1000), phase_duration_s: round(durationS), ...extras.metrics },
       thresholds: (extras.thresholds ?? []).map((expression) => ({ expression, metric: '', actual: null, passed: false })),
       verdicts: [...(extras.verdicts ?? [])],
@@ -137,8 +149,14 @@ export function phaseReports(calls: readonly CallRecord[], input: PhaseReportInp
   });
 }
 
-function seriesOf(calls: readonly CallRecord[], from: number): SeriesPoint[] {
+function seriesOf(calls: readonly CallRecord[], from: number, drops: readonly DroppedSecond[]): SeriesPoint[] {
   const seconds = new Map<number, CallRecord[]>();
+  const dropped = new Map<number, number>();
+  for (const d of drops) {
+    const t = Math.max(0, Math.floor((d.at + 500 - from) / 1000));
+    dropped.set(t, (dropped.get(t) ?? 0) + d.dropped);
+    if (!seconds.has(t)) seconds.set(t, []);
+  }
   for (const c of calls) {
     const t = Math.floor((c.start - from) / 1000);
     let list = seconds.get(t);
@@ -158,7 +176,7 @@ function seriesOf(calls: readonly CallRecord[], from: number): SeriesPoint[] {
         p50: percentileMs(h, 50),
         p95: percentileMs(h, 95),
         p99: percentileMs(h, 99),
-        dropped: 0,
+        dropped: dropped.get(t) ?? 0,
       };
       h.destroy();
       return point;

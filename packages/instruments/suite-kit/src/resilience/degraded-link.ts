@@ -43,7 +43,7 @@ export function degradedLinkStep<Op>(w: ResilienceWorkload<Op>): SuiteStep<Resil
           load,
           mine,
         );
-        perFault.push(phaseRow(phaseReports(load.calls, { name: `database link: ${what}`, executor: description, step, run: load.timeline, during }), 'during'));
+        perFault.push(phaseRow(phaseReports(load.calls, { name: `database link: ${what}`, executor: description, step, run: load.timeline, dropped: load.droppedBySecond, during }), 'during'));
       }
       return [phaseRow(calm, 'before'), ...perFault, phaseRow(calm, 'after')];
     },

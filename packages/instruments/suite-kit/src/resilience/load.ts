@@ -64,7 +64,12 @@ export async function loadUnderFaults<Op>(w: ResilienceWorkload<Op>, ctx: Resili
     const [results] = await Promise.all([kit.run(s, { baseUrl: ctx.url, signal }), plan.alongside?.()]);
     return results;
   });
-  return { calls, ops, timeline, dropped: result[0]?.dropped ?? 0 };
+  const run = result[0];
+  if (!run) throw new Error(`the ${plan.step} load returned no result`);
+  // The engine counts a dropped iteration in the second it was meant to start (from the measured phase's start).
+  const t0 = Date.parse(run.startedAt);
+  const droppedBySecond = run.series.filter((p) => p.dropped > 0).map((p) => ({ at: t0 + p.t * 1000, dropped: p.dropped }));
+  return { calls, ops, timeline, dropped: run.dropped, droppedBySecond };
 }
 
 /** Step `i` of a timeline, which must have been applied and removed. */
@@ -88,8 +93,20 @@ export function phaseRow(rows: readonly ScenarioReport[], phase: Phase['name']):
   return row;
 }
 
-/** A measured value as a metric: whole ms, `-1` when there was none (no sample, never recovered). */
-export const round = (x: number | null): number => (x === null ? -1 : Math.round(x));
+/**
+ * Metrics as a report row takes them, whole numbers, leaving out every value that was not
+ * observed (`null`/`undefined`: no sample, never detected, never recovered). A threshold on
+ * a metric left out fails, naming it, so an unobserved value can never pass as a sentinel
+ * would (`-1 < 5000`).
+ *
+ * @example
+ * measured({ recovery_ms: null, refusals_503: 12.4 }); // { refusals_503: 12 }
+ */
+export function measured(values: Readonly<Record<string, number | null | undefined>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, v] of Object.entries(values)) if (v !== null && v !== undefined) out[name] = Math.round(v);
+  return out;
+}
 
 /** Whether a process is still alive. */
 export function isAlive(pid: number): boolean {
@@ -154,6 +171,7 @@ export async function faultRows<Op>(
   const verdicts = await w.verdicts(ctx, projectId, load.ops);
   return phaseReports(load.calls, {
     name: rows.name,
+    dropped: load.droppedBySecond,
     executor: rows.executor,
     step: rows.step,
     run: load.timeline,

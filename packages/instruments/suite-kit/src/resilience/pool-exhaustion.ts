@@ -3,7 +3,7 @@ import { constantArrivalRate } from '@crucible/load-engine';
 import { hungCalls, poolDrained, uncleanFailures } from '../calls.js';
 import { percentileOf } from '../phases.js';
 import type { SuiteStep } from '../suite.js';
-import { callsAround, describeLoad, faultRows, isAlive, loadUnderFaults, round, stepOf } from './load.js';
+import { callsAround, describeLoad, faultRows, isAlive, loadUnderFaults, measured, stepOf } from './load.js';
 import { resilienceEnv, type ResilienceContext, type ResilienceWorkload } from './workload.js';
 
 /**
@@ -35,25 +35,27 @@ export function poolExhaustionStep<Op>(w: ResilienceWorkload<Op>): SuiteStep<Res
         during: {
           // 503 after the 1 s acquire timeout; the p99 bound leaves room for a CPU-starved event loop.
           thresholds: ['pool_exhausted: value>0', 'pool_exhausted_p50_ms: value<1500', 'pool_exhausted_p99_ms: value<3000', 'hung_requests: value==0', 'unclean_failures: value==0'],
-          metrics: {
+          // No refusal leaves the p50/p99 out of the row: their thresholds fail with pool_exhausted's.
+          metrics: measured({
             pool_exhausted: exhausted.length,
-            pool_exhausted_p50_ms: round(percentileOf(exhausted, 50)),
-            pool_exhausted_p99_ms: round(percentileOf(exhausted, 99)),
+            pool_exhausted_p50_ms: percentileOf(exhausted, 50),
+            pool_exhausted_p99_ms: percentileOf(exhausted, 99),
             pool_exhausted_without_retry_after: exhausted.filter((c) => !c.retryAfter).length,
             hung_requests: hungCalls(during),
             unclean_failures: uncleanFailures(during),
-          },
+          }),
         },
         after: {
           thresholds: ['pool_in_use: value==0', 'pool_waiting: value==0', 'crashed: value==0', 'acquire_timeouts: value>0', 'pool_drained_ms: value<10000'],
-          metrics: {
+          // A service that does not report its acquire timeouts leaves them out: `acquire_timeouts: value>0` then fails.
+          metrics: measured({
             pool_in_use: pool.total - pool.idle,
             pool_waiting: pool.waiting,
             pool_drained_ms: drainedMs,
-            acquire_timeouts: pool.acquire_timeouts ?? 0,
-            pool_peak_in_use: pool.peak_in_use ?? 0,
+            acquire_timeouts: pool.acquire_timeouts,
+            pool_peak_in_use: pool.peak_in_use,
             crashed: alive ? 0 : 1,
-          },
+          }),
           evidence: [{ title: 'pool after the fault (GET /health)', kind: 'json', content: pool }],
         },
       });

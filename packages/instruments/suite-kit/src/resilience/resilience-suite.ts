@@ -8,9 +8,6 @@ import { resetTimeoutStep } from './reset-timeout.js';
 import { startupFaultsStep } from './startup-faults.js';
 import { resilienceEnv, type ResilienceContext, type ResilienceWorkload } from './workload.js';
 
-/** The toxiproxy-server version `.tools/bin/toxiproxy-server` is installed at (tools/install-toxiproxy.sh). */
-const toxiproxyVersion = '2.12.0';
-
 /**
  * The resilience suite of one app, written once: the app and its peer on a fresh database,
  * each behind Toxiproxy, with the apps' limits of {@link resilienceEnv}; then the fault
@@ -23,14 +20,17 @@ const toxiproxyVersion = '2.12.0';
  * suiteMain(resilienceSuite(idServiceWorkload));
  */
 export function resilienceSuite<Op>(w: ResilienceWorkload<Op>): SuiteDefinition<ResilienceContext> {
+  // As the running toxiproxy-server reports it (GET /version), once it is up.
+  let toxiproxy = 'not started';
   return {
     name: `${w.app} resilience`,
     target: 'resilience',
     project: w.project,
     sut: { apps: [w.app, w.peer], chaos: true, env: { ...resilienceEnv } },
-    setup(kit) {
+    async setup(kit) {
       const chaos = kit.sut.chaos;
       if (!chaos) throw new Error('chaos was not started');
+      toxiproxy = await chaos.client.version();
       return { sut: kit.sut, db: kit.db, url: kit.sut.url(w.app), link: chaos.proxy(w.app) };
     },
     steps: [
@@ -45,6 +45,6 @@ export function resilienceSuite<Op>(w: ResilienceWorkload<Op>): SuiteDefinition<
     afterStep: async (ctx) => {
       await ctx.sut.chaos?.reset();
     },
-    config: { ...resilienceEnv, toxiproxy: toxiproxyVersion },
+    config: () => ({ ...resilienceEnv, toxiproxy }),
   };
 }

@@ -4,6 +4,7 @@ import type { Database } from '@crucible/db';
 import { type Sut } from '@crucible/testbed';
 import type { Kysely } from 'kysely';
 import type { Http, HttpCall } from '../calls.js';
+import type { DroppedSecond } from '../phases.js';
 
 /** What every fault step of a resilience suite is given. */
 export interface ResilienceContext {
@@ -46,6 +47,8 @@ export interface FaultLoad<Op> {
   readonly timeline: TimelineRun;
   /** Iterations the open-model executor could not start (no free VU). */
   readonly dropped: number;
+  /** The same, per second of the load that had any (see `PhaseReportInput.dropped`). */
+  readonly droppedBySecond: readonly DroppedSecond[];
 }
 
 /**

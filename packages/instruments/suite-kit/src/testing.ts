@@ -1,0 +1,84 @@
+/**
+ * @crucible/suite-kit/testing — runs one step of a suite, as the suite runs it, against a
+ * system a test started: the planted-defect tests run a resilience step, resized to seconds,
+ * on an app carrying a failpoint and show its verdict failing.
+ *
+ * @example
+ * await using steps = openStepRunner(sut);
+ * const rows = await steps.run(databaseDownStep(workload, { rate: 30, durationS: 6, downAtMs: 1500, downForMs: 3000 }), ctx);
+ * failedChecks(rows); // ['database down 3 s during load · during: health_detect_ms: value<5000 (…)']
+ */
+import type { ScenarioReport } from '@crucible/contracts';
+import { createDb, createPool, type Database } from '@crucible/db';
+import { openSession, type ScenarioResult } from '@crucible/load-engine';
+import { scenarioReport } from '@crucible/reporting';
+import type { Sut } from '@crucible/testbed';
+import type { Kysely } from 'kysely';
+import { parseSuiteArgs } from './args.js';
+import type { ResilienceContext } from './resilience/workload.js';
+import type { StepOutput, SuiteKit, SuiteStep } from './suite.js';
+
+/** Runs suite steps on a test's system; `close()` (or `await using`) releases its connections. */
+export interface StepRunner extends AsyncDisposable {
+  /** A direct connection to the system's database (as `SuiteKit.db`). */
+  readonly db: Kysely<Database>;
+  /** Every line the steps logged. */
+  readonly log: readonly string[];
+  /** Runs `step` once on `ctx` and resolves to its report rows, thresholds and verdicts evaluated. */
+  run<Ctx>(step: SuiteStep<Ctx>, ctx: Ctx): Promise<ScenarioReport[]>;
+  /**
+   * The context a resilience step needs for `app` of a system started with `chaos: true`:
+   * `url` defaults to the app's first replica (pass another replica's, e.g. one started
+   * with a failpoint armed); the link is the app's database proxy either way.
+   */
+  resilienceContext(app: string, url?: string): ResilienceContext;
+  close(): Promise<void>;
+}
+
+/** Opens a {@link StepRunner} on `sut`: no sinks, the quick profile, log lines kept. */
+export function openStepRunner(sut: Sut): StepRunner {
+  const db = createDb(createPool({ connectionString: sut.databaseUrl, max: 4 }));
+  const session = openSession({ runId: `step-${Date.now().toString(36)}`, sinks: [] });
+  const log: string[] = [];
+  // The kit `runSuite` hands its steps, on a session of the test's own.
+  const kit: SuiteKit = {
+    args: parseSuiteArgs([], {}),
+    sut,
+    db,
+    sinks: [],
+    log: (line) => log.push(line),
+    events: session.events,
+    run: async (scenarios, options = {}) => (await session.run(scenarios, options)).scenarios,
+    runOne: async (scenario, options) => (await session.run(scenario, options)).scenarios[0] as ScenarioResult,
+  };
+  const reportsOf = (out: StepOutput) => ([out].flat() as (ScenarioReport | ScenarioResult)[]).map((o) => ('durationS' in o ? scenarioReport(o) : o));
+  let closed: Promise<void> | undefined;
+  const close = () =>
+    (closed ??= (async () => {
+      await session.close();
+      await db.destroy();
+    })());
+  return {
+    db,
+    log,
+    run: async (step, ctx) => reportsOf(await step.run(ctx, kit)),
+    resilienceContext(app, url) {
+      const chaos = sut.chaos;
+      if (!chaos) throw new Error('the system was started without chaos: true');
+      return { sut, db, url: url ?? sut.url(app), link: chaos.proxy(app) };
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+/**
+ * Every failed threshold and verdict of `rows`, one line each: `<row>: <threshold> (<message>)`
+ * or `<row>: <checker>: <summary>`. Empty when everything passed.
+ */
+export function failedChecks(rows: readonly ScenarioReport[]): string[] {
+  return rows.flatMap((r) => [
+    ...r.thresholds.filter((t) => !t.passed).map((t) => `${r.name}: ${t.expression} (${t.message ?? `actual ${String(t.actual)}`})`),
+    ...r.verdicts.filter((v) => v.status === 'fail').map((v) => `${r.name}: ${v.checker}: ${v.summary}`),
+  ]);
+}
