@@ -1,10 +1,10 @@
 // The WebSocket workload of the gateway stress: publishers and subscribers on many channels,
 // an open-model publish schedule, and every client reconnecting when dropped.
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { gatewayHealthSchema, gatewayRunSchema, type GatewayHealth, type SeriesPoint } from '@crucible/contracts';
 import { createLatencyHistogram, percentileMs, recordLatencyMs, type LatencyHistogram } from '@crucible/instrument-kit';
 import { z } from 'zod';
+import { cpuS, rssMb } from './proc-stats.js';
 import { LoadClient, nowMs, pool } from './ws-load.js';
 
 /** The shape of one run of the workload. */
@@ -25,18 +25,6 @@ export interface GatewayProfile {
 export interface GatewayProcess {
   readonly url: string;
   readonly pid: number;
-}
-
-/** CPU seconds (user + system) a process has used so far. */
-function cpuS(pid: number): number {
-  const fields = (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1] ?? '').split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-/** Resident memory of a process, in MB. */
-export function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
 }
 
 export const round = (n: number, d = 2): number => Math.round(n * 10 ** d) / 10 ** d;
@@ -64,8 +52,12 @@ export interface SteadyFigures {
   readonly gatewayCores: number;
   readonly clientCores: number;
   readonly loadAverage: number;
+  /** Events due in the measured window (the open model's schedule). */
+  readonly scheduled: number;
   /** Events due that a publisher could not send (disconnected, or its socket backed up). */
   readonly skipped: number;
+  /** Client messages the gateway answered with an error in the window, by error code. */
+  readonly rejected: Record<string, number>;
 }
 
 /** What the reconnection storm measured. */
@@ -142,6 +134,17 @@ export class GatewayLoad {
     return this.subscribers.reduce((n, s) => n + s.order.received, 0);
   }
 
+  /** Client messages the gateway refused so far, by error code, over every client. */
+  rejected(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const c of this.clients) for (const [code, n] of Object.entries(c.rejected)) out[code] = (out[code] ?? 0) + n;
+    return out;
+  }
+
+  #rejectedCount(): number {
+    return this.clients.reduce((n, c) => n + c.rejectedCount, 0);
+  }
+
   #onClose(client: LoadClient): void {
     this.drops[this.#phase]++;
     void this.#reconnect(client);
@@ -210,6 +213,8 @@ export class GatewayLoad {
     );
     let lastReceived = this.received();
     let lastScheduled = this.#scheduled;
+    let lastSkipped = this.skipped;
+    let lastRejected = this.#rejectedCount();
     let t = 0;
     this.#timers.push(
       setInterval(() => {
@@ -217,11 +222,25 @@ export class GatewayLoad {
         const r = this.received();
         this.rssPeakMb = Math.max(this.rssPeakMb, rssMb(this.gateway.pid));
         const h = this.#secondHist;
-        this.series.push({ t, requests: this.#scheduled - lastScheduled, errors: 0, rps: r - lastReceived, p50: round(percentileMs(h, 50), 3), p95: round(percentileMs(h, 95), 3), p99: round(percentileMs(h, 99), 3), dropped: 0 });
+        const rejected = this.#rejectedCount();
+        // Errors of the second: events due and not sent (also its `dropped`) and refused publishes.
+        const notSent = this.skipped - lastSkipped;
+        this.series.push({
+          t,
+          requests: this.#scheduled - lastScheduled,
+          errors: notSent + rejected - lastRejected,
+          rps: r - lastReceived,
+          p50: round(percentileMs(h, 50), 3),
+          p95: round(percentileMs(h, 95), 3),
+          p99: round(percentileMs(h, 99), 3),
+          dropped: notSent,
+        });
         h.destroy();
         this.#secondHist = createLatencyHistogram();
         lastReceived = r;
         lastScheduled = this.#scheduled;
+        lastSkipped = this.skipped;
+        lastRejected = rejected;
       }, 1000),
     );
   }
@@ -231,6 +250,8 @@ export class GatewayLoad {
     this.#phase = 'steady';
     await sleep(1000);
     const skipped0 = this.skipped;
+    const scheduled0 = this.#scheduled;
+    const rejected0 = this.rejected();
     const h0 = await this.health();
     const r0 = this.received();
     const cpu0 = { gateway: cpuS(this.gateway.pid), client: process.cpuUsage() };
@@ -239,6 +260,12 @@ export class GatewayLoad {
     await sleep(this.profile.durationS * 1000);
     const h1 = await this.health();
     const r1 = this.received();
+    const scheduled = this.#scheduled - scheduled0;
+    const rejected = Object.fromEntries(
+      Object.entries(this.rejected())
+        .map(([code, n]) => [code, n - (rejected0[code] ?? 0)] as const)
+        .filter(([, n]) => n > 0),
+    );
     const seconds = (nowMs() - startedAt) / 1000;
     const clientCpu = process.cpuUsage(cpu0.client);
     const ingested = h1.messages.ingested - h0.messages.ingested;
@@ -254,7 +281,9 @@ export class GatewayLoad {
       gatewayCores: (cpuS(this.gateway.pid) - cpu0.gateway) / seconds,
       clientCores: (clientCpu.user + clientCpu.system) / 1e6 / seconds,
       loadAverage: loadavg()[0] ?? 0,
+      scheduled,
       skipped: this.skipped - skipped0,
+      rejected,
     };
   }
 

@@ -6,7 +6,8 @@
 import { percentileMs } from '@crucible/instrument-kit';
 import { parseSuiteArgs, suiteMain, type SuiteArgs } from '@crucible/suite-kit';
 import { ensureOpenFiles } from './fd-limit.js';
-import { GatewayLoad, rssMb, sleep, type GatewayProfile } from './gateway-load.js';
+import { GatewayLoad, sleep, type GatewayProfile } from './gateway-load.js';
+import { rssMb } from './proc-stats.js';
 import { connectRow, fanOutRow, goals, stormRow } from './reports.js';
 import { nowMs } from './ws-load.js';
 

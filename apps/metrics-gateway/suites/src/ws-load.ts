@@ -7,22 +7,30 @@ export const nowMs = (): number => performance.timeOrigin + performance.now();
 /** Per-subscriber sequence bookkeeping: what a user of a live feed would check. */
 export interface OrderStats {
   received: number;
-  /** Sequences skipped without the gateway saying so. */
+  /** Sequences skipped without the gateway saying so and never delivered later. */
   gaps: number;
   /** Sequences the gateway reported as lost (`gap` messages). */
   reportedGaps: number;
-  /** A sequence at or below one already seen. */
+  /** A sequence at or below one already seen (a late one, or a repeat). */
   outOfOrder: number;
 }
+
+/** Skipped sequences remembered per subscriber, so a late arrival is told from a loss. */
+const maxRememberedSkips = 10_000;
 
 /** One simulated client of the gateway: a publisher or a subscriber of one channel. */
 export class LoadClient {
   ws: WebSocket | undefined;
   readonly order: OrderStats = { received: 0, gaps: 0, reportedGaps: 0, outOfOrder: 0 };
   lastSeq = 0;
+  /** Sequences skipped without notice that may still arrive late (bounded). */
+  readonly #skipped = new Set<number>();
   /** When the current connection became usable (welcome for publishers, subscribed for subscribers). */
   readyAt = 0;
   connectFailures = 0;
+  /** `error` answers of the gateway to this client, by error code (a refused publish or subscribe). */
+  readonly rejected: Record<string, number> = {};
+  rejectedCount = 0;
   reconnecting = false;
   #stopped = false;
   #onReady: (() => void) | undefined;
@@ -103,14 +111,26 @@ export class LoadClient {
         const o = this.order;
         if (msg.seq <= this.lastSeq) {
           o.outOfOrder++;
+          // Late, not lost: it no longer counts as a gap.
+          if (this.#skipped.delete(msg.seq)) {
+            o.gaps--;
+            o.received++;
+          }
           return;
         }
-        if (msg.seq !== this.lastSeq + 1) o.gaps += msg.seq - this.lastSeq - 1;
+        if (msg.seq !== this.lastSeq + 1) {
+          o.gaps += msg.seq - this.lastSeq - 1;
+          for (let q = this.lastSeq + 1; q < msg.seq && this.#skipped.size < maxRememberedSkips; q++) this.#skipped.add(q);
+        }
         this.lastSeq = msg.seq;
         o.received++;
         if (msg.event.sent_at !== undefined) this.onLatency(Math.max(0, nowMs() - msg.event.sent_at));
         return;
       }
+      case 'error':
+        this.rejected[msg.error.code] = (this.rejected[msg.error.code] ?? 0) + 1;
+        this.rejectedCount++;
+        return;
       case 'gap':
         this.order.reportedGaps += msg.to_seq - msg.from_seq + 1;
         this.lastSeq = Math.max(this.lastSeq, msg.to_seq);
