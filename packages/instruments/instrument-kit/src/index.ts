@@ -16,3 +16,4 @@ export * from './errors.js';
 export * from './paths.js';
 export * from './clock.js';
 export * from './thresholds.js';
+export * from './args.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isInstrumentError } from '@crucible/instrument-kit';
-import { parseSuiteArgs } from './args.js';
+import { parseSuiteArgs, suiteUsage, wantsHelp } from './args.js';
 
 describe('parseSuiteArgs', () => {
   it('reads the profile and --live as nx forwards them', () => {
@@ -12,6 +12,15 @@ describe('parseSuiteArgs', () => {
 
   it('lets an explicit --profile win over CRUCIBLE_PROFILE', () => {
     expect(parseSuiteArgs(['--profile=quick'], { CRUCIBLE_PROFILE: 'full' }).profile).toBe('quick');
+    expect(parseSuiteArgs(['--profile=full'], { CRUCIBLE_PROFILE: 'huge' }).profile).toBe('full');
+  });
+
+  it('--help is seen in any position and the usage names every flag and variable', () => {
+    expect(wantsHelp(['--profile=full', '--help'])).toBe(true);
+    expect(wantsHelp(['-h'])).toBe(true);
+    expect(wantsHelp(['--profile=full'])).toBe(false);
+    const text = suiteUsage('x stress', { CRUCIBLE_GATEWAY_RATE: 'events/s' });
+    for (const word of ['--profile=quick|full', '--live', '--help', 'CRUCIBLE_PROFILE', 'DATABASE_URL', 'CRUCIBLE_GATEWAY_RATE']) expect(text).toContain(word);
   });
 
   it('refuses an unknown flag, a stray argument and an unknown profile, naming them', () => {
@@ -26,6 +35,7 @@ describe('parseSuiteArgs', () => {
     };
     expect(refused(['--profle=full'])).toContain('"--profle=full"');
     expect(refused(['--profle=full'])).toContain('--profile=quick|full');
+    expect(refused(['--profle=full'])).toContain('--help');
     expect(refused(['full'])).toContain('"full"');
     expect(refused(['--profile=huge'])).toContain('--profile must be quick or full, not "huge"');
     expect(refused(['--profile'])).toContain('--profile must be quick or full');

@@ -8,23 +8,49 @@ export interface SuiteArgs {
   readonly live: boolean;
 }
 
-const usage = 'flags: --profile=quick|full (or --profile full), --live';
+const usage = 'flags: --profile=quick|full (or --profile full), --live, --help';
+
+/** Whether the arguments ask for help (`--help` or `-h`); the suite then prints {@link suiteUsage} and starts nothing. */
+export function wantsHelp(argv: readonly string[]): boolean {
+  return argv.includes('--help') || argv.includes('-h');
+}
+
+/** What `--help` prints for a suite: its flags and the environment variables the kit reads. */
+export function suiteUsage(name: string, extraEnv: Readonly<Record<string, string>> = {}): string {
+  const env: Record<string, string> = {
+    CRUCIBLE_PROFILE: 'default profile (quick|full); --profile wins',
+    DATABASE_URL: 'an external PostgreSQL instead of the embedded one',
+    CRUCIBLE_GATEWAY_URL: 'with --live: an already running metrics gateway',
+    CRUCIBLE_GATEWAY_TOKEN: 'with --live: its token (default CRUCIBLE_ADMIN_TOKEN)',
+    ...extraEnv,
+  };
+  const w = Math.max(...Object.keys(env).map((k) => k.length));
+  return [
+    `${name}: usage: [--profile=quick|full] [--live]`,
+    '',
+    'flags:',
+    '  --profile=quick|full  quick (default) or full, the long form of every scenario',
+    '  --live                stream the run to the metrics gateway\'s live dashboard',
+    '  --help                print this help and exit (starts nothing)',
+    '',
+    'environment:',
+    ...Object.entries(env).map(([k, v]) => `  ${k.padEnd(w)}  ${v}`),
+    '',
+  ].join('\n');
+}
 
 /**
  * Parses a suite's arguments strictly: `--profile=quick|full` (or `--profile full`) and
  * `--live`. `CRUCIBLE_PROFILE` gives the default profile; an explicit `--profile` wins over
- * it. An unknown flag, a stray argument or an unknown profile throws an `InstrumentError`
+ * it (and a malformed `CRUCIBLE_PROFILE` is then not read). `--help` is handled before this,
+ * by {@link wantsHelp}. An unknown flag, a stray argument or an unknown profile throws an `InstrumentError`
  * (`bad_argument`) naming it, so `--profle=full` can never run the quick profile and pass.
  *
  * @example
  * parseSuiteArgs(['--profile=full']); // { profile: 'full', live: false }
  */
 export function parseSuiteArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): SuiteArgs {
-  const fromEnv = env['CRUCIBLE_PROFILE'];
-  if (fromEnv !== undefined && fromEnv !== '' && fromEnv !== 'quick' && fromEnv !== 'full') {
-    throw new InstrumentError('bad_argument', `CRUCIBLE_PROFILE must be quick or full, not "${fromEnv}"`);
-  }
-  let profile: SuiteArgs['profile'] = fromEnv === 'full' ? 'full' : 'quick';
+  let profile: SuiteArgs['profile'] | undefined;
   let live = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
@@ -38,6 +64,14 @@ export function parseSuiteArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     const value = a === '--profile' ? argv[++i] : a.slice('--profile='.length);
     if (value !== 'quick' && value !== 'full') throw new InstrumentError('bad_argument', `--profile must be quick or full, not "${value ?? ''}"`);
     profile = value;
+  }
+  // Read only when no --profile was given: an explicit flag beats the environment, even a bad one.
+  if (profile === undefined) {
+    const fromEnv = env['CRUCIBLE_PROFILE'];
+    if (fromEnv !== undefined && fromEnv !== '' && fromEnv !== 'quick' && fromEnv !== 'full') {
+      throw new InstrumentError('bad_argument', `CRUCIBLE_PROFILE must be quick or full, not "${fromEnv}"`);
+    }
+    profile = fromEnv === 'full' ? 'full' : 'quick';
   }
   return { profile, live };
 }

@@ -1,3 +1,4 @@
+import { isInstrumentError } from '@crucible/instrument-kit';
 import { EXIT } from '@crucible/reporting';
 
 /**
@@ -12,7 +13,9 @@ export function exitWith(main: Promise<number>): void {
   main.then(
     (code) => process.exit(code),
     (err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      // A bad argument is the user's to fix: its message (which lists the accepted flags), not a stack.
+      const usage = isInstrumentError(err) && err.kind === 'usage';
+      process.stderr.write(`${err instanceof Error ? (usage ? err.message : (err.stack ?? err.message)) : String(err)}\n`);
       process.exit(EXIT.crash);
     },
   );

@@ -13,7 +13,7 @@
  *   steps: [{ name: 'next id at 100 RPS', run: (ctx, kit) => kit.run(nextAt100(ctx)) }],
  * });
  */
-export { parseSuiteArgs, type SuiteArgs } from './args.js';
+export { parseSuiteArgs, suiteUsage, wantsHelp, type SuiteArgs } from './args.js';
 export { exitWith } from './exit.js';
 export { runSuite, suiteMain, type SuiteDefinition, type SuiteKit, type SuiteStep, type StepOutput, type SuiteTarget, type RunSuiteOptions } from './suite.js';
 export { send, errorCodeOf, hangAfterMs, hungCalls, uncleanFailures, healthStatus, poolOf, poolDrained, checksScenario, type Http, type HttpCall } from './calls.js';

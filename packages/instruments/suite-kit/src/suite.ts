@@ -4,7 +4,7 @@ import { consoleSink, openSession, type EngineEvents, type RunSession, type Scen
 import { EXIT, finishRun, runMetadata, scenarioReport } from '@crucible/reporting';
 import { startSut, type Sut, type SutOptions } from '@crucible/testbed';
 import type { Kysely } from 'kysely';
-import { parseSuiteArgs, type SuiteArgs } from './args.js';
+import { parseSuiteArgs, suiteUsage, wantsHelp, type SuiteArgs } from './args.js';
 import { exitWith } from './exit.js';
 import { openLive } from './live.js';
 
@@ -106,7 +106,13 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
  */
 export async function runSuite<Ctx>(def: SuiteDefinition<Ctx>, options: RunSuiteOptions = {}): Promise<number> {
   const env = options.env ?? process.env;
-  const args = parseSuiteArgs(options.argv ?? process.argv.slice(2), env);
+  const argv = options.argv ?? process.argv.slice(2);
+  // Help starts nothing: no PostgreSQL, no apps, no report.
+  if (wantsHelp(argv)) {
+    (options.out === undefined ? process.stdout : options.out)?.write(suiteUsage(def.name));
+    return EXIT.ok;
+  }
+  const args = parseSuiteArgs(argv, env);
   const log = (line: string) => console.log(`[${def.name}] ${line}`);
   const startedAt = new Date();
   const t0 = performance.now();
