@@ -32,6 +32,7 @@ export * from './ws-client.js';
 export * from './scenario.js';
 export * from './events.js';
 export * from './result.js';
+export * from './starvation.js';
 export * from './runner.js';
 export { openSession, RunSession, type SessionOptions, type SessionRunOptions, type Scenarios } from './session.js';
 export * from './sinks/console-sink.js';

@@ -1,7 +1,8 @@
 import type { CheckResult, Evidence, Verdict } from '@crucible/contracts';
-import { encodeHistogram, InstrumentError, mergeHistograms } from '@crucible/instrument-kit';
+import { encodeHistogram, InstrumentError, mergeHistograms, percentileMs } from '@crucible/instrument-kit';
 import type { ExecutorConfig } from './executors.js';
 import { parseSegment } from './segment.js';
+import { mergeGenerators, type GeneratorFigures } from './starvation.js';
 
 /** One second of a scenario (by completion time), with its own histogram. */
 export interface SecondResult {
@@ -53,6 +54,11 @@ export interface ScenarioResult {
   readonly histogram: string;
   /** Base64 HDR histogram (µs) of start lag (actual − intended start); open models and bursts only. */
   readonly lagHistogram?: string;
+  /**
+   * The load generator's own state while it measured (event-loop delay, start lag, CPU share)
+   * and whether it was starved: then its latency and throughput say nothing about the system.
+   */
+  readonly generator?: GeneratorFigures;
   readonly series: SecondResult[];
   /** Per value of the breakdown tag (default `endpoint`), when iterations carried it. */
   readonly breakdown?: { readonly tag: string; readonly entries: Record<string, { requests: number; errors: number; histogram: string }> };
@@ -129,6 +135,22 @@ function mergeBreakdowns(parts: readonly ScenarioResult[]): Pick<ScenarioResult,
   return { breakdown: { tag: first.tag, entries } };
 }
 
+/** Merged start-lag histogram and generator figures (the worst segment's; starved if any was). */
+function mergeLag(parts: readonly ScenarioResult[]): Pick<ScenarioResult, 'lagHistogram' | 'generator'> {
+  const lags = parts.flatMap((p) => (p.lagHistogram ? [p.lagHistogram] : []));
+  const out: { lagHistogram?: string; generator?: GeneratorFigures } = {};
+  let lagP99: number | null = null;
+  if (lags.length > 0) {
+    const h = mergeHistograms(lags);
+    out.lagHistogram = encodeHistogram(h);
+    lagP99 = h.totalCount > 0 ? percentileMs(h, 99) : null;
+    h.destroy();
+  }
+  const generator = mergeGenerators(parts.flatMap((p) => (p.generator ? [p.generator] : [])), lagP99, parts[0]?.executor.type === 'burst');
+  if (generator) out.generator = generator;
+  return out;
+}
+
 /** Union label of segments, `0:1` when they cover the whole scenario. */
 function unionSegment(labels: readonly string[]): string {
   if (labels.length === 1) return labels[0] as string;
@@ -184,7 +206,7 @@ export function mergeResults(results: readonly RunResult[]): RunResult {
       metrics: sumRecords(parts.map((p) => p.metrics)),
       rates: sumRates(parts.map((p) => p.rates ?? {})),
       histogram: encodeHistogram(total),
-      ...(parts.some((p) => p.lagHistogram) ? { lagHistogram: encodeHistogram(mergeHistograms(parts.flatMap((p) => (p.lagHistogram ? [p.lagHistogram] : [])))) } : {}),
+      ...mergeLag(parts),
       series,
       ...mergeBreakdowns(parts),
       outcomes: parts.flatMap((p) => p.outcomes).sort((a, b) => a.index - b.index),

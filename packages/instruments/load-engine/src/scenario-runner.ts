@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleepMs } from 'node:timers/promises';
-import { encodeHistogram } from '@crucible/instrument-kit';
+import { encodeHistogram, percentileMs } from '@crucible/instrument-kit';
 import type { EngineEvents } from './events.js';
 import { runExecutor } from './executor-loops.js';
 import { maxVusOf, targetRps } from './executors.js';
@@ -9,6 +9,7 @@ import { Recorder } from './recorder.js';
 import type { ScenarioResult } from './result.js';
 import type { AnyScenario, ScenarioRun, Vu } from './scenario-run.js';
 import { scaleVus, type ExecutionSegment } from './segment.js';
+import { classifyGenerator, startGeneratorMonitor, type GeneratorFigures } from './starvation.js';
 import { startTicks } from './ticks.js';
 import { warmupExecutor } from './warmup.js';
 
@@ -29,7 +30,7 @@ function connectionsFor(s: AnyScenario, segment: ExecutionSegment): number {
   return Math.max(1, Math.min(1024, n));
 }
 
-function resultOf(r: ScenarioRun, rec: Recorder, startedAt: Date, durationS: number): ScenarioResult {
+function resultOf(r: ScenarioRun, rec: Recorder, startedAt: Date, durationS: number, generator: GeneratorFigures): ScenarioResult {
   const s = r.scenario;
   const target = targetRps(s.executor);
   return {
@@ -48,6 +49,7 @@ function resultOf(r: ScenarioRun, rec: Recorder, startedAt: Date, durationS: num
     rates: { ...rec.rates },
     histogram: encodeHistogram(rec.total),
     ...(r.measuresLag ? { lagHistogram: encodeHistogram(rec.lag) } : {}),
+    generator,
     series: rec.series(),
     ...(rec.slices.size > 0 ? { breakdown: { tag: r.breakdownBy, entries: rec.breakdown() } } : {}),
     thresholds: [...s.thresholds],
@@ -105,10 +107,14 @@ export async function runScenario(s: AnyScenario, env: ScenarioEnv): Promise<Sce
     r.recorder = rec;
     events.emit('scenario-start', { runId, scenario: s.name, phase: 'measure', executor: s.executor });
     const ticker = startTicks(r, rec);
+    const monitor = startGeneratorMonitor();
+    let measured;
     try {
       vus.push(...(await runExecutor(r, s.executor)));
     } finally {
       ticker.stop();
+      const lagged = r.measuresLag && rec.lag.totalCount > 0;
+      measured = monitor.stop(lagged ? percentileMs(rec.lag, 99) : null);
     }
     if (r.fatal) {
       rec.destroy();
@@ -116,7 +122,8 @@ export async function runScenario(s: AnyScenario, env: ScenarioEnv): Promise<Sce
     }
     const durationS = (performance.now() - rec.t0) / 1000;
     ticker.flush();
-    const result = resultOf(r, rec, startedAt, durationS);
+    const generator = classifyGenerator(measured, { burst: s.executor.type === 'burst' });
+    const result = resultOf(r, rec, startedAt, durationS, generator);
     rec.destroy();
     events.emit('scenario-done', { runId, result });
     return result;

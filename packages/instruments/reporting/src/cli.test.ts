@@ -17,8 +17,11 @@ function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: st
   });
 }
 
-async function writeReport(dir: string, project: string, target: string, passed: boolean): Promise<void> {
-  const s = scenarioFrom(`${project} main`, [latencies(50, 10, 5)], { thresholdExpressions: [passed ? 'p(99)<1000' : 'p(99)<1'] });
+const STARVED = { lag_p99_ms: 140, loop_delay_p99_ms: 62, loop_delay_max_ms: 300, cpu_share: 0.41, cpu_cores: 0.3, load_per_core: 2.1, starved: true, reason: 'event-loop delay p99 62 ms > 50 ms' };
+
+/** A run report whose one threshold passes, fails, or (`'starved'`) is inconclusive. */
+async function writeReport(dir: string, project: string, target: string, passed: boolean | 'starved'): Promise<void> {
+  const s = scenarioFrom(`${project} main`, [latencies(50, 10, 5)], { thresholdExpressions: [passed === false ? 'p(99)<1' : 'p(99)<1000'], ...(passed === 'starved' ? { generator: STARVED } : {}) });
   const report = runFrom([s], { project, target, suite: `${project} ${target}` });
   await mkdir(path.join(dir, project), { recursive: true });
   await writeFile(path.join(dir, project, `${target}.json`), JSON.stringify(report));
@@ -55,6 +58,21 @@ describe('report CLI', { timeout: 90_000 }, () => {
     expect((await cli(['merge', '--dir', dir])).code).toBe(2);
     await writeReport(dir, 'a', 'stress', true);
     expect((await cli(['merge', '--dir', dir])).code).toBe(0);
+  });
+
+  it('merge exits 4 when a run is only inconclusive (a starved load generator), and 1 once another run failed', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'crucible-merge-'));
+    await writeReport(dir, 'a', 'stress', true);
+    await writeReport(dir, 'b', 'stress', 'starved');
+    const merged = await cli(['merge', '--dir', dir]);
+    expect(merged.code).toBe(4);
+    expect(merged.stdout).toMatch(/INCONCLUSIVE/);
+    expect(merged.stdout).toContain('b main: threshold p(99)<1000 inconclusive: load generator starved (event-loop delay p99 62 ms, lag p99 140 ms, CPU share 41 %, load 2.1 per core)');
+    const combined = runReportSchema.parse(JSON.parse(await readFile(path.join(dir, 'combined.json'), 'utf8')));
+    expect(combined).toMatchObject({ passed: false, status: 'inconclusive' });
+    expect(await readFile(path.join(dir, 'combined.xml'), 'utf8')).toMatch(/<testsuites [^>]*skipped="1"/);
+    await writeReport(dir, 'c', 'stress', false);
+    expect((await cli(['merge', '--dir', dir])).code).toBe(1);
   });
 
   it('merge --only stress leaves older reports of other targets out', async () => {

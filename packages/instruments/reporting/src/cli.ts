@@ -8,7 +8,8 @@
  *   report baseline save <run.json…> --out <file> [--id <id>]   save repeated runs as a baseline
  *   report compare --baseline <file> <run.json…> [--write]      compare runs with a baseline (exit 3 on regression)
  *
- * Exit codes: 0 ok · 1 threshold/verdict failed · 2 crash or bad input · 3 regression.
+ * Exit codes: 0 ok · 1 threshold/verdict failed · 2 crash or bad input · 3 regression ·
+ * 4 inconclusive (nothing failed, but a load generator was starved: latency/throughput unjudged).
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';

@@ -3,6 +3,7 @@ import { InstrumentError } from '@crucible/instrument-kit';
 import path from 'node:path';
 import { runReportSchema, type RunReport } from '@crucible/contracts';
 import { runMetadata } from './metadata.js';
+import { runStatus, worstStatus } from './thresholds.js';
 
 /** A report found on disk and where. */
 export interface FoundReport {
@@ -63,11 +64,13 @@ export async function findRunReports(dir: string): Promise<FoundReport[]> {
 
 /**
  * One report from many: every scenario keeps its numbers and gets `source` =
- * `project/target`; the combined run passes only if every run passed.
+ * `project/target`; the combined run passes only if every run passed, and its status is the
+ * worst of theirs (a failure beats an inconclusive run).
  */
 export function combineReports(reports: readonly RunReport[], suite = 'combined'): RunReport {
   const starts = reports.map((r) => r.run.started_at).sort();
   const ends = reports.map((r) => r.run.finished_at).sort();
+  const status = worstStatus(reports.map(runStatus));
   const crashes = reports.filter((r) => r.crash).map((r) => `${r.run.project ?? r.run.suite}/${r.run.target ?? ''}: ${r.crash}`);
   return {
     schema_version: 1,
@@ -77,7 +80,7 @@ export function combineReports(reports: readonly RunReport[], suite = 'combined'
         target: 'combined',
         ...(starts[0] ? { startedAt: starts[0] } : {}),
         ...(ends.length ? { finishedAt: ends[ends.length - 1] as string } : {}),
-        config: { runs: reports.map((r) => ({ id: r.run.id, suite: r.run.suite, project: r.run.project, target: r.run.target, passed: r.passed })) },
+        config: { runs: reports.map((r) => ({ id: r.run.id, suite: r.run.suite, project: r.run.project, target: r.run.target, passed: r.passed, status: runStatus(r) })) },
       }),
       project: 'combined',
     },
@@ -85,6 +88,7 @@ export function combineReports(reports: readonly RunReport[], suite = 'combined'
       r.scenarios.map((s) => ({ ...s, source: s.source ?? `${r.run.project ?? r.run.suite}/${r.run.target ?? 'report'}` })),
     ),
     passed: reports.every((r) => r.passed) && crashes.length === 0,
+    status,
     ...(crashes.length ? { crash: crashes.join('; ') } : {}),
   };
 }

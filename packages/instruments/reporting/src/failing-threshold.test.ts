@@ -19,7 +19,7 @@ describe('a deliberately failing threshold', { timeout: 60_000 }, () => {
       );
     });
     expect(code).toBe(1);
-    const expr = 'p(99)<0.001';
+    const expr = 'answered: count==0';
     expect(stdout).toContain(`threshold ${expr}`);
     expect(stdout).toMatch(/FAILED/);
     const base = path.join(dir, 'fixture', 'stress');
@@ -28,9 +28,9 @@ describe('a deliberately failing threshold', { timeout: 60_000 }, () => {
     expect(json.scenarios[0]?.thresholds).toEqual([expect.objectContaining({ expression: expr, passed: false }), expect.objectContaining({ expression: 'rate<0.5', passed: true })]);
     expect(await readFile(`${base}.md`, 'utf8')).toContain(`\`${expr}\``);
     const junit = await readFile(`${base}.xml`, 'utf8');
-    expect(junit).toMatch(/<testcase classname="impossible latency" name="threshold p\(99\)&lt;0\.001" time="0">\s*<failure message="threshold &quot;p\(99\)&lt;0\.001&quot; failed/);
+    expect(junit).toMatch(/<testcase classname="impossible count" name="threshold answered: count==0" time="0">\s*<failure message="threshold &quot;answered: count==0&quot; failed: answered count = 20/);
     expect(junit).toContain('failures="1"');
-    expect(await readFile(`${base}.html`, 'utf8')).toContain('p(99)&lt;0.001');
+    expect(await readFile(`${base}.html`, 'utf8')).toContain('answered: count==0');
     // The CI job summary got the Markdown too.
     expect(await readFile(path.join(dir, 'summary.md'), 'utf8')).toContain(`\`${expr}\``);
   });

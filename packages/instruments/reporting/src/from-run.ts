@@ -1,8 +1,8 @@
-import type { RunEndSummary, RunReport, ScenarioReport } from '@crucible/contracts';
+import type { GeneratorReport, RunEndSummary, RunReport, ScenarioReport } from '@crucible/contracts';
 import { decodeHistogram, percentileMs, summarizeHistogram } from '@crucible/instrument-kit';
-import type { RunResult, ScenarioResult } from '@crucible/load-engine';
+import type { GeneratorFigures, RunResult, ScenarioResult } from '@crucible/load-engine';
 import { runMetadata, type RunMetadataInput } from './metadata.js';
-import { finalizeScenario } from './thresholds.js';
+import { finalizeScenario, scenarioStatus, worstStatus } from './thresholds.js';
 
 function round(n: number, digits = 3): number {
   const f = 10 ** digits;
@@ -15,6 +15,11 @@ function metricsOf(s: ScenarioResult): Record<string, number> {
   // A rate nobody sampled has no value: a threshold on it then fails instead of reading 0.
   for (const [name, r] of Object.entries(s.rates ?? {})) if (r.total > 0) out[name] = round(r.trues / r.total, 6);
   return out;
+}
+
+/** The engine's generator figures in the report's snake_case. */
+function generatorReport(g: GeneratorFigures): GeneratorReport {
+  return { lag_p99_ms: g.lagP99Ms, loop_delay_p99_ms: g.loopDelayP99Ms, loop_delay_max_ms: g.loopDelayMaxMs, cpu_share: g.cpuShare, cpu_cores: g.cpuCores, load_per_core: g.loadPerCore, starved: g.starved, reason: g.reason };
 }
 
 /**
@@ -79,6 +84,7 @@ export function scenarioReport(s: ScenarioResult): ScenarioReport {
         }
       : {}),
     ...(lag === undefined ? {} : { schedule_lag_ms: lag }),
+    ...(s.generator ? { generator: generatorReport(s.generator) } : {}),
     passed: true,
   };
   return finalizeScenario(base);
@@ -95,11 +101,13 @@ export function scenarioReport(s: ScenarioResult): ScenarioReport {
  */
 export function buildReport(result: RunResult, meta: RunMetadataInput): RunReport {
   const scenarios = result.scenarios.map(scenarioReport);
+  const status = worstStatus(scenarios.map(scenarioStatus));
   return {
     schema_version: 1,
     run: runMetadata({ id: result.runId, startedAt: result.startedAt, finishedAt: result.finishedAt, ...meta }),
     scenarios,
-    passed: scenarios.every((s) => s.passed),
+    passed: status === 'pass',
+    status,
   };
 }
 

@@ -1,4 +1,4 @@
-import type { RunReport, ScenarioReport, ThresholdResult } from '@crucible/contracts';
+import type { GeneratorReport, OutcomeStatus, RunReport, ScenarioReport, ThresholdResult } from '@crucible/contracts';
 import { decodeHistogram, parseThreshold, percentileMs, type ParsedThreshold, type ThresholdOperator } from '@crucible/instrument-kit';
 
 // The syntax (parsing, `normalizeThresholds`, `ThresholdSyntaxError`) lives in instrument-kit so
@@ -118,33 +118,90 @@ function compare(actual: number, op: ThresholdOperator, value: number): boolean 
 }
 
 /**
+ * Whether a threshold reads a figure a starved load generator distorts: latency (every
+ * aggregation but `count`), throughput (`requests`, `latency: count`, `dropped_iterations`) and
+ * the generator's own `schedule_lag`. Errors, checks and custom metrics are the system's
+ * answers, counted whatever the generator's pace: they stay judged.
+ */
+export function readsGeneratorTiming(t: ParsedThreshold): boolean {
+  return t.metric === 'latency' || t.metric === 'requests' || t.metric === 'dropped_iterations' || t.metric === 'schedule_lag';
+}
+
+/** `load generator starved (event-loop delay p99 62 ms, lag p99 140 ms, CPU share 41 %, load 2.1 per core)` */
+export function starvedText(g: GeneratorReport): string {
+  const figures = [`event-loop delay p99 ${g.loop_delay_p99_ms} ms`, ...(g.lag_p99_ms === null ? [] : [`lag p99 ${g.lag_p99_ms} ms`]), ...(g.cpu_share === null ? [] : [`CPU share ${Math.round(g.cpu_share * 100)} %`]), `load ${g.load_per_core} per core`];
+  return `load generator starved (${figures.join(', ')})`;
+}
+
+function describe(t: ParsedThreshold, actual: number, s: Measured): string {
+  const what = `${t.metric} ${t.aggregation === 'p' ? `p(${t.percentile})` : t.aggregation} = ${actual}`;
+  // A missed rate names the rate sustained and the target it was asked for, never a smaller one.
+  if (t.metric === 'requests' && t.aggregation === 'rate') return `${what} req/s sustained${s.rps.target === null ? '' : ` of ${s.rps.target} req/s targeted`}`;
+  return what;
+}
+
+/**
  * Evaluates thresholds against a measured scenario. A threshold on a metric the scenario
- * does not have fails (with a message naming it); it never passes in silence.
+ * does not have fails (with a message naming it); it never passes in silence. When the
+ * scenario's load generator was starved (`generator.starved`), a latency or throughput
+ * threshold is `inconclusive` (not passed, not failed), naming the generator's figures.
  */
 export function evaluateThresholds(expressions: readonly string[], scenario: Measured): ThresholdResult[] {
-  return expressions.map((expression) => {
+  const starved = scenario.generator?.starved ? scenario.generator : undefined;
+  return expressions.map((expression): ThresholdResult => {
     let parsed: ParsedThreshold;
     try {
       parsed = parseThreshold(expression);
     } catch (e) {
-      return { expression, metric: '?', actual: null, passed: false, message: (e as Error).message };
+      return { expression, metric: '?', actual: null, passed: false, status: 'fail', message: (e as Error).message };
     }
     const { actual, error } = aggregate(parsed, scenario);
     if (actual === null || error) {
-      return { expression, metric: parsed.metric, actual: null, passed: false, message: `threshold "${expression}" failed: ${error ?? 'no value'}` };
+      return { expression, metric: parsed.metric, actual: null, passed: false, status: 'fail', message: `threshold "${expression}" failed: ${error ?? 'no value'}` };
+    }
+    const rounded = Math.round(actual * 1000) / 1000;
+    if (starved && readsGeneratorTiming(parsed)) {
+      return { expression, metric: parsed.metric, actual: rounded, passed: false, status: 'inconclusive', message: `inconclusive: ${starvedText(starved)}; measured ${describe(parsed, rounded, scenario)}` };
     }
     const passed = compare(actual, parsed.operator, parsed.value);
-    const rounded = Math.round(actual * 1000) / 1000;
     return {
       expression,
       metric: parsed.metric,
       actual: rounded,
       passed,
-      message: passed
-        ? `${expression}: ${rounded} ok`
-        : `threshold "${expression}" failed: ${parsed.metric} ${parsed.aggregation === 'p' ? `p(${parsed.percentile})` : parsed.aggregation} = ${rounded}`,
+      status: passed ? 'pass' : 'fail',
+      message: passed ? `${expression}: ${rounded} ok` : `threshold "${expression}" failed: ${describe(parsed, rounded, scenario)}`,
     };
   });
+}
+
+/** A threshold's status (`passed` decides for reports written before `status` existed). */
+export function thresholdStatus(t: ThresholdResult): OutcomeStatus {
+  return t.status ?? (t.passed ? 'pass' : 'fail');
+}
+
+/** A scenario's status: `fail` if a threshold or verdict failed, else `inconclusive` if a threshold was, else `pass`. */
+export function scenarioStatus(s: ScenarioReport): OutcomeStatus {
+  if (s.status) return s.status;
+  const statuses = s.thresholds.map(thresholdStatus);
+  if (statuses.includes('fail') || s.verdicts.some((v) => v.status === 'fail')) return 'fail';
+  if (statuses.includes('inconclusive')) return 'inconclusive';
+  // An older report's scenario may have been judged failed by something it no longer carries.
+  return s.passed ? 'pass' : 'fail';
+}
+
+/** A run's status: `fail` on a crash or any failed scenario, else `inconclusive` if any was, else `pass`. */
+export function runStatus(r: RunReport): OutcomeStatus {
+  if (r.crash) return 'fail';
+  if (r.status) return r.status;
+  const statuses = r.scenarios.map(scenarioStatus);
+  if (statuses.includes('fail') || (!r.passed && !statuses.includes('inconclusive'))) return 'fail';
+  return statuses.includes('inconclusive') ? 'inconclusive' : 'pass';
+}
+
+/** Combines statuses: any `fail` wins, then any `inconclusive`. */
+export function worstStatus(statuses: readonly OutcomeStatus[]): OutcomeStatus {
+  return statuses.includes('fail') ? 'fail' : statuses.includes('inconclusive') ? 'inconclusive' : 'pass';
 }
 
 /** Re-evaluates a scenario's thresholds and its pass/fail (thresholds and verdicts). */
@@ -153,8 +210,9 @@ export function finalizeScenario(scenario: ScenarioReport): ScenarioReport {
     scenario.thresholds.map((t) => t.expression),
     scenario,
   );
-  const passed = thresholds.every((t) => t.passed) && scenario.verdicts.every((v) => v.status !== 'fail');
-  return { ...scenario, thresholds, passed };
+  const { status: _previous, ...rest } = scenario;
+  const status = scenarioStatus({ ...rest, thresholds, passed: true });
+  return { ...rest, thresholds, passed: status === 'pass', status };
 }
 
 /**
@@ -164,5 +222,6 @@ export function finalizeScenario(scenario: ScenarioReport): ScenarioReport {
  */
 export function finalizeReport(report: RunReport): RunReport {
   const scenarios = report.scenarios.map(finalizeScenario);
-  return { ...report, scenarios, passed: !report.crash && scenarios.every((s) => s.passed) };
+  const status = report.crash ? 'fail' : worstStatus(scenarios.map(scenarioStatus));
+  return { ...report, scenarios, passed: status === 'pass', status };
 }

@@ -29,12 +29,22 @@ export const seriesPointSchema = z.object({
 });
 export type SeriesPoint = z.infer<typeof seriesPointSchema>;
 
+/**
+ * The outcome of a threshold, a scenario or a run: `inconclusive` when the load generator was
+ * starved, so a latency or throughput figure says nothing about the system (neither pass nor fail).
+ */
+export const outcomeStatusSchema = z.enum(['pass', 'fail', 'inconclusive']);
+export type OutcomeStatus = z.infer<typeof outcomeStatusSchema>;
+
 /** A k6-style threshold (`p(99)<200`) and its outcome. */
 export const thresholdResultSchema = z.object({
   expression: z.string(),
   metric: z.string(),
   actual: z.number().nullable(),
+  /** True only for `status: pass`; an inconclusive threshold did not pass. */
   passed: z.boolean(),
+  /** Absent in reports written before it existed: then `passed` decides (pass or fail). */
+  status: outcomeStatusSchema.optional(),
   message: z.string().optional(),
 });
 export type ThresholdResult = z.infer<typeof thresholdResultSchema>;
@@ -74,6 +84,28 @@ export const breakdownEntrySchema = z.object({
 });
 export type BreakdownEntry = z.infer<typeof breakdownEntrySchema>;
 
+/**
+ * The load generator's own state while a scenario measured: when `starved`, its latency and
+ * throughput thresholds are `inconclusive` (bounds: packages/instruments/load-engine/README.md).
+ */
+export const generatorReportSchema = z.object({
+  /** Start lag p99 (ms) of open-model iterations; null for closed models. */
+  lag_p99_ms: z.number().nullable(),
+  /** Event-loop delay p99 and max (ms) of the generator's thread. */
+  loop_delay_p99_ms: z.number(),
+  loop_delay_max_ms: z.number(),
+  /** Share of the CPU time the generator's thread asked for that it got (null: not measurable here). */
+  cpu_share: z.number().min(0).max(1).nullable(),
+  /** CPU the generator process used, in cores. */
+  cpu_cores: z.number().nonnegative(),
+  /** The machine's 1-minute load average per core. */
+  load_per_core: z.number().nonnegative(),
+  starved: z.boolean(),
+  /** Which figure went past which bound. */
+  reason: z.string().nullable(),
+});
+export type GeneratorReport = z.infer<typeof generatorReportSchema>;
+
 /** Everything measured for one scenario. */
 export const scenarioReportSchema = z.object({
   name: z.string(),
@@ -107,12 +139,16 @@ export const scenarioReportSchema = z.object({
    * test, was short of CPU; the latency above already includes it.
    */
   schedule_lag_ms: latencySummarySchema.nullable().optional(),
+  /** The load generator's own figures and whether it was starved (absent: not measured). */
+  generator: generatorReportSchema.optional(),
   /** Latency measured from the intended start (open model) or the actual start (closed model). */
   latency_basis: z.enum(['intended', 'actual']).default('actual'),
   /** Set in combined reports: the `project/target` the scenario came from. */
   source: z.string().optional(),
-  /** Whether every threshold and verdict of this scenario passed. */
+  /** Whether every threshold and verdict of this scenario passed (false when inconclusive too). */
   passed: z.boolean().default(true),
+  /** `fail` if anything failed, else `inconclusive` if a threshold was, else `pass` (absent in older reports). */
+  status: outcomeStatusSchema.optional(),
 });
 export type ScenarioReport = z.infer<typeof scenarioReportSchema>;
 
@@ -164,7 +200,10 @@ export const runReportSchema = z.object({
   schema_version: z.literal(1),
   run: runMetadataSchema,
   scenarios: z.array(scenarioReportSchema),
+  /** Whether every scenario passed (false when one is inconclusive too). */
   passed: z.boolean(),
+  /** As a scenario's status, over every scenario (absent in older reports). */
+  status: outcomeStatusSchema.optional(),
   /** Present when the run was compared with a baseline. */
   comparison: baselineComparisonSchema.optional(),
   /** Set when the run crashed: the error message (the report is then partial). */

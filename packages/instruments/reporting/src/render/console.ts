@@ -1,5 +1,6 @@
-import type { RunReport } from '@crucible/contracts';
-import { breakdownRows, failureLines, ms, num, pct, scenarioLabel } from './format.js';
+import type { OutcomeStatus, RunReport } from '@crucible/contracts';
+import { runStatus, scenarioStatus, starvedText, thresholdStatus } from '../thresholds.js';
+import { breakdownRows, failureLines, inconclusiveLines, ms, num, pct, scenarioLabel, statusWord } from './format.js';
 
 /** Options of {@link renderConsole}. */
 export interface ConsoleRenderOptions {
@@ -15,13 +16,16 @@ export function renderConsole(report: RunReport, options: ConsoleRenderOptions =
   const c = options.color
     ? { red: (s: string) => `\x1b[31m${s}\x1b[0m`, green: (s: string) => `\x1b[32m${s}\x1b[0m`, bold: (s: string) => `\x1b[1m${s}\x1b[0m`, dim: (s: string) => `\x1b[2m${s}\x1b[0m` }
     : { red: (s: string) => s, green: (s: string) => s, bold: (s: string) => s, dim: (s: string) => s };
+  const yellow = options.color ? (s: string) => `\x1b[33m${s}\x1b[0m` : (s: string) => s;
+  const mark = (st: OutcomeStatus) => (st === 'pass' ? c.green('✓') : st === 'fail' ? c.red('✗') : yellow('?'));
+  const word = (st: OutcomeStatus) => (st === 'pass' ? c.green : st === 'fail' ? c.red : yellow)(statusWord(report));
   const out: string[] = [];
   const r = report.run;
-  out.push(c.bold(`${r.suite}${r.target ? ` (${r.target})` : ''} — ${report.passed ? c.green('PASSED') : c.red('FAILED')}`));
+  out.push(c.bold(`${r.suite}${r.target ? ` (${r.target})` : ''} — ${word(runStatus(report))}`));
   out.push(c.dim(`run ${r.id} · ${r.started_at} · commit ${r.commit ?? 'unknown'} · node ${r.node} · ${r.machine.cpus} cpus`));
   for (const s of report.scenarios) {
     out.push('');
-    out.push(`${c.bold(scenarioLabel(s))} ${c.dim(`[${s.executor}${s.segment !== '0:1' ? `, segment ${s.segment}` : ''}]`)} ${s.passed ? c.green('✓') : c.red('✗')}`);
+    out.push(`${c.bold(scenarioLabel(s))} ${c.dim(`[${s.executor}${s.segment !== '0:1' ? `, segment ${s.segment}` : ''}]`)} ${mark(scenarioStatus(s))}`);
     const target = s.rps.target === null ? '' : ` (target ${num(s.rps.target)})`;
     out.push(`  requests ${s.requests}  ok ${s.successes}  errors ${pct(s.error_rate)}  dropped ${s.dropped_iterations}  rps ${num(s.rps.achieved)}${target}  ${num(s.duration_s)} s`);
     const l = s.latency_ms;
@@ -29,6 +33,8 @@ export function renderConsole(report: RunReport, options: ConsoleRenderOptions =
       out.push(`  latency (${s.latency_basis === 'intended' ? 'from intended start' : 'from send'}) p50 ${ms(l.p50)}  p90 ${ms(l.p90)}  p95 ${ms(l.p95)}  p99 ${ms(l.p99)}  p99.9 ${ms(l.p999)}  max ${ms(l.max)}`);
     }
     if (s.schedule_lag_ms) out.push(c.dim(`  start lag (generator) p50 ${ms(s.schedule_lag_ms.p50)}  p99 ${ms(s.schedule_lag_ms.p99)}  max ${ms(s.schedule_lag_ms.max)}`));
+    const g = s.generator;
+    if (g) out.push(g.starved ? yellow(`  ? ${starvedText(g)}: ${g.reason ?? ''}`) : c.dim(`  generator: event-loop delay p99 ${ms(g.loop_delay_p99_ms)}, CPU share ${g.cpu_share === null ? '–' : pct(g.cpu_share)}, load ${num(g.load_per_core)} per core`));
     for (const [value, e] of breakdownRows(s)) {
       out.push(`  ${s.breakdown?.tag} ${value}: ${e.requests} requests, ${e.errors} errors, p50 ${ms(e.latency_ms?.p50)}  p99 ${ms(e.latency_ms?.p99)}`);
     }
@@ -38,7 +44,7 @@ export function renderConsole(report: RunReport, options: ConsoleRenderOptions =
       out.push(`  ${ch.fails === 0 ? c.green('✓') : c.red('✗')} check ${name}: ${ch.passes} passed, ${ch.fails} failed`);
     }
     for (const t of s.thresholds) {
-      out.push(`  ${t.passed ? c.green('✓') : c.red('✗')} threshold ${t.expression}  actual ${num(t.actual)}${t.passed ? '' : `  — ${t.message ?? ''}`}`);
+      out.push(`  ${mark(thresholdStatus(t))} threshold ${t.expression}  actual ${num(t.actual)}${t.passed ? '' : `  — ${t.message ?? ''}`}`);
     }
     for (const v of s.verdicts) {
       const mark = v.status === 'pass' ? c.green('✓') : v.status === 'fail' ? c.red('✗') : '?';
@@ -49,6 +55,12 @@ export function renderConsole(report: RunReport, options: ConsoleRenderOptions =
   if (report.comparison) {
     out.push('');
     out.push(`baseline ${report.comparison.baseline_id} (${report.comparison.method}): ${report.comparison.regressed ? c.red('REGRESSED') : c.green('no regression')}`);
+  }
+  const inconclusive = inconclusiveLines(report);
+  if (inconclusive.length > 0) {
+    out.push('');
+    out.push(yellow(c.bold('inconclusive (neither passed nor failed):')));
+    for (const f of inconclusive) out.push(yellow(`  ? ${f}`));
   }
   const failures = failureLines(report);
   if (failures.length > 0) {

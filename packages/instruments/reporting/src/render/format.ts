@@ -1,4 +1,5 @@
-import type { RunReport, ScenarioReport } from '@crucible/contracts';
+import type { OutcomeStatus, RunReport, ScenarioReport } from '@crucible/contracts';
+import { runStatus, thresholdStatus } from '../thresholds.js';
 
 /** `12.3 ms`, `1.23 s`: a latency for people. */
 export function ms(v: number | null | undefined): string {
@@ -26,13 +27,23 @@ export function failureLines(report: RunReport): string[] {
   if (report.crash) lines.push(`crash: ${report.crash}`);
   for (const s of report.scenarios) {
     const where = scenarioLabel(s);
-    for (const t of s.thresholds) if (!t.passed) lines.push(`${where}: threshold ${t.expression} failed (${t.message ?? `actual ${num(t.actual)}`})`);
+    for (const t of s.thresholds) if (thresholdStatus(t) === 'fail') lines.push(`${where}: threshold ${t.expression} failed (${t.message ?? `actual ${num(t.actual)}`})`);
     for (const v of s.verdicts) if (v.status === 'fail') lines.push(`${where}: verdict ${v.checker} failed: ${v.summary}`);
   }
   for (const f of report.comparison?.figures ?? []) {
     if (f.regressed) lines.push(`${f.scenario}: ${f.figure} regressed ${num(f.baseline)} → ${num(f.current)} (tolerance ±${num(f.tolerance)})`);
   }
   return lines;
+}
+
+/** Every inconclusive threshold of a run (a starved load generator), one line each. */
+export function inconclusiveLines(report: RunReport): string[] {
+  return report.scenarios.flatMap((s) => s.thresholds.filter((t) => thresholdStatus(t) === 'inconclusive').map((t) => `${scenarioLabel(s)}: threshold ${t.expression} ${t.message ?? 'inconclusive'}`));
+}
+
+/** `PASSED`, `FAILED` or `INCONCLUSIVE`: the run's verdict in words. */
+export function statusWord(report: RunReport): string {
+  return ({ pass: 'PASSED', fail: 'FAILED', inconclusive: 'INCONCLUSIVE' } satisfies Record<OutcomeStatus, string>)[runStatus(report)];
 }
 
 /** `source › name` in combined reports, else the name. */

@@ -1,4 +1,5 @@
 import type { RunReport } from '@crucible/contracts';
+import { thresholdStatus } from '../thresholds.js';
 import { scenarioLabel } from './format.js';
 
 /** Escapes text for XML attributes and content. */
@@ -15,7 +16,8 @@ export function xmlEscape(s: string): string {
 
 /**
  * JUnit XML: one `<testsuite>` per scenario, one `<testcase>` per threshold and per verdict
- * (a failure carries the message; an indeterminate verdict is `<skipped>`), plus a regression
+ * (a failure carries the message; an inconclusive threshold and an indeterminate verdict are
+ * `<skipped>`, counted in `skipped` on their `<testsuite>` and on `<testsuites>`), plus a regression
  * test case per compared figure and an `<error>` when the run crashed.
  */
 export function renderJunit(report: RunReport): string {
@@ -23,14 +25,20 @@ export function renderJunit(report: RunReport): string {
   let tests = 0;
   let failures = 0;
   let errors = 0;
+  let skipped = 0;
   for (const s of report.scenarios) {
     const cases: string[] = [];
     let sFail = 0;
+    let sSkip = 0;
     const label = scenarioLabel(s);
     for (const t of s.thresholds) {
       const name = `threshold ${t.expression}`;
-      if (t.passed) cases.push(`    <testcase classname="${xmlEscape(label)}" name="${xmlEscape(name)}" time="0"/>`);
-      else {
+      const status = thresholdStatus(t);
+      if (status === 'pass') cases.push(`    <testcase classname="${xmlEscape(label)}" name="${xmlEscape(name)}" time="0"/>`);
+      else if (status === 'inconclusive') {
+        sSkip++;
+        cases.push(`    <testcase classname="${xmlEscape(label)}" name="${xmlEscape(name)}" time="0">\n      <skipped message="${xmlEscape(t.message ?? 'inconclusive')}"/>\n    </testcase>`);
+      } else {
         sFail++;
         cases.push(
           `    <testcase classname="${xmlEscape(label)}" name="${xmlEscape(name)}" time="0">\n      <failure message="${xmlEscape(t.message ?? `threshold ${t.expression} failed`)}" type="threshold">${xmlEscape(`metric ${t.metric}, actual ${t.actual ?? 'none'}`)}</failure>\n    </testcase>`,
@@ -40,8 +48,10 @@ export function renderJunit(report: RunReport): string {
     for (const v of s.verdicts) {
       const name = `verdict ${v.checker}`;
       if (v.status === 'pass') cases.push(`    <testcase classname="${xmlEscape(label)}" name="${xmlEscape(name)}" time="0"/>`);
-      else if (v.status === 'indeterminate') cases.push(`    <testcase classname="${xmlEscape(label)}" name="${xmlEscape(name)}" time="0">\n      <skipped message="${xmlEscape(`indeterminate: ${v.summary}`)}"/>\n    </testcase>`);
-      else {
+      else if (v.status === 'indeterminate') {
+        sSkip++;
+        cases.push(`    <testcase classname="${xmlEscape(label)}" name="${xmlEscape(name)}" time="0">\n      <skipped message="${xmlEscape(`indeterminate: ${v.summary}`)}"/>\n    </testcase>`);
+      } else {
         sFail++;
         const detail = JSON.stringify({ counts: v.counts, examples: v.examples.slice(0, 10) }, null, 2);
         cases.push(
@@ -51,8 +61,9 @@ export function renderJunit(report: RunReport): string {
     }
     tests += cases.length;
     failures += sFail;
+    skipped += sSkip;
     suites.push(
-      `  <testsuite name="${xmlEscape(label)}" tests="${cases.length}" failures="${sFail}" errors="0" skipped="0" time="${s.duration_s.toFixed(3)}" timestamp="${xmlEscape(s.started_at)}">\n${cases.join('\n')}${cases.length ? '\n' : ''}  </testsuite>`,
+      `  <testsuite name="${xmlEscape(label)}" tests="${cases.length}" failures="${sFail}" errors="0" skipped="${sSkip}" time="${s.duration_s.toFixed(3)}" timestamp="${xmlEscape(s.started_at)}">\n${cases.join('\n')}${cases.length ? '\n' : ''}  </testsuite>`,
     );
   }
   if (report.comparison) {
@@ -73,5 +84,5 @@ export function renderJunit(report: RunReport): string {
     suites.push(`  <testsuite name="run" tests="1" failures="0" errors="1" skipped="0">\n    <testcase classname="run" name="run completes">\n      <error message="${xmlEscape(report.crash)}" type="crash"/>\n    </testcase>\n  </testsuite>`);
   }
   const name = `${report.run.suite}${report.run.target ? ` ${report.run.target}` : ''}`;
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="${xmlEscape(name)}" tests="${tests}" failures="${failures}" errors="${errors}">\n${suites.join('\n')}\n</testsuites>\n`;
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="${xmlEscape(name)}" tests="${tests}" failures="${failures}" errors="${errors}" skipped="${skipped}">\n${suites.join('\n')}\n</testsuites>\n`;
 }

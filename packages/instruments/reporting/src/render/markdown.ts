@@ -1,5 +1,8 @@
-import type { RunReport } from '@crucible/contracts';
-import { breakdownRows, failureLines, ms, num, pct, scenarioLabel } from './format.js';
+import type { OutcomeStatus, RunReport } from '@crucible/contracts';
+import { runStatus, scenarioStatus, starvedText, thresholdStatus } from '../thresholds.js';
+import { breakdownRows, failureLines, inconclusiveLines, ms, num, pct, scenarioLabel } from './format.js';
+
+const ICON: Record<OutcomeStatus, string> = { pass: '✅', fail: '❌', inconclusive: '⚠️' };
 
 function cell(s: string): string {
   return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -12,7 +15,8 @@ function cell(s: string): string {
 export function renderMarkdown(report: RunReport): string {
   const r = report.run;
   const out: string[] = [];
-  out.push(`## ${report.passed ? '✅' : '❌'} ${r.suite}${r.target ? ` · ${r.target}` : ''} — ${report.passed ? 'passed' : 'FAILED'}`);
+  const status = runStatus(report);
+  out.push(`## ${ICON[status]} ${r.suite}${r.target ? ` · ${r.target}` : ''} — ${({ pass: 'passed', fail: 'FAILED', inconclusive: 'INCONCLUSIVE' } as const)[status]}`);
   out.push('');
   out.push(`Run \`${r.id}\` · ${r.started_at} → ${r.finished_at} · commit \`${r.commit ?? 'unknown'}\` · Node ${r.node} · ${r.machine.cpus} CPUs, ${r.machine.memory_gb} GB${r.profile ? ` · profile ${r.profile}` : ''}`);
   if (report.crash) out.push('', `> **Crashed:** ${cell(report.crash)}`);
@@ -23,14 +27,15 @@ export function renderMarkdown(report: RunReport): string {
   for (const s of report.scenarios) {
     const l = s.latency_ms;
     out.push(
-      `| ${cell(scenarioLabel(s))} | ${s.executor} | ${s.requests} | ${pct(s.error_rate)} | ${s.dropped_iterations} | ${num(s.rps.achieved)}${s.rps.target === null ? '' : ` (${num(s.rps.target)})`} | ${ms(l?.p50)} | ${ms(l?.p95)} | ${ms(l?.p99)} | ${ms(l?.p999)} | ${ms(l?.max)} | ${s.passed ? '✅' : '❌'} |`,
+      `| ${cell(scenarioLabel(s))} | ${s.executor} | ${s.requests} | ${pct(s.error_rate)} | ${s.dropped_iterations} | ${num(s.rps.achieved)}${s.rps.target === null ? '' : ` (${num(s.rps.target)})`} | ${ms(l?.p50)} | ${ms(l?.p95)} | ${ms(l?.p99)} | ${ms(l?.p999)} | ${ms(l?.max)} | ${ICON[scenarioStatus(s)]} |`,
     );
   }
   for (const s of report.scenarios) {
     const rows = breakdownRows(s);
-    const hasDetail = rows.length + (s.schedule_lag_ms ? 1 : 0) + s.thresholds.length + s.verdicts.length + Object.keys(s.checks).length + Object.keys(s.errors).length + s.evidence.length > 0;
+    const hasDetail = rows.length + (s.schedule_lag_ms || s.generator?.starved ? 1 : 0) + s.thresholds.length + s.verdicts.length + Object.keys(s.checks).length + Object.keys(s.errors).length + s.evidence.length > 0;
     if (!hasDetail) continue;
     out.push('', `### ${cell(scenarioLabel(s))}`, '');
+    if (s.generator?.starved) out.push(`> ⚠️ **Inconclusive:** ${cell(starvedText(s.generator))}: ${cell(s.generator.reason ?? '')}. Latency and throughput thresholds are neither passed nor failed.`, '');
     if (s.schedule_lag_ms) out.push(`Start lag of the load generator (actual − intended start): p50 ${ms(s.schedule_lag_ms.p50)}, p99 ${ms(s.schedule_lag_ms.p99)}, max ${ms(s.schedule_lag_ms.max)}.`, '');
     if (rows.length > 0) {
       out.push(`| ${cell(s.breakdown?.tag ?? 'tag')} | requests | errors | p50 | p95 | p99 | max |`, '|---|---:|---:|---:|---:|---:|---:|');
@@ -39,7 +44,7 @@ export function renderMarkdown(report: RunReport): string {
     }
     if (s.thresholds.length > 0) {
       out.push('| threshold | metric | actual | result |', '|---|---|---:|---|');
-      for (const t of s.thresholds) out.push(`| \`${cell(t.expression)}\` | ${t.metric} | ${num(t.actual)} | ${t.passed ? '✅ pass' : `❌ ${cell(t.message ?? 'fail')}`} |`);
+      for (const t of s.thresholds) out.push(`| \`${cell(t.expression)}\` | ${t.metric} | ${num(t.actual)} | ${({ pass: '✅ pass', fail: `❌ ${cell(t.message ?? 'fail')}`, inconclusive: `⚠️ ${cell(t.message ?? 'inconclusive')}` } as const)[thresholdStatus(t)]} |`);
       out.push('');
     }
     if (s.verdicts.length > 0) {
@@ -70,6 +75,11 @@ export function renderMarkdown(report: RunReport): string {
     for (const f of c.figures) {
       out.push(`| ${cell(f.scenario)} | ${f.figure} | ${num(f.baseline)} | ${num(f.current)} | ${f.change_pct === null ? '–' : `${f.change_pct.toFixed(1)} %`} | ±${num(f.tolerance)} | ${f.regressed ? '❌ regressed' : '✅'} |`);
     }
+  }
+  const inconclusive = inconclusiveLines(report);
+  if (inconclusive.length > 0) {
+    out.push('', '**Inconclusive** (neither passed nor failed)', '');
+    for (const f of inconclusive) out.push(`- ⚠️ ${cell(f)}`);
   }
   const failures = failureLines(report);
   if (failures.length > 0) {

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { classifyGenerator, mergeGenerators, STARVATION_BOUNDS, startGeneratorMonitor, type GeneratorMeasurement } from './starvation.js';
+
+const quiet: GeneratorMeasurement = { lagP99Ms: 1.2, loopDelayP99Ms: 2, loopDelayMaxMs: 6, cpuShare: 0.85, cpuCores: 0.2, loadPerCore: 0.6 };
+
+describe('classifyGenerator', () => {
+  it('is not starved inside every bound, and names each bound a figure goes past', () => {
+    expect(classifyGenerator(quiet)).toMatchObject({ starved: false, reason: null });
+    expect(classifyGenerator({ ...quiet, loopDelayP99Ms: STARVATION_BOUNDS.loopDelayP99Ms + 1 })).toMatchObject({ starved: true, reason: expect.stringContaining('event-loop delay p99 51 ms > 50 ms') });
+    expect(classifyGenerator({ ...quiet, lagP99Ms: 140 })).toMatchObject({ starved: true, reason: 'start lag p99 140 ms > 100 ms' });
+    expect(classifyGenerator({ ...quiet, cpuShare: 0.41 })).toMatchObject({ starved: true, reason: 'CPU share 41 % < 50 % of what it asked for' });
+    // At the bound is still inside it.
+    expect(classifyGenerator({ ...quiet, loopDelayP99Ms: 50, lagP99Ms: 100, cpuShare: 0.5 }).starved).toBe(false);
+  });
+
+  it('never decides on the load average alone, and skips what it could not measure', () => {
+    expect(classifyGenerator({ ...quiet, loadPerCore: 9 }).starved).toBe(false);
+    expect(classifyGenerator({ ...quiet, lagP99Ms: null, cpuShare: null }).starved).toBe(false);
+  });
+
+  it('judges a burst by its CPU share only: it blocks its own loop and starts late by design', () => {
+    expect(classifyGenerator({ ...quiet, loopDelayP99Ms: 300, lagP99Ms: 400 }, { burst: true }).starved).toBe(false);
+    expect(classifyGenerator({ ...quiet, cpuShare: 0.2 }, { burst: true }).starved).toBe(true);
+  });
+});
+
+describe('mergeGenerators', () => {
+  it('takes the worst segment: starved if any was', () => {
+    const a = classifyGenerator(quiet);
+    const b = classifyGenerator({ ...quiet, loopDelayP99Ms: 80, cpuShare: 0.7 });
+    const m = mergeGenerators([a, b], 3);
+    expect(m).toMatchObject({ starved: true, loopDelayP99Ms: 80, cpuShare: 0.7, lagP99Ms: 3 });
+    expect(mergeGenerators([a, a], 3)?.starved).toBe(false);
+    expect(mergeGenerators([], null)).toBeUndefined();
+  });
+});
+
+describe('startGeneratorMonitor', () => {
+  it('sees its own thread blocked: a 150 ms busy wait is event-loop delay', async () => {
+    const m = startGeneratorMonitor();
+    await new Promise((r) => setTimeout(r, 50));
+    const end = performance.now() + 150;
+    while (performance.now() < end) {
+      // a blocked loop, as a starved or saturated generator has
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    const figures = m.stop(null);
+    expect(figures.loopDelayMaxMs).toBeGreaterThan(100);
+    expect(figures.cpuCores).toBeGreaterThan(0);
+    expect(classifyGenerator(figures).starved).toBe(true);
+  });
+});
