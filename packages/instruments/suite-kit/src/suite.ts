@@ -1,7 +1,7 @@
 import type { RunReport, ScenarioReport } from '@crucible/contracts';
 import { createDb, createPool, type Database } from '@crucible/db';
 import { consoleSink, openSession, type EngineEvents, type RunSession, type Scenario, type ScenarioResult, type SessionRunOptions, type Sink } from '@crucible/load-engine';
-import { EXIT, finishRun, runMetadata, scenarioReport } from '@crucible/reporting';
+import { EXIT, finishRun, runMetadata, scenarioReport, scenarioStatus, starvedText, worstStatus } from '@crucible/reporting';
 import { startSut, type Sut, type SutOptions } from '@crucible/testbed';
 import type { Kysely } from 'kysely';
 import { parseSuiteArgs, suiteUsage, wantsHelp, type SuiteArgs } from './args.js';
@@ -46,6 +46,26 @@ export interface SuiteKit {
 export interface SuiteStep<Ctx> {
   readonly name: string;
   run(ctx: Ctx, kit: SuiteKit): Promise<StepOutput>;
+  /**
+   * Whether to run the step once more when a scenario it returned had a starved load
+   * generator (its latency and throughput thresholds would be inconclusive). Default: only
+   * when a starved scenario is an engine result (`kit.run`); `true` also re-runs for a
+   * finished `ScenarioReport` carrying `generator.starved`; `false` never (a step whose side
+   * effects a second run would confuse, e.g. evidence read from everything its project holds).
+   */
+  readonly rerunWhenStarved?: boolean;
+}
+
+/** How many times a step runs again when its load generator was starved: once, then its result stands. */
+export const STARVED_RERUNS = 1;
+
+/** Names and figures of the starved scenarios a step returned that call for a re-run. */
+function starvedToRerun(output: StepOutput, optIn: boolean | undefined): string[] {
+  if (optIn === false) return [];
+  return ([output].flat() as (ScenarioReport | ScenarioResult)[]).flatMap((o) => {
+    const engine = 'durationS' in o;
+    return o.generator?.starved && (engine || optIn === true) ? [`${o.name} (${o.generator.reason ?? 'starved'})`] : [];
+  });
 }
 
 /** A whole suite: what to bring up, the context its steps share, and the steps. */
@@ -93,8 +113,10 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
  * The one lifecycle of every suite: parse the arguments strictly, bring the system up, run
  * each step in order (logging PASS/FAIL with its duration), assemble one report, write every
  * report form, tear everything down, and resolve to the exit code (0 pass, 1 a threshold or
- * verdict failed, 2 crash, 3 regression). A step that throws ends the run as a crash, with
- * every scenario reported so far kept in the report.
+ * verdict failed, 2 crash, 3 regression, 4 inconclusive: a starved load generator). A step
+ * whose load generator was starved runs once more ({@link STARVED_RERUNS}, logged `RERUN`);
+ * its second result stands. A step that throws ends the run as a crash, with every scenario
+ * reported so far kept in the report.
  *
  * @example
  * suiteMain({
@@ -164,17 +186,29 @@ export async function runSuite<Ctx>(def: SuiteDefinition<Ctx>, options: RunSuite
     ctx = await def.setup(kit);
     setupDone = true;
     const steps = typeof def.steps === 'function' ? def.steps(args) : def.steps;
+    const attempt = async (step: SuiteStep<Ctx>): Promise<StepOutput> => {
+      try {
+        return await step.run(ctx as Ctx, kit);
+      } finally {
+        await def.afterStep?.(ctx as Ctx, kit);
+      }
+    };
     for (const step of steps) {
       const t = performance.now();
-      try {
-        const out = [await step.run(ctx, kit)].flat() as (ScenarioReport | ScenarioResult)[];
-        const mine = out.map((o) => ('durationS' in o ? scenarioReport(o) : o));
-        reports.push(...mine);
-        const failed = mine.filter((s) => !s.passed).map((s) => s.name);
-        log(`${failed.length ? 'FAIL' : 'PASS'} ${step.name} (${seconds(performance.now() - t)})${failed.length ? `: ${failed.join('; ')}` : ''}`);
-      } finally {
-        await def.afterStep?.(ctx, kit);
+      let output = await attempt(step);
+      // A starved generator measured itself, not the system: look once more, then let it stand.
+      for (let rerun = 0; rerun < STARVED_RERUNS; rerun++) {
+        const starved = starvedToRerun(output, step.rerunWhenStarved);
+        if (starved.length === 0) break;
+        log(`RERUN ${step.name} (${rerun + 1} of ${STARVED_RERUNS}): load generator starved in ${starved.join('; ')}`);
+        output = await attempt(step);
       }
+      const mine = ([output].flat() as (ScenarioReport | ScenarioResult)[]).map((o) => ('durationS' in o ? scenarioReport(o) : o));
+      reports.push(...mine);
+      const failed = mine.filter((s) => scenarioStatus(s) === 'fail').map((s) => s.name);
+      const inconclusive = mine.filter((s) => scenarioStatus(s) === 'inconclusive').map((s) => `${s.name} (${s.generator ? starvedText(s.generator) : 'inconclusive'})`);
+      const which = [...failed, ...inconclusive];
+      log(`${failed.length ? 'FAIL' : inconclusive.length ? 'INCONCLUSIVE' : 'PASS'} ${step.name} (${seconds(performance.now() - t)})${which.length ? `: ${which.join('; ')}` : ''}`);
     }
     await def.finish?.(ctx, reports, kit);
   } catch (err) {
@@ -193,7 +227,8 @@ export async function runSuite<Ctx>(def: SuiteDefinition<Ctx>, options: RunSuite
     schema_version: 1,
     run: runMetadata({ suite: def.name, project, target: def.target, profile: args.profile, startedAt, finishedAt: new Date(), config: { profile: args.profile, ...config } }),
     scenarios: reports,
-    passed: !crash && reports.every((s) => s.passed),
+    passed: !crash && reports.every((s) => scenarioStatus(s) === 'pass'),
+    status: crash ? 'fail' : worstStatus(reports.map(scenarioStatus)),
     ...(crash ? { crash } : {}),
   };
   const code = await finishRun(report, { project, target: def.target, ...(def.baseline ? { baseline: def.baseline } : {}), ...(options.out === undefined ? {} : { out: options.out }) });
