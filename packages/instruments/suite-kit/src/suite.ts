@@ -48,8 +48,8 @@ export interface SuiteStep<Ctx> {
   run(ctx: Ctx, kit: SuiteKit): Promise<StepOutput>;
   /**
    * Whether to run the step once more when a scenario it returned had a starved load
-   * generator (its latency and throughput thresholds would be inconclusive). Default: only
-   * when a starved scenario is an engine result (`kit.run`); `true` also re-runs for a
+   * generator and so an inconclusive latency or throughput threshold. Default: only when
+   * that scenario is an engine result (`kit.run`); `true` also re-runs for a
    * finished `ScenarioReport` carrying `generator.starved`; `false` never (a step whose side
    * effects a second run would confuse, e.g. evidence read from everything its project holds).
    */
@@ -59,12 +59,18 @@ export interface SuiteStep<Ctx> {
 /** How many times a step runs again when its load generator was starved: once, then its result stands. */
 export const STARVED_RERUNS = 1;
 
-/** Names and figures of the starved scenarios a step returned that call for a re-run. */
+/**
+ * Names and figures of the starved scenarios a step returned that call for a re-run: only those
+ * with a threshold left inconclusive, since a second run could change nothing else (a burst
+ * judged on correctness alone is never repeated).
+ */
 function starvedToRerun(output: StepOutput, optIn: boolean | undefined): string[] {
   if (optIn === false) return [];
   return ([output].flat() as (ScenarioReport | ScenarioResult)[]).flatMap((o) => {
     const engine = 'durationS' in o;
-    return o.generator?.starved && (engine || optIn === true) ? [`${o.name} (${o.generator.reason ?? 'starved'})`] : [];
+    if (!o.generator?.starved || !(engine || optIn === true)) return [];
+    const report = engine ? scenarioReport(o) : o;
+    return report.thresholds.some((t) => t.status === 'inconclusive') ? [`${o.name} (${o.generator.reason ?? 'starved'})`] : [];
   });
 }
 
