@@ -7,6 +7,7 @@ import type { Kysely } from 'kysely';
 import { parseSuiteArgs, suiteUsage, wantsHelp, type SuiteArgs } from './args.js';
 import { exitWith } from './exit.js';
 import { openLive } from './live.js';
+import { STARVED_RERUNS, starvedToRerun } from './rerun.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyScenario = Scenario<any, any>;
@@ -54,24 +55,6 @@ export interface SuiteStep<Ctx> {
    * effects a second run would confuse, e.g. evidence read from everything its project holds).
    */
   readonly rerunWhenStarved?: boolean;
-}
-
-/** How many times a step runs again when its load generator was starved: once, then its result stands. */
-export const STARVED_RERUNS = 1;
-
-/**
- * Names and figures of the starved scenarios a step returned that call for a re-run: only those
- * with a threshold left inconclusive, since a second run could change nothing else (a burst
- * judged on correctness alone is never repeated).
- */
-function starvedToRerun(output: StepOutput, optIn: boolean | undefined): string[] {
-  if (optIn === false) return [];
-  return ([output].flat() as (ScenarioReport | ScenarioResult)[]).flatMap((o) => {
-    const engine = 'durationS' in o;
-    if (!o.generator?.starved || !(engine || optIn === true)) return [];
-    const report = engine ? scenarioReport(o) : o;
-    return report.thresholds.some((t) => t.status === 'inconclusive') ? [`${o.name} (${o.generator.reason ?? 'starved'})`] : [];
-  });
 }
 
 /** A whole suite: what to bring up, the context its steps share, and the steps. */
