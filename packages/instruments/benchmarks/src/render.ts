@@ -1,6 +1,6 @@
 import type { RunReport } from '@crucible/contracts';
 import type { TaskComparison } from './compare.js';
-import type { SuiteRun } from './runner.js';
+import type { BenchMeasurement, BenchStatus, SuiteRun } from './runner.js';
 
 const fmt = (v: number | null | undefined) => {
   if (v === null || v === undefined || !Number.isFinite(v)) return '–';
@@ -13,7 +13,7 @@ const mark: Record<TaskComparison['verdict'], string> = {
   improved: '✅ improved',
   unchanged: '✅ unchanged',
   new: '🆕 new',
-  missing: '⚠️ missing',
+  missing: '❌ missing',
   inconclusive: '❔ inconclusive',
 };
 
@@ -25,17 +25,33 @@ export function renderMarkdown(
   report: RunReport,
   comparisons: readonly TaskComparison[],
   run: SuiteRun,
-  context: { baselinePath: string; hadBaseline: boolean; load?: { perCpu: number; max: number } },
+  context: {
+    baselinePath: string;
+    hadBaseline: boolean;
+    load?: { perCpu: number; max: number };
+    status?: BenchStatus;
+    missing?: readonly string[];
+    measurements?: readonly BenchMeasurement[];
+  },
 ): string {
+  const status = context.status ?? (report.passed ? 'passed' : 'failed');
+  const heading: Record<BenchStatus, string> = { passed: 'passed', failed: 'FAILED', regressed: 'REGRESSED', inconclusive: 'INCONCLUSIVE' };
+  const remeasured = (context.measurements ?? []).slice(1);
   const lines = [
-    `# Bench: ${run.suite} — ${report.passed ? 'passed' : 'FAILED'}`,
+    `# Bench: ${run.suite} — ${heading[status]}`,
     '',
     `Run ${run.started_at} on ${report.run.machine.cpus} CPUs, Node ${report.run.node}, ${run.duration_s.toFixed(1)} s${
       context.load ? `, load ${context.load.perCpu.toFixed(1)} per CPU` : ''
     }.`,
-    ...(context.load && context.load.perCpu > context.load.max
-      ? [`**The machine was overloaded (load per CPU above ${context.load.max}): slowdowns are reported as inconclusive, not as regressions. Rerun on a quieter machine.**`]
+    ...(remeasured.length > 0
+      ? [
+          `Regressions measured on a loaded machine (load per CPU above ${context.load?.max ?? 2}) were measured again: ${remeasured
+            .map((m) => `${m.tasks.join(', ')} at load ${m.load_per_cpu.toFixed(1)}`)
+            .join('; ')}.`,
+        ]
       : []),
+    ...(status === 'inconclusive' ? ['**Inconclusive: a slowdown only an overloaded machine saw (figures in the notes). Rerun on a quieter machine.**'] : []),
+    ...((context.missing ?? []).length > 0 ? [`**Not measured, though in the baseline: ${(context.missing ?? []).join(', ')}.** Save a new baseline to retire a task on purpose.`] : []),
     context.hadBaseline
       ? `Compared with \`${context.baselinePath}\`: a task regresses only when its median moved beyond both the relative tolerance and the noise band (1.4826 × MAD of both runs' samples, combined).`
       : `No baseline at \`${context.baselinePath}\` yet: save one with \`--save-baseline\`.`,

