@@ -17,13 +17,15 @@ function claimAttempt(project_id: string, worker: string, res: HttpResponse): Cl
  * `pending` tasks and `claimers` concurrent claimers (one burst): exactly min(pending,
  * claimers) claims succeed and no task is handed out twice (both counted answer by answer),
  * every other claimer gets `no_task`, and the `exactly-once-claims` checker agrees, with
- * `claimed_by` in the database matching the answers.
+ * `claimed_by` in the database matching the answers. `options.project` names the project
+ * the step creates (default `claims-<pending>-of-<claimers>`).
  */
-export function claims(pending: number, claimers: number): SuiteStep<StressContext> {
+export function claims(pending: number, claimers: number, options: { project?: string } = {}): SuiteStep<StressContext> {
   return {
     name: `claims: ${claimers} claimers for ${pending} tasks`,
     async run(ctx, kit) {
-      const project = `claims-${pending}-of-${claimers}`;
+      // A project of its own (created here), so the counts are this burst's alone.
+      const project = options.project ?? `claims-${pending}-of-${claimers}`;
       const { api_key: key } = await kit.sut.createProject(project);
       await kit.db
         .insertInto('tasks')

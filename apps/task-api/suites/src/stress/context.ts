@@ -11,7 +11,12 @@ export interface StressContext {
   readonly projects: readonly string[];
   /** API key of each seeded project. */
   readonly keys: Readonly<Record<string, string>>;
+  /** The task ids each project was seeded with (ids differ between projects). */
+  readonly seeded: WrittenIds;
 }
+
+/** Task ids by the project that wrote them: what the SQL isolation check holds the table to. */
+export type WrittenIds = Readonly<Record<string, readonly string[]>>;
 
 /**
  * Every replica of the task API, spoken to round-robin (the testbed has no load balancer;
