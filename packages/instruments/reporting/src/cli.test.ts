@@ -103,4 +103,26 @@ describe('report CLI', { timeout: 90_000 }, () => {
     const rewritten = runReportSchema.parse(JSON.parse(await readFile(path.join(dir, 'runs', 'c2.json'), 'utf8')));
     expect(rewritten.comparison?.regressed).toBe(true);
   });
+
+  it('refuses unknown flags and missing values naming them and listing the accepted ones; --help exits 0', async () => {
+    const [typo, missingOut, strayCommand, help, mergeHelp] = await Promise.all([
+      cli(['merge', '--olny=stress']),
+      cli(['baseline', 'save', 'run.json']),
+      cli(['mrege']),
+      cli(['--help']),
+      cli(['merge', '--help']),
+    ]);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain("'--olny'");
+    expect(typo.stderr).toContain('--only=<target>');
+    expect(typo.stderr).not.toMatch(/\n\s+at /);
+    expect(missingOut.code).toBe(2);
+    expect(missingOut.stderr).toContain('--out is required');
+    expect(strayCommand.code).toBe(2);
+    expect(strayCommand.stderr).toContain('unknown command "mrege"');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('report merge | report baseline save | report compare');
+    expect(mergeHelp.code).toBe(0);
+    expect(mergeHelp.stdout).toContain('--dir=<dir>');
+  });
 });

@@ -13,7 +13,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { InstrumentError, parseCommandLine, usageText, type CommandSpec, type FlagSpec } from '@crucible/instrument-kit';
 import { compareWithBaseline, createBaseline, loadBaseline, saveBaseline, withComparison } from './baseline.js';
 import { combineReports, scanRunReports } from './combine.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
@@ -21,11 +21,56 @@ import { renderConsole } from './render/console.js';
 import { parseRunReport } from './render/json.js';
 import { reportsDir, writeReports } from './write-reports.js';
 
+const commands = {
+  merge: {
+    usage: 'report merge',
+    flags: {
+      dir: { type: 'string', value: '<dir>', description: 'where the run reports are (default reports/)' },
+      out: { type: 'string', value: '<dir>', description: 'where combined.* go (default --dir)' },
+      only: { type: 'string', value: '<target>', description: 'only <target>.json reports, e.g. stress' },
+    },
+  },
+  baseline: {
+    usage: 'report baseline save --out=<baseline.json>',
+    positionals: '<run.json…>',
+    flags: {
+      out: { type: 'string', value: '<file>', description: 'the baseline file to write (required)' },
+      id: { type: 'string', value: '<id>', description: "the baseline's id (default: derived from the runs)" },
+    },
+  },
+  compare: {
+    usage: 'report compare --baseline=<baseline.json>',
+    positionals: '<run.json…>',
+    flags: {
+      baseline: { type: 'string', value: '<file>', description: 'the baseline to compare with (required)' },
+      write: { type: 'boolean', description: "write the comparison into the last run's report files" },
+    },
+  },
+} satisfies Record<string, CommandSpec<Record<string, FlagSpec>>>;
+
+const overview = `usage: report merge | report baseline save | report compare   (each takes --help; see packages/instruments/reporting/README.md)
+Exit codes: 0 ok · 1 threshold/verdict failed · 2 crash or bad input · 3 regression.
+`;
+
+/** Prints a subcommand's help when it was asked for; true when it was. */
+function helped(cli: { readonly help: boolean }, spec: CommandSpec<Record<string, FlagSpec>>): boolean {
+  if (cli.help) process.stdout.write(usageText(spec));
+  return cli.help;
+}
+
+/** A required flag or positional that is missing: a usage error listing the command's flags. */
+function missing(name: keyof typeof commands, what: string): never {
+  const spec: CommandSpec<Record<string, FlagSpec>> = commands[name];
+  throw new InstrumentError('bad_argument', `${what} is required\n${usageText(spec)}`);
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'merge': {
-      const { values } = parseArgs({ args: rest, options: { dir: { type: 'string' }, out: { type: 'string' }, only: { type: 'string' } } });
+      const cli = parseCommandLine(rest, commands.merge);
+      if (helped(cli, commands.merge)) return EXIT.ok;
+      const { values } = cli;
       const dir = path.resolve(values.dir ?? reportsDir());
       const scanned = await scanRunReports(dir);
       // `--only stress` keeps this run's stress reports out of company with older bench or resilience ones.
@@ -48,11 +93,13 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'baseline': {
       const [sub, ...files] = rest;
-      const { values, positionals } = parseArgs({ args: files, allowPositionals: true, options: { out: { type: 'string' }, id: { type: 'string' } } });
-      if (sub !== 'save' || !values.out || positionals.length === 0) {
-        console.error('usage: report baseline save <run.json…> --out <baseline.json> [--id <id>]');
-        return EXIT.crash;
-      }
+      if (sub === '--help' || sub === '-h') return (process.stdout.write(usageText(commands.baseline)), EXIT.ok);
+      if (sub !== 'save') throw new InstrumentError('bad_argument', `unknown baseline command "${sub ?? ''}": only "save"\n${usageText(commands.baseline)}`);
+      const cli = parseCommandLine(files, commands.baseline);
+      if (helped(cli, commands.baseline)) return EXIT.ok;
+      const { values, positionals } = cli;
+      if (!values.out) missing('baseline', '--out');
+      if (positionals.length === 0) missing('baseline', 'at least one run report');
       const runs = await Promise.all(positionals.map(async (f) => parseRunReport(await readFile(f, 'utf8'))));
       const baseline = createBaseline(runs, values.id);
       await saveBaseline(baseline, values.out);
@@ -60,11 +107,11 @@ async function main(argv: string[]): Promise<number> {
       return EXIT.ok;
     }
     case 'compare': {
-      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { baseline: { type: 'string' }, write: { type: 'boolean' } } });
-      if (!values.baseline || positionals.length === 0) {
-        console.error('usage: report compare --baseline <baseline.json> <run.json…> [--write]');
-        return EXIT.crash;
-      }
+      const cli = parseCommandLine(rest, commands.compare);
+      if (helped(cli, commands.compare)) return EXIT.ok;
+      const { values, positionals } = cli;
+      if (!values.baseline) missing('compare', '--baseline');
+      if (positionals.length === 0) missing('compare', 'at least one run report');
       const baseline = await loadBaseline(values.baseline);
       const runs = await Promise.all(positionals.map(async (f) => parseRunReport(await readFile(f, 'utf8'))));
       const comparison = compareWithBaseline(baseline, runs);
@@ -79,8 +126,12 @@ async function main(argv: string[]): Promise<number> {
       for (const f of comparison.figures.filter((x) => x.regressed)) console.log(`regressed: ${f.scenario} ${f.figure} ${f.baseline} → ${f.current} (±${f.tolerance})`);
       return exitCodeFor(report);
     }
+    case '--help':
+    case '-h':
+      process.stdout.write(overview);
+      return EXIT.ok;
     default:
-      console.error('usage: report merge | report baseline save | report compare  (see packages/instruments/reporting/README.md)');
+      process.stderr.write(`${command === undefined ? 'no command' : `unknown command "${command}"`}\n${overview}`);
       return EXIT.crash;
   }
 }
@@ -90,7 +141,9 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    // A bad argument is the user's to fix: the message lists the accepted flags; no stack.
+    const usage = error instanceof InstrumentError && error.kind === 'usage';
+    console.error(error instanceof Error ? (usage ? error.message : (error.stack ?? error.message)) : String(error));
     process.exitCode = EXIT.crash;
   },
 );

@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { constantArrivalRate, run, scenario } from '@crucible/load-engine';
 import { describe, expect, it } from 'vitest';
@@ -31,6 +32,17 @@ async function startServer(): Promise<{ url: string; child: ChildProcess } & Asy
 function startHog(threads: number, ms: number): AsyncDisposable {
   const workers = Array.from({ length: threads }, () => new Worker(`const end = Date.now() + ${ms}; while (Date.now() < end) {}`, { eval: true }));
   return { [Symbol.asyncDispose]: async () => void (await Promise.all(workers.map((w) => w.terminate()))) };
+}
+
+/** Raises this thread's priority (nice −10) when allowed (root or CAP_SYS_NICE); undefined otherwise. */
+function raisePriority(): { restore(): void } | undefined {
+  const before = os.getPriority();
+  try {
+    os.setPriority(-10);
+  } catch {
+    return undefined;
+  }
+  return { restore: () => os.setPriority(before) };
 }
 
 // 200/s for 2 s: enough CPU asked for (≈ 0.2 core) that its share is a figure, a few seconds in all.
@@ -74,13 +86,26 @@ describe('a starved load generator on a real run', { timeout: 60_000 }, () => {
     expect(exitCodeFor(report)).toBe(EXIT.failed);
   });
 
-  it('without the hog: every threshold judged (latency passes, the wrong answers fail)', async () => {
+  it('without the hog: every threshold judged (latency passes, the wrong answers fail)', async ({ skip }) => {
     await using server = await startServer();
-    // Other work on this shared machine can starve the generator too: as the suite kit does,
-    // look again (here up to three times) before judging, and require one unstarved run.
-    let report = await measure(server.url);
-    for (let i = 0; i < 2 && report.scenarios[0]?.generator?.starved; i++) report = await measure(server.url);
-    expect(report.scenarios[0]?.generator?.starved, JSON.stringify(report.scenarios[0]?.generator)).toBe(false);
+    // Other work on a shared machine (parallel test tasks, CI) can starve the generator too.
+    // So the generator's thread asks for a higher priority (Linux nice is per thread: the
+    // server and everything else keep theirs) where it may, and, as the suite kit does, looks
+    // again (up to three runs) before judging: one unstarved run is required.
+    const raised = raisePriority();
+    let report;
+    try {
+      report = await measure(server.url);
+      for (let i = 0; i < 2 && report.scenarios[0]?.generator?.starved; i++) report = await measure(server.url);
+    } finally {
+      raised?.restore();
+    }
+    const g = report.scenarios[0]?.generator;
+    // Still starved with the machine already over-full (more than two runnable tasks per core
+    // from other work): this test cannot show an unstarved run here, and says so (skipped,
+    // with the figures) rather than fail on others' load or pass without judging anything.
+    if (g?.starved && g.load_per_core > 2) skip(`machine loaded by other work (${g.load_per_core} per core): ${g.reason}`);
+    expect(g?.starved, JSON.stringify(g)).toBe(false);
     expect(statuses(report)).toEqual({ 'p(99)<1000': 'pass', 'requests: rate>=150': 'pass', 'errors: rate<0.01': 'pass', 'wrong_answers: count==0': 'fail' });
   });
 });

@@ -34,7 +34,10 @@ export function renderConsole(report: RunReport, options: ConsoleRenderOptions =
     }
     if (s.schedule_lag_ms) out.push(c.dim(`  start lag (generator) p50 ${ms(s.schedule_lag_ms.p50)}  p99 ${ms(s.schedule_lag_ms.p99)}  max ${ms(s.schedule_lag_ms.max)}`));
     const g = s.generator;
-    if (g) out.push(g.starved ? yellow(`  ? ${starvedText(g)}: ${g.reason ?? ''}`) : c.dim(`  generator: event-loop delay p99 ${ms(g.loop_delay_p99_ms)}, CPU share ${g.cpu_share === null ? '–' : pct(g.cpu_share)}, load ${num(g.load_per_core)} per core`));
+    // Starved with nothing left unjudged (a burst judged on correctness alone) is context, not news.
+    const judgedAnyway = !s.thresholds.some((t) => thresholdStatus(t) === 'inconclusive');
+    if (g?.starved) out.push((judgedAnyway ? c.dim : yellow)(`  ${judgedAnyway ? '' : '? '}${starvedText(g)}: ${g.reason ?? ''}${judgedAnyway ? ' (no latency or throughput threshold to judge)' : ''}`));
+    else if (g) out.push(c.dim(`  generator: event-loop delay p99 ${ms(g.loop_delay_p99_ms)}, CPU share ${g.cpu_share === null ? '–' : pct(g.cpu_share)}, load ${num(g.load_per_core)} per core`));
     for (const [value, e] of breakdownRows(s)) {
       out.push(`  ${s.breakdown?.tag} ${value}: ${e.requests} requests, ${e.errors} errors, p50 ${ms(e.latency_ms?.p50)}  p99 ${ms(e.latency_ms?.p99)}`);
     }
