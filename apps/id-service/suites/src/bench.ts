@@ -10,7 +10,7 @@
 import { execFileSync } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseBenchArgs, runBench, type BenchSuite } from '@crucible/benchmarks';
+import { benchUsage, parseBenchArgs, runBench, type BenchSuite } from '@crucible/benchmarks';
 import { formatId, reserveIdsRequestSchema, reserveIdsResponseSchema } from '@crucible/contracts';
 import { workspaceRoot as findRoot } from '@crucible/instrument-kit';
 import { startSut } from '@crucible/testbed';
@@ -30,7 +30,19 @@ function gitCommit(): string | undefined {
   }
 }
 
-const args = parseBenchArgs(process.argv.slice(2), process.env);
+const args = (() => {
+  try {
+    return parseBenchArgs(process.argv.slice(2), process.env);
+  } catch (err) {
+    // A bad flag stops here, before the system starts, with the accepted ones listed.
+    process.stderr.write(`${(err as Error).message}\n`);
+    process.exit(2);
+  }
+})();
+if (args.help) {
+  process.stdout.write(benchUsage());
+  process.exit(0);
+}
 const sut = await startSut({ apps: ['id-service'], appEnv: { 'id-service': { DB_POOL_MAX: '8', LOG_LEVEL: 'warn' } } });
 const { api_key } = await sut.createProject('bench');
 const http = new Pool(sut.url('id-service'), { connections: 4, pipelining: 1 });

@@ -17,24 +17,32 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { workspaceRoot as findRoot } from '@crucible/instrument-kit';
+import { commandLineOrExit, wholeArg, workspaceRoot as findRoot } from '@crucible/instrument-kit';
 import { startSut } from '@crucible/testbed';
 import pg from 'pg';
 import { stat } from './perf.measure.js';
 import { perfMarkdown, summarisePerf } from './perf.report.js';
 import { perfScenarios, projects, type Sample } from './perf.workloads.js';
 
-for (const a of process.argv.slice(2)) {
-  if (!/^--(duration|repeat|pool|connections)=/.test(a)) throw new Error(`unknown option ${a}: use --duration=, --repeat=, --pool=, --connections=`);
-}
-function flag(name: string, fallback: number): number {
-  const arg = process.argv.slice(2).find((a) => a.startsWith(`--${name}=`));
-  if (!arg) return fallback;
-  const v = Number(arg.split('=')[1]);
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} must be a positive whole number, got ${arg}`);
-  return v;
-}
-const settings = { duration: flag('duration', 10), repeat: flag('repeat', 3), poolMax: flag('pool', 8), connections: flag('connections', 50) };
+const settings = commandLineOrExit(
+  process.argv.slice(2),
+  {
+    usage: 'npm run perf -w @crucible/id-service-suites --',
+    flags: {
+      duration: { type: 'string', value: '<s>', description: 'seconds per measurement (default 10)' },
+      repeat: { type: 'string', value: '<n>', description: 'rounds of every scenario (default 3)' },
+      pool: { type: 'string', value: '<n>', description: "the id-service's DB_POOL_MAX (default 8)" },
+      connections: { type: 'string', value: '<n>', description: 'concurrent clients (default 50)' },
+    },
+    env: { DATABASE_URL: 'an external PostgreSQL instead of the embedded one' },
+  },
+  (values) => ({
+    duration: wholeArg('--duration', values.duration, 10, 3600),
+    repeat: wholeArg('--repeat', values.repeat, 3, 100),
+    poolMax: wholeArg('--pool', values.pool, 8, 1000),
+    connections: wholeArg('--connections', values.connections, 50, 10_000),
+  }),
+);
 
 await using sut = await startSut({
   apps: ['id-service'],

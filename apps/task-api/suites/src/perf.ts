@@ -17,34 +17,42 @@ import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { createProjectResponseSchema } from '@crucible/contracts';
-import { workspaceRoot as findRoot } from '@crucible/instrument-kit';
+import { commandLineOrExit, InstrumentError, wholeArg, workspaceRoot as findRoot } from '@crucible/instrument-kit';
 import { startSut, type Sut } from '@crucible/testbed';
 
 const workspaceRoot = findRoot();
 
-const args = process.argv.slice(2);
-for (const a of args) {
-  if (!/^--(duration|repeat|connections|url|admin-token)=./.test(a)) {
-    throw new Error(`unknown option ${a}: use --duration=, --repeat=, --connections=, --url=, --admin-token=`);
-  }
-}
-const text = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-function whole(name: string, fallback: number): number {
-  const raw = text(name);
-  if (raw === undefined) return fallback;
-  const v = Number(raw);
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} must be a positive whole number, got ${raw}`);
-  return v;
-}
-const duration = whole('duration', 10);
-const repeat = whole('repeat', 3);
-const connections = whole('connections', 50);
+const { duration, repeat, connections, url, token } = commandLineOrExit(
+  process.argv.slice(2),
+  {
+    usage: 'npm run perf -w @crucible/task-api-suites --',
+    flags: {
+      duration: { type: 'string', value: '<s>', description: 'seconds per autocannon run (default 10)' },
+      repeat: { type: 'string', value: '<n>', description: 'runs (default 3)' },
+      connections: { type: 'string', value: '<n>', description: 'concurrent connections (default 50)' },
+      url: { type: 'string', value: '<url>', description: 'measure this running task-api instead of starting one' },
+      'admin-token': { type: 'string', value: '<token>', description: 'its admin token, as `npm run sut` printed it (with --url)' },
+    },
+    env: { CRUCIBLE_ADMIN_TOKEN: 'admin token with --url; --admin-token wins', DATABASE_URL: 'an external PostgreSQL instead of the embedded one' },
+  },
+  (values) => {
+    const token = values['admin-token'] ?? (values.url ? process.env['CRUCIBLE_ADMIN_TOKEN'] : undefined);
+    if (values.url && !token) throw new InstrumentError('bad_argument', '--url needs --admin-token= (the admin_token `npm run sut` printed) or CRUCIBLE_ADMIN_TOKEN');
+    return {
+      duration: wholeArg('--duration', values.duration, 10, 3600),
+      repeat: wholeArg('--repeat', values.repeat, 3, 100),
+      connections: wholeArg('--connections', values.connections, 50, 10_000),
+      url: values.url,
+      token,
+    };
+  },
+);
 const seedCount = 1000;
 
 let sut: Sut | undefined;
 let exitCode = 0;
-let base = text('url');
-let adminToken = text('admin-token');
+let base = url;
+let adminToken = token;
 if (base === undefined) {
   sut = await startSut({ apps: ['task-api'] });
   base = sut.url('task-api');

@@ -16,4 +16,4 @@ export { benchBaselineSchema, readBaseline, writeBaseline, type BenchBaseline } 
 export { runSuite, runBench, type BenchSuite, type BenchTask, type SuiteRun, type RunBenchOptions, type BenchOutcome, type BenchStatus, type BenchMeasurement } from './runner.js';
 export { loadGuard, judgeUnderLoad, type LoadGuard } from './load-guard.js';
 export { renderMarkdown } from './render.js';
-export { parseBenchArgs, type BenchArgs } from './args.js';
+export { parseBenchArgs, benchUsage, benchCommand, type BenchArgs } from './args.js';

@@ -162,6 +162,15 @@ describe('parseBenchArgs', () => {
     expect(parseBenchArgs(['--save-baseline', '--tolerance=0.4'])).toEqual({ saveBaseline: true, tolerance: 0.4 });
     expect(parseBenchArgs([], { BENCH_SAVE_BASELINE: '1' })).toEqual({ saveBaseline: true });
     expect(() => parseBenchArgs(['--tolerance=lots'])).toThrow(/--tolerance/);
-    expect(() => parseBenchArgs(['--fast'])).toThrow(/unknown bench option --fast/);
+    expect(() => parseBenchArgs(['--fast'])).toThrow(/'--fast'[\s\S]*--save-baseline[\s\S]*--tolerance=<ratio>/);
+    expect(() => parseBenchArgs(['--tolerance=11'])).toThrow('--tolerance must be a number from 0 to 10, not "11"');
+    expect(() => parseBenchArgs(['--tolerance'])).toThrow(/--tolerance/);
+  });
+
+  it('lets an explicit flag beat BENCH_SAVE_BASELINE, refuses a malformed one, and answers --help', () => {
+    expect(parseBenchArgs(['--no-save-baseline'], { BENCH_SAVE_BASELINE: '1' })).toEqual({ saveBaseline: false });
+    expect(parseBenchArgs(['--save-baseline'], { BENCH_SAVE_BASELINE: 'nope' })).toEqual({ saveBaseline: true });
+    expect(() => parseBenchArgs([], { BENCH_SAVE_BASELINE: 'yes please' })).toThrow(/BENCH_SAVE_BASELINE/);
+    expect(parseBenchArgs(['--tolerance=x', '--help']).help).toBe(true);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { numberArg, parseCommandLine, usageText, type CommandSpec } from './args.js';
+import { numberArg, parseCommandLine, usageText, wholeArg, type CommandSpec } from './args.js';
 import { isInstrumentError } from './errors.js';
 
 const spec = {
@@ -54,5 +54,14 @@ describe('numberArg', () => {
     expect(() => numberArg('--rate', 'fast', 0, 100)).toThrow('--rate must be a number from 0 to 100, not "fast"');
     expect(() => numberArg('--rate', '', 0, 100)).toThrow('--rate');
     expect(() => numberArg('--rate', '101', 0, 100)).toThrow('--rate');
+  });
+});
+
+describe('wholeArg', () => {
+  it('takes whole numbers, falls back when absent and names the flag otherwise', () => {
+    expect(wholeArg('--repeat', '3', 1)).toBe(3);
+    expect(wholeArg('--repeat', undefined, 5)).toBe(5);
+    expect(() => wholeArg('--repeat', '2.5', 1)).toThrow('--repeat must be a whole number');
+    expect(() => wholeArg('--repeat', '0', 1)).toThrow('--repeat');
   });
 });

@@ -94,3 +94,43 @@ export function numberArg(name: string, raw: string | undefined, min: number, ma
   }
   return v;
 }
+
+/**
+ * For entry points (scripts, CLIs) only: {@link parseCommandLine}, then `read` turns the
+ * values into settings (its `bad_argument` errors are treated like the parser's). `--help`
+ * prints {@link usageText} on stdout and exits 0; a bad argument prints its message (which
+ * lists the accepted flags) on stderr and exits 2, before the script starts anything.
+ *
+ * @example
+ * const settings = commandLineOrExit(process.argv.slice(2), spec, (v) => ({ repeat: wholeArg('--repeat', v.repeat, 3) }));
+ */
+export function commandLineOrExit<F extends Record<string, FlagSpec>, T>(
+  argv: readonly string[],
+  spec: CommandSpec<F>,
+  read: (values: Values<F>, positionals: readonly string[]) => T,
+): T {
+  let cli: CommandLine<F>;
+  let settings: T;
+  try {
+    cli = parseCommandLine(argv, spec);
+    if (cli.help) {
+      process.stdout.write(usageText(spec));
+      process.exit(0);
+    }
+    settings = read(cli.values, cli.positionals);
+  } catch (err) {
+    if (!(err instanceof InstrumentError) || err.code !== 'bad_argument') throw err;
+    const usage = err.message.includes('\nusage: ') ? '' : `\n${usageText(spec)}`;
+    process.stderr.write(`${err.message}${usage}\n`);
+    process.exit(2);
+  }
+  return settings;
+}
+
+/** A whole number ≥ 1 from a flag (or `fallback` when it is absent), else an `InstrumentError` naming it. */
+export function wholeArg(name: string, raw: string | undefined, fallback: number, max = 1_000_000): number {
+  const v = numberArg(name, raw, 1, max);
+  if (v === undefined) return fallback;
+  if (!Number.isInteger(v)) throw new InstrumentError('bad_argument', `${name} must be a whole number from 1 to ${max}, not "${raw}"`);
+  return v;
+}

@@ -1,7 +1,7 @@
 /**
  * The engine's request rate next to autocannon's against the same bare node:http server.
  *
- *   npm run perf -w @crucible/load-engine -- [--duration 10] [--connections 50] [--rounds 3] [--open 0.5]
+ *   npm run perf -w @crucible/load-engine -- [--duration=10] [--connections=50] [--rounds=3] [--open=0.5]
  *
  * The server runs in its own process (so the two tools only share the CPU with it, not an
  * event loop); autocannon and the engine take turns, `rounds` times, each with one thread and
@@ -10,9 +10,8 @@
  */
 import { fork } from 'node:child_process';
 import os from 'node:os';
-import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { decodeHistogram, summarizeHistogram } from '@crucible/instrument-kit';
+import { commandLineOrExit, decodeHistogram, numberArg, summarizeHistogram, wholeArg } from '@crucible/instrument-kit';
 import { constantArrivalRate, constantVUs } from '../executors.js';
 import { run } from '../runner.js';
 import type { ScenarioResult } from '../result.js';
@@ -31,10 +30,24 @@ function errorRate(s: ScenarioResult): number {
   return s.requests === 0 ? 0 : (s.requests - s.successes) / s.requests;
 }
 
-const { values } = parseArgs({ options: { duration: { type: 'string', default: '10' }, connections: { type: 'string', default: '50' }, rounds: { type: 'string', default: '3' }, open: { type: 'string', default: '0.5' } } });
-const duration = Number(values.duration);
-const connections = Number(values.connections);
-const rounds = Number(values.rounds);
+const { duration, connections, rounds, openFraction } = commandLineOrExit(
+  process.argv.slice(2),
+  {
+    usage: 'npm run perf -w @crucible/load-engine --',
+    flags: {
+      duration: { type: 'string', value: '<s>', description: 'seconds per measurement (default 10)' },
+      connections: { type: 'string', value: '<n>', description: 'connections of both tools (default 50)' },
+      rounds: { type: 'string', value: '<n>', description: 'turns of each tool (default 3)' },
+      open: { type: 'string', value: '<0..1>', description: "the open model's rate as a fraction of the closed loop's (default 0.5)" },
+    },
+  },
+  (values) => ({
+    duration: wholeArg('--duration', values.duration, 10, 3600),
+    connections: wholeArg('--connections', values.connections, 50, 10_000),
+    rounds: wholeArg('--rounds', values.rounds, 3, 100),
+    openFraction: numberArg('--open', values.open, 0.01, 1) ?? 0.5,
+  }),
+);
 
 const SERVER = `
 const http = require('node:http');
@@ -104,7 +117,7 @@ try {
   }
   const ratios = en.map((e, i) => e.rps / (ac[i]?.rps ?? 1));
   // The open model at a fraction (--open, default 0.5) of the closed loop's rate: can it keep the schedule?
-  const rate = Math.round((Number(values.open) * median(en.map((f) => f.rps))) / 100) * 100;
+  const rate = Math.round((openFraction * median(en.map((f) => f.rps))) / 100) * 100;
   const open = await run(
     scenario({ name: 'open', executor: constantArrivalRate({ rate, duration: `${duration}s`, preAllocatedVUs: connections, maxVUs: connections * 4 }), connections, request: (ctx) => ctx.http.request({ path: '/' }) }),
     { baseUrl: server.url },
