@@ -49,7 +49,7 @@ const commands = {
 } satisfies Record<string, CommandSpec<Record<string, FlagSpec>>>;
 
 const overview = `usage: report merge | report baseline save | report compare   (each takes --help; see packages/instruments/reporting/README.md)
-Exit codes: 0 ok · 1 threshold/verdict failed · 2 crash or bad input · 3 regression.
+Exit codes: 0 ok · 1 threshold/verdict failed · 2 crash or bad input · 3 regression · 4 inconclusive (a starved load generator).
 `;
 
 /** Prints a subcommand's help when it was asked for; true when it was. */
