@@ -60,7 +60,10 @@ export function bootstrapMedianDiff(a: readonly number[], b: readonly number[], 
   return [diffs[Math.floor(resamples * 0.025)] as number, diffs[Math.ceil(resamples * 0.975) - 1] as number];
 }
 
-/** Collects the figures of repeated runs of the same suite: scenario → figure → values. */
+/**
+ * Collects the figures of repeated runs of the same suite: scenario → figure → values. A
+ * scenario whose load generator was starved gives only its `error_rate`.
+ */
 export function collectFigures(runs: readonly RunReport[], figures: readonly FigureSpec[] = DEFAULT_FIGURES): Baseline['figures'] {
   const out: Baseline['figures'] = {};
   for (const run of runs) {
@@ -68,6 +71,8 @@ export function collectFigures(runs: readonly RunReport[], figures: readonly Fig
       const key = s.source ? `${s.source} › ${s.name}` : s.name;
       const row = (out[key] ??= {});
       for (const f of figures) {
+        // A starved generator's timing figures measured the generator: neither a baseline nor a comparison.
+        if (s.generator?.starved && f.figure !== 'error_rate') continue;
         const v = f.read(s);
         if (v !== null && Number.isFinite(v)) (row[f.figure] ??= []).push(v);
       }

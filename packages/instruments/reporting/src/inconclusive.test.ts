@@ -2,6 +2,7 @@ import { runReportSchema, type GeneratorReport } from '@crucible/contracts';
 import { describe, expect, it } from 'vitest';
 import { parseHtml } from '../tests/html-parse.js';
 import { latencies, runFrom, scenarioFrom } from '../tests/report-fixture.js';
+import { collectFigures } from './baseline.js';
 import { combineReports } from './combine.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { renderConsole } from './render/console.js';
@@ -84,6 +85,13 @@ describe('exit codes with inconclusive', () => {
   it('a combined report is inconclusive when its runs are, and failed once one failed', () => {
     expect(runStatus(combineReports([inconclusive(), passing()]))).toBe('inconclusive');
     expect(combineReports([inconclusive(), runFrom([scenario(undefined, 3)])]).status).toBe('fail');
+  });
+});
+
+describe('baselines', () => {
+  it("take no timing figure from a starved scenario, only its error rate", () => {
+    expect(Object.keys(collectFigures([runFrom([scenario(STARVED)])])['writes'] ?? {})).toEqual(['error_rate']);
+    expect(Object.keys(collectFigures([runFrom([scenario(undefined)])])['writes'] ?? {})).toContain('latency_ms.p99');
   });
 });
 
