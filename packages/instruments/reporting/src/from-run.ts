@@ -17,8 +17,16 @@ function metricsOf(s: ScenarioResult): Record<string, number> {
   return out;
 }
 
-/** The engine's generator figures in the report's snake_case. */
-function generatorReport(g: GeneratorFigures): GeneratorReport {
+/**
+ * The engine's generator figures in the report's snake_case: for a report row built by hand
+ * around load that did not run through the engine (see the load engine's `startGeneratorMonitor`).
+ *
+ * @example
+ * const m = startGeneratorMonitor();
+ * // … the suite's own load …
+ * row.generator = generatorReport(classifyGenerator(m.stop(null))); // then finalizeScenario(row)
+ */
+export function generatorReport(g: GeneratorFigures): GeneratorReport {
   return { lag_p99_ms: g.lagP99Ms, loop_delay_p99_ms: g.loopDelayP99Ms, loop_delay_max_ms: g.loopDelayMaxMs, cpu_share: g.cpuShare, cpu_cores: g.cpuCores, load_per_core: g.loadPerCore, starved: g.starved, reason: g.reason };
 }
 
