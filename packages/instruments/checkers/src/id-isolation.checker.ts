@@ -19,6 +19,8 @@ export interface IsolationFinding {
   ops: number[];
 }
 
+const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+
 /**
  * ID isolation between projects, from SQL: every ID answered to project P must have come from
  * P's own sequence. IDs of different projects share numbers (each project has its own
@@ -71,7 +73,7 @@ export function checkIdIsolation(history: readonly IdOperation[], registryRowsFr
       ]
         .filter(Boolean)
         .join('; ')
-    : `${answeredTotal} IDs answered to ${new Set([...seqs.values()].map((s) => s.project_id)).size} projects, each from its own sequence (${seqs.size} sequences advanced ${advancedTotal} in SQL, none past its own calls)`;
+    : `${answeredTotal} IDs answered to ${plural(new Set([...seqs.values()].map((s) => s.project_id)).size, 'project')}, each from its own sequence (${plural(seqs.size, 'sequence')} advanced ${advancedTotal} in SQL, none past its own calls)`;
   return {
     checker: 'api-isolation',
     status: findings.length ? 'fail' : 'pass',
