@@ -8,9 +8,19 @@ describe('classifyGenerator', () => {
     expect(classifyGenerator(quiet)).toMatchObject({ starved: false, reason: null });
     expect(classifyGenerator({ ...quiet, loopDelayP99Ms: STARVATION_BOUNDS.loopDelayP99Ms + 1 })).toMatchObject({ starved: true, reason: expect.stringContaining('event-loop delay p99 51 ms > 50 ms') });
     expect(classifyGenerator({ ...quiet, lagP99Ms: 140 })).toMatchObject({ starved: true, reason: 'start lag p99 140 ms > 100 ms' });
-    expect(classifyGenerator({ ...quiet, cpuShare: 0.41 })).toMatchObject({ starved: true, reason: 'CPU share 41 % < 50 % of what it asked for' });
     // At the bound is still inside it.
     expect(classifyGenerator({ ...quiet, loopDelayP99Ms: 50, lagP99Ms: 100, cpuShare: 0.5 }).starved).toBe(false);
+  });
+
+  it('a short CPU share makes it starved only once it shows in the timing (the system under test shares the cores)', () => {
+    // Measured: POST /tasks at 1000/s on a quiet machine got 44 % of the CPU it asked for and kept time within 5 ms.
+    expect(classifyGenerator({ ...quiet, cpuShare: 0.44, lagP99Ms: 3.5, loopDelayP99Ms: 5 }).starved).toBe(false);
+    expect(classifyGenerator({ ...quiet, cpuShare: 0.33, lagP99Ms: 14.7, loopDelayP99Ms: 6.2 })).toMatchObject({
+      starved: true,
+      reason: 'CPU share 33 % < 50 % of what it asked for, with event-loop delay p99 6.2 ms and start lag p99 14.7 ms (> 10 ms)',
+    });
+    expect(classifyGenerator({ ...quiet, cpuShare: 0.4, lagP99Ms: null, loopDelayP99Ms: 12 }).starved).toBe(true);
+    expect(classifyGenerator({ ...quiet, cpuShare: 0.6, lagP99Ms: 40, loopDelayP99Ms: 30 }).starved).toBe(false);
   });
 
   it('never decides on the load average alone, and skips what it could not measure', () => {
@@ -19,8 +29,8 @@ describe('classifyGenerator', () => {
   });
 
   it('judges a burst by its CPU share only: it blocks its own loop and starts late by design', () => {
-    expect(classifyGenerator({ ...quiet, loopDelayP99Ms: 300, lagP99Ms: 400 }, { burst: true }).starved).toBe(false);
-    expect(classifyGenerator({ ...quiet, cpuShare: 0.2 }, { burst: true }).starved).toBe(true);
+    expect(classifyGenerator({ ...quiet, loopDelayP99Ms: 300, lagP99Ms: 400, cpuShare: 0.36 }, { burst: true }).starved).toBe(false);
+    expect(classifyGenerator({ ...quiet, cpuShare: 0.2 }, { burst: true })).toMatchObject({ starved: true, reason: 'CPU share 20 % < 25 % of what it asked for' });
   });
 });
 

@@ -26,7 +26,7 @@ async function startServer(): Promise<{ url: string; child: ChildProcess } & Asy
 }
 
 /**
- * A CPU hog: busy-loop worker threads, two per core on this 2-core machine, each stopping by
+ * A CPU hog: busy-loop worker threads, three per core on this 2-core machine, each stopping by
  * itself after `ms` (and terminated at dispose), so the generator's thread gets a small share.
  */
 function startHog(threads: number, ms: number): AsyncDisposable {
@@ -73,7 +73,7 @@ describe('a starved load generator on a real run', { timeout: 60_000 }, () => {
     const cores = 2;
     let report;
     {
-      await using _hog = startHog(cores * 2, 8000);
+      await using _hog = startHog(cores * 3, 8000);
       await new Promise((r) => setTimeout(r, 200)); // let the hog take the cores
       report = await measure(server.url);
     }
