@@ -82,6 +82,12 @@ describe('exit codes with inconclusive', () => {
     expect(exitCodeFor({ ...old, passed: true, scenarios: old.scenarios.map((s) => ({ ...s, passed: true, thresholds: [] })) })).toBe(EXIT.ok);
   });
 
+  it('a verdict pushed after the report was built still fails the run', () => {
+    const r = inconclusive();
+    r.scenarios[0]?.verdicts.push({ checker: 'durability', status: 'fail', summary: '3 acknowledged writes missing', counts: { missing: 3 }, examples: [] });
+    expect(exitCodeFor(r)).toBe(EXIT.failed);
+  });
+
   it('a combined report is inconclusive when its runs are, and failed once one failed', () => {
     expect(runStatus(combineReports([inconclusive(), passing()]))).toBe('inconclusive');
     expect(combineReports([inconclusive(), runFrom([scenario(undefined, 3)])]).status).toBe('fail');

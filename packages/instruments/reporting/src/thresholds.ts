@@ -180,23 +180,25 @@ export function thresholdStatus(t: ThresholdResult): OutcomeStatus {
   return t.status ?? (t.passed ? 'pass' : 'fail');
 }
 
-/** A scenario's status: `fail` if a threshold or verdict failed, else `inconclusive` if a threshold was, else `pass`. */
+/**
+ * A scenario's status: `fail` if a threshold or verdict failed, else `inconclusive` if a
+ * threshold was, else `pass`. Read from its items every time (a verdict pushed after the report
+ * was built counts); a `status` or `passed: false` the row states itself is kept.
+ */
 export function scenarioStatus(s: ScenarioReport): OutcomeStatus {
-  if (s.status) return s.status;
   const statuses = s.thresholds.map(thresholdStatus);
   if (statuses.includes('fail') || s.verdicts.some((v) => v.status === 'fail')) return 'fail';
-  if (statuses.includes('inconclusive')) return 'inconclusive';
-  // An older report's scenario may have been judged failed by something it no longer carries.
-  return s.passed ? 'pass' : 'fail';
+  // A row that says it failed (or an older one with `passed: false` and nothing inconclusive) did.
+  if (s.status === 'fail' || (s.status === undefined && !s.passed && !statuses.includes('inconclusive'))) return 'fail';
+  return statuses.includes('inconclusive') || s.status === 'inconclusive' ? 'inconclusive' : 'pass';
 }
 
 /** A run's status: `fail` on a crash or any failed scenario, else `inconclusive` if any was, else `pass`. */
 export function runStatus(r: RunReport): OutcomeStatus {
   if (r.crash) return 'fail';
-  if (r.status) return r.status;
-  const statuses = r.scenarios.map(scenarioStatus);
-  if (statuses.includes('fail') || (!r.passed && !statuses.includes('inconclusive'))) return 'fail';
-  return statuses.includes('inconclusive') ? 'inconclusive' : 'pass';
+  const st = worstStatus(r.scenarios.map(scenarioStatus));
+  if (st === 'fail' || r.status === 'fail' || (r.status === undefined && !r.passed && st === 'pass')) return 'fail';
+  return st === 'inconclusive' || r.status === 'inconclusive' ? 'inconclusive' : 'pass';
 }
 
 /** Combines statuses: any `fail` wins, then any `inconclusive`. */
