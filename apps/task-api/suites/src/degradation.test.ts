@@ -25,7 +25,10 @@ async function degradationVerdict(name: string, plan: DegradationPlan, failpoint
     for (const p of projects) keys[p] = (await sut.createProject(p)).api_key;
     const ctx: StressContext = { replicas, projects, keys, seeded: await seedProjects(steps.db, projects, 50) };
     const rows = await steps.run(degradationStep(plan), ctx);
-    return rows.flatMap((r) => r.verdicts).find((v) => v.checker === 'degradation');
+    const verdict = rows.flatMap((r) => r.verdicts).find((v) => v.checker === 'degradation');
+    // The figures, for whoever reads the test log (a latency verdict on a shared machine).
+    console.log(`degradation ${name}: ${verdict?.status ?? 'missing'}: ${verdict?.summary ?? ''}`);
+    return verdict;
   } finally {
     await replicas.close();
     await steps.close();
@@ -33,9 +36,9 @@ async function degradationVerdict(name: string, plan: DegradationPlan, failpoint
   }
 }
 
-// Three pairs of 2-second runs, a starved pair measured once more (the suite: five pairs of
-// 4 s, twice more): 20-40 s per case.
-const plan: DegradationPlan = { pairs: 3, duration: '2s', warmup: '1s', retries: 1 };
+// Four pairs of 2-second runs, none measured again (the suite: ten pairs, a starved one
+// measured once more): ~25 s per case.
+const plan: DegradationPlan = { pairs: 4, duration: '2s', warmup: '500ms', retries: 0 };
 
 /**
  * Whether the verdict could not judge because the load generator stayed starved (fewer than
@@ -61,11 +64,11 @@ describe('degradation verdict (1 vs 5 projects)', () => {
     // Probability 1: a per-project cost is paid on every call (a walk over every active
     // project's state), a deterministic performance defect rather than a race. One project
     // costs 2 ms more, five cost 10 ms more, against a p50 of ~3 ms: every pair is past the
-    // 10 % bound on the p50, loaded machine or not.
+    // 10 % bound on the p50 unless the load generator is starved (then the test is skipped).
     const verdict = await degradationVerdict('per-project-cost', plan, 'tasks.next.per-project-cost=1');
     if (starvedOut(verdict)) t.skip(`load generator starved throughout: ${verdict?.summary ?? ''}`);
     expect(verdict?.status, verdict?.summary).toBe('fail');
-    expect(verdict?.summary).toMatch(/^p50 fail: p50 of GET \/tasks\/next \(ms\), 1 vs 5 projects: .* past the 10\.0% bound, 3 of 3 interleaved pairs past it/);
+    expect(verdict?.summary).toMatch(/^p50 fail: p50 of GET \/tasks\/next \(ms\), 1 vs 5 projects: .* past the 10\.0% bound, (\d) of \1 interleaved pairs past it/);
     expect(verdict?.counts['p50.change']).toBeGreaterThan(0.5);
   });
 });
