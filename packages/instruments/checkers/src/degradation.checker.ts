@@ -56,9 +56,9 @@ export interface Degradation {
   candidate: Spread;
   /** Each interleaved pair's relative change in the bad direction (0.12 = 12 % worse). */
   pairChanges: number[];
-  /** Median of {@link Degradation.pairChanges}: the change the verdict judges. */
+  /** Relative change of the medians in the bad direction: the change the verdict judges. */
   change: number;
-  /** Median of the pairs' absolute differences in the bad direction. */
+  /** Absolute difference of the medians in the bad direction. */
   absolute: number;
   /** Differences at or below this are noise: measured from the baseline runs, capped. */
   noiseFloor: number;
@@ -71,10 +71,11 @@ const relative = (worse: number, base: number) => (base === 0 ? (worse > 0 ? Inf
  * Compares two sets of repeated, interleaved measurements (e.g. p99 latency of five 1-project
  * runs and five 5-project runs, run in pairs one after the other) and states whether the
  * candidate is worse than the baseline by more than `bound`. Runs are paired by index, so
- * load that drifts over the measurement hits both sides of a pair alike; the change judged
- * is the median of the pairs' relative changes.
+ * load that drifts over the measurement hits both sides of a pair alike. The change judged
+ * is that of the medians (each side's median of n runs is steadier than a median of n
+ * ratios, which carries the noise of both sides); a failure must also show pair by pair.
  *
- * - `pass`: the median change is at most `bound`, or the difference is within the noise floor
+ * - `pass`: the medians' change is at most `bound`, or the difference is within the noise floor
  *   (measured from the baseline runs' spread, at most `noiseFloorCap` of the baseline);
  * - `fail`: past the bound, and so is every pair (or every pair but one, from five pairs up:
  *   one run hit by a hiccup cannot decide either way);
@@ -95,8 +96,8 @@ export function compareDegradation(baselineRuns: readonly number[], candidateRun
   const sign = options.direction === 'higher-is-better' ? -1 : 1;
   const diffs = base.map((b, i) => sign * ((cand[i] as number) - b));
   const pairChanges = diffs.map((d, i) => relative(d, base[i] as number));
-  const change = pairChanges.length ? median(pairChanges) : 0;
-  const absolute = diffs.length ? median(diffs) : 0;
+  const absolute = sign * (candidate.median - baseline.median);
+  const change = relative(absolute, baseline.median);
   const cap = options.noiseFloorCap ?? 0.025;
   const deviation = median(base.length ? base.map((b) => Math.abs(b - baseline.median)) : [0]);
   const noiseFloor = Math.min(deviation, cap * baseline.median);
@@ -111,7 +112,7 @@ export function compareDegradation(baselineRuns: readonly number[], candidateRun
   const leftOut = left.map((i) => `pair ${i + 1}: ${options.leaveOut?.[i] ?? ''}`).join('; ');
   const summary = !enough
     ? `${options.metric}: only ${kept.length} of ${baselineRuns.length} pairs can be judged (${minPairs} needed): ${leftOut}`
-    : `${options.metric}: baseline ${fmt(baseline)}, candidate ${fmt(candidate)}: ${change >= 0 ? 'worse' : 'better'} by ${pct(Math.abs(change))} (median of pairs) ` +
+    : `${options.metric}: baseline ${fmt(baseline)}, candidate ${fmt(candidate)}: ${change >= 0 ? 'worse' : 'better'} by ${pct(Math.abs(change))} ` +
     (status === 'pass'
       ? change > options.bound
         ? `(${absolute.toFixed(2)} ≤ noise floor ${noiseFloor.toFixed(2)})`

@@ -39,7 +39,7 @@ export function steadyP99(result: ScenarioResult): number {
  * `GET /tasks/next` at the same total rate with one project versus five projects at once, in
  * interleaved pairs (1 then 5, then 5 then 1, …, so load that drifts over the step hits both
  * sides alike), judged by `compareDegradation` on two figures of every run, each within 10 %
- * (median of the pairs' changes):
+ * (the change of the medians; a fail must show in all pairs but one):
  *
  * - p50, the typical request;
  * - p99 ({@link steadyP99}), the tail.
