@@ -21,6 +21,8 @@ export const STARVATION_BOUNDS = Object.freeze({
   minCpuShare: 0.5,
   /** Event-loop delay or start lag p99 (ms) past which a short share shows in the generator's timing. */
   shownMs: 10,
+  /** A share this short is starvation even where the timing still looks kept (a hog took the cores). */
+  hardMinCpuShare: 0.4,
   /** A burst (its loop blocked and its starts late by design) is starved under this share alone. */
   burstMinCpuShare: 0.25,
 });
@@ -116,8 +118,8 @@ export function startGeneratorMonitor(): GeneratorMonitor {
 
 /**
  * Classifies measured figures against the bounds: starved when the event-loop delay p99 or the
- * start lag p99 goes past its bound, or when the CPU share is short and that shows in either
- * (past `shownMs`); a burst, when its CPU share is under `burstMinCpuShare`. The load average
+ * start lag p99 goes past its bound, when the CPU share is under `hardMinCpuShare`, or when it
+ * is under `minCpuShare` and that shows in either (past `shownMs`); a burst, when its CPU share is under `burstMinCpuShare`. The load average
  * is reported but never decides (a loaded machine whose generator still kept time measured truly).
  */
 export function classifyGenerator(m: GeneratorMeasurement, options: { burst?: boolean; bounds?: typeof STARVATION_BOUNDS } = {}): GeneratorFigures {
@@ -133,7 +135,9 @@ export function classifyGenerator(m: GeneratorMeasurement, options: { burst?: bo
     if (m.lagP99Ms !== null && m.lagP99Ms > bounds.lagP99Ms) past.push(`start lag p99 ${m.lagP99Ms} ms > ${bounds.lagP99Ms} ms`);
     // Short of CPU, and it shows: the generator's own waits are in the latencies it measured.
     const shows = m.loopDelayP99Ms > bounds.shownMs || (m.lagP99Ms !== null && m.lagP99Ms > bounds.shownMs);
-    if (past.length === 0 && m.cpuShare !== null && m.cpuShare < bounds.minCpuShare && shows) {
+    if (past.length === 0 && m.cpuShare !== null && m.cpuShare < bounds.hardMinCpuShare) {
+      past.push(`CPU share ${pct(m.cpuShare)} < ${pct(bounds.hardMinCpuShare)} of what it asked for`);
+    } else if (past.length === 0 && m.cpuShare !== null && m.cpuShare < bounds.minCpuShare && shows) {
       past.push(`CPU share ${pct(m.cpuShare)} < ${pct(bounds.minCpuShare)} of what it asked for, with event-loop delay p99 ${m.loopDelayP99Ms} ms${m.lagP99Ms === null ? '' : ` and start lag p99 ${m.lagP99Ms} ms`} (> ${bounds.shownMs} ms)`);
     }
   }
