@@ -6,7 +6,7 @@
 // defect, retries without a key, is idempotent-retries.test.ts.)
 import type { ScenarioReport } from '@crucible/contracts';
 import { resetTimeoutStep, resilienceEnv, type ResetTimeoutShape } from '@crucible/suite-kit';
-import { failedChecks, openStepRunner, type StepRunner } from '@crucible/suite-kit/testing';
+import { correctnessFailures, failedChecks, openStepRunner, type StepRunner } from '@crucible/suite-kit/testing';
 import { startSut, type Sut } from '@crucible/testbed';
 import { testServer } from '@crucible/testbed/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,7 +44,7 @@ const reconciliation = (rows: readonly ScenarioReport[]) => rows.flatMap((r) => 
 describe('reset_peer + timeout with idempotent retries, on the real id-service', () => {
   it('passes on the clean system: every acknowledged range unique and accounted for by its key', async () => {
     const rows = await retryStep('retry-clean');
-    expect(failedChecks(rows)).toEqual([]);
+    expect(correctnessFailures(rows)).toEqual([]);
     expect(reconciliation(rows)?.counts).toMatchObject({ duplicate_ids: 0, lost_acknowledged_ids: 0, unexplained_gap_ids: 0 });
     expect(rows.find((r) => r.tags['phase'] === 'after')?.metrics['logical_reservations']).toBeGreaterThan(200);
   });

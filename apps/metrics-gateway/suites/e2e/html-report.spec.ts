@@ -27,7 +27,10 @@ test('the HTML report of a real run renders every chart with content', async ({ 
   const file = testInfo.outputPath('report.html');
   writeFileSync(file, html);
   await page.goto(pathToFileURL(file).href);
-  await expect(page.locator('header')).toContainText('passed');
+  // A generous bound on a real run: it passes, or, when the machine starved the load generator
+  // (a loaded CI host), it is honestly inconclusive; it never fails.
+  await expect(page.locator('header')).toHaveAttribute('data-status', /^(pass|inconclusive)$/);
+  await expect(page.locator('header')).toContainText(/passed|inconclusive/i);
 
   for (const kind of ['latency', 'histogram', 'rps']) {
     const chart = page.locator(`svg.chart[data-chart="${kind}"][data-scenario="ping"]`);
