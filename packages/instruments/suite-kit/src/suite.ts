@@ -98,6 +98,26 @@ export interface RunSuiteOptions {
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
+/** @internal The kit handed to a suite's steps, on one run session (`runSuite`, and `@crucible/suite-kit/testing`). */
+export function suiteKit(o: Pick<SuiteKit, 'args' | 'sut' | 'db' | 'sinks' | 'log'> & { session: RunSession }): SuiteKit {
+  const { session, ...rest } = o;
+  return {
+    ...rest,
+    events: session.events,
+    async run(scenarios, runOptions = {}) {
+      return (await session.run(scenarios, runOptions)).scenarios;
+    },
+    async runOne(scenario, runOptions) {
+      return (await session.run(scenario, runOptions)).scenarios[0] as ScenarioResult;
+    },
+  };
+}
+
+/** @internal A step's output as report rows (engine results get their thresholds evaluated). */
+export function reportsOf(output: StepOutput): ScenarioReport[] {
+  return ([output].flat() as (ScenarioReport | ScenarioResult)[]).map((o) => ('durationS' in o ? scenarioReport(o) : o));
+}
+
 /**
  * The one lifecycle of every suite: parse the arguments strictly, bring the system up, run
  * each step in order (logging PASS/FAIL with its duration), assemble one report, write every
@@ -158,20 +178,7 @@ export async function runSuite<Ctx>(def: SuiteDefinition<Ctx>, options: RunSuite
     const defaultUrl = apps[0] && apps[0] !== 'metrics-gateway' ? sut.url(apps[0]) : undefined;
     const runs = openSession({ runId, sinks, ...(defaultUrl ? { baseUrl: defaultUrl } : {}) });
     session = runs;
-    const kit: SuiteKit = {
-      args,
-      sut,
-      db,
-      sinks,
-      log,
-      events: runs.events,
-      async run(scenarios, runOptions = {}) {
-        return (await runs.run(scenarios, runOptions)).scenarios;
-      },
-      async runOne(scenario, runOptions) {
-        return (await runs.run(scenario, runOptions)).scenarios[0] as ScenarioResult;
-      },
-    };
+    const kit = suiteKit({ args, sut, db, sinks, log, session: runs });
     ctx = await def.setup(kit);
     setupDone = true;
     const steps = typeof def.steps === 'function' ? def.steps(args) : def.steps;
@@ -192,7 +199,7 @@ export async function runSuite<Ctx>(def: SuiteDefinition<Ctx>, options: RunSuite
         log(`RERUN ${step.name} (${rerun + 1} of ${STARVED_RERUNS}): load generator starved in ${starved.join('; ')}`);
         output = await attempt(step);
       }
-      const mine = ([output].flat() as (ScenarioReport | ScenarioResult)[]).map((o) => ('durationS' in o ? scenarioReport(o) : o));
+      const mine = reportsOf(output);
       reports.push(...mine);
       const failed = mine.filter((s) => scenarioStatus(s) === 'fail').map((s) => s.name);
       const inconclusive = mine.filter((s) => scenarioStatus(s) === 'inconclusive').map((s) => `${s.name} (${s.generator ? starvedText(s.generator) : 'inconclusive'})`);
