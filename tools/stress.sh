@@ -2,8 +2,8 @@
 # `npm run stress [-- --profile=full] [-- --live]`: every project's stress target, then one
 # combined report (reports/combined.*). Extra arguments go to every stress target, whose own
 # strict parser (suite-kit parseSuiteArgs) refuses an unknown flag or value, naming it. The
-# exit code is the stress run's (non-zero when any threshold or invariant failed, 2 for a bad
-# argument), or the merge's when the stress run passed but the merge did not.
+# exit code is the combined report's (0 pass, 1 failed, 2 crash or bad argument, 4 inconclusive:
+# a starved load generator), or the stress run's when it failed and no report says why.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 for a in "$@"; do
@@ -43,5 +43,8 @@ if [ -z "$(find reports -name stress.json -newer "$started" 2>/dev/null | head -
 fi
 npx nx run @crucible/reporting:report --output-style=static --only=stress
 merge=$?
-[ "$code" -ne 0 ] && exit "$code"
+# Nx reports any failing target as 1, so a suite's own 4 (inconclusive) or 3 would be lost: the
+# merge re-reads every report of this run and gives the run's real code. Only when the merge
+# saw nothing wrong while a target still failed does the target's code stand.
+[ "$code" -ne 0 ] && [ "$merge" -eq 0 ] && exit "$code"
 exit "$merge"

@@ -1,5 +1,5 @@
 // The gateway stress's report rows: what each phase measured, against the issue's goals.
-import { runReportSchema, type ScenarioReport, type SeriesPoint } from '@crucible/contracts';
+import { runReportSchema, type GeneratorReport, type ScenarioReport, type SeriesPoint } from '@crucible/contracts';
 import { encodeHistogram, percentileMs, summarizeHistogram, type LatencyHistogram } from '@crucible/instrument-kit';
 import { finalizeScenario } from '@crucible/reporting';
 import { round, type ConnectFigures, type GatewayLoad, type OrderingFigures, type SteadyFigures, type StormFigures } from './gateway-load.js';
@@ -66,12 +66,13 @@ export function connectRow(load: GatewayLoad, c: ConnectFigures, rssIdleMb: numb
 }
 
 /** Ingest and delivery with fan-out in the steady phase, and ordering per subscriber over the whole run. */
-export function fanOutRow(load: GatewayLoad, s: SteadyFigures, o: OrderingFigures): ScenarioReport {
+export function fanOutRow(load: GatewayLoad, s: SteadyFigures, o: OrderingFigures, generator?: GeneratorReport): ScenarioReport {
   const { rate, channels, subscribersPerChannel } = load.profile;
   const notSent = s.skipped;
   const refused = Object.values(s.rejected).reduce((a, b) => a + b, 0);
   return row({
     name: 'fan-out',
+    ...(generator ? { generator } : {}),
     executor: `open model: ${rate} events/s over ${load.publishers.length} publishers into ${channels} channels, ${subscribersPerChannel} subscribers each`,
     startedAt: s.startedAt,
     duration_s: round(s.seconds),
