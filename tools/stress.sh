@@ -41,7 +41,8 @@ if [ -z "$(find reports -name stress.json -newer "$started" 2>/dev/null | head -
   [ "$code" -ne 0 ] && exit "$code"
   exit 2
 fi
-npx nx run @crucible/reporting:report --output-style=static --only=stress
+# The report CLI itself, not `nx run …:report`: Nx would turn its 4 (inconclusive) into 1 too.
+node --conditions=@crucible/source --import tsx packages/instruments/reporting/src/cli.ts merge --only=stress
 merge=$?
 # Nx reports any failing target as 1, so a suite's own 4 (inconclusive) or 3 would be lost: the
 # merge re-reads every report of this run and gives the run's real code. Only when the merge
