@@ -133,14 +133,12 @@ function pageQuery(db: Kysely<Database>, projectId: string | undefined, options:
  * tests can EXPLAIN exactly what the route runs.
  */
 export function nextTaskQuery(db: Kysely<Database>, scope: ProjectScope, status: TaskStatus): SelectQueryBuilder<Database, 'tasks', TaskRow> {
-  return db
-    .selectFrom('tasks')
-    .selectAll()
-    .where('project_id', '=', scope.projectId)
-    .where('status', '=', status)
-    .orderBy('priority', 'desc')
-    .orderBy('created_at')
-    .limit(1);
+  return queueHead(db, scope, status).selectAll();
+}
+
+/** The first task of the project's queue in `status` (highest priority, then oldest): the one order `next` and both claims read. */
+function queueHead(db: Kysely<Database>, scope: ProjectScope, status: TaskStatus) {
+  return db.selectFrom('tasks').where('project_id', '=', scope.projectId).where('status', '=', status).orderBy('priority', 'desc').orderBy('created_at').limit(1);
 }
 
 /**
@@ -160,15 +158,7 @@ export async function claimNextTask(db: Kysely<Database>, scope: ProjectScope, w
  * pending, so two claimers that read the same row both get it.
  */
 async function claimWithoutLock(db: Kysely<Database>, scope: ProjectScope, worker: string): Promise<TaskRow | undefined> {
-  const next = await db
-    .selectFrom('tasks')
-    .select('task_id')
-    .where('project_id', '=', scope.projectId)
-    .where('status', '=', 'pending')
-    .orderBy('priority', 'desc')
-    .orderBy('created_at')
-    .limit(1)
-    .executeTakeFirst();
+  const next = await queueHead(db, scope, 'pending').select('task_id').executeTakeFirst();
   if (!next) return undefined;
   return db
     .updateTable('tasks')
@@ -190,18 +180,7 @@ export function claimNextTaskQuery(db: Kysely<Database>, scope: ProjectScope, wo
       updated_at: sql`clock_timestamp()`,
     })
     .where('project_id', '=', scope.projectId)
-    .where('task_id', '=', (eb) =>
-      eb
-        .selectFrom('tasks')
-        .select('task_id')
-        .where('project_id', '=', scope.projectId)
-        .where('status', '=', 'pending')
-        .orderBy('priority', 'desc')
-        .orderBy('created_at')
-        .limit(1)
-        .forUpdate()
-        .skipLocked(),
-    )
+    .where('task_id', '=', queueHead(db, scope, 'pending').select('task_id').forUpdate().skipLocked())
     .returningAll();
 }
 
