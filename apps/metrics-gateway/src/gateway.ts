@@ -2,8 +2,8 @@ import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { errorStatus, runIdSchema, type ErrorCode, type GatewayHealth } from '@crucible/contracts';
-import { ServiceError, armFailpoints, baseApp, listenHttp, normaliseError, parseInput } from '@crucible/service-kit';
-import type { Express, NextFunction, Request, Response } from 'express';
+import { ServiceError, armFailpoints, baseApp, errorEdge, listenHttp, parseInput } from '@crucible/service-kit';
+import type { Express, Request, Response } from 'express';
 import { pino, type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { z } from 'zod';
@@ -131,17 +131,7 @@ export function createGateway(config: GatewayConfig, options: { logger?: Logger 
   app.use((req: Request) => {
     throw new ServiceError('not_found', `no route for ${req.method} ${req.path}`);
   });
-  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const e = normaliseError(err);
-    metrics.httpErrors.inc({ code: e.code });
-    if (e.status >= 500) logger.error({ err: e.cause ?? e, code: e.code, method: req.method, url: req.path }, e.message);
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    if (e.retryAfter !== undefined) res.setHeader('Retry-After', String(e.retryAfter));
-    res.status(e.status).json(e.toEnvelope());
-  });
+  app.use(errorEdge({ httpErrors: metrics.httpErrors, logger }));
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxMessageBytes, perMessageDeflate: false, clientTracking: false });
 

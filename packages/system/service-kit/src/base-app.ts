@@ -1,6 +1,7 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
-import type { Histogram } from 'prom-client';
+import type { Counter, Histogram } from 'prom-client';
+import { normaliseError, type ServiceError } from './errors.js';
 
 /**
  * An Express 5 app with the settings every Crucible HTTP process shares (no `x-powered-by`,
@@ -31,4 +32,28 @@ export function baseApp(options: { httpDuration: Histogram<'method' | 'route' | 
     next();
   });
   return app;
+}
+
+/**
+ * The error edge every app ends with, written once: normalises whatever was thrown into the
+ * JSON envelope, counts it by code, logs 5xx, sets `Retry-After`, and destroys a response
+ * whose headers already went out. `observe` sees each normalised error first (pool
+ * watching, the planted slow-recovery breaker).
+ *
+ * @example
+ * app.use(errorEdge({ httpErrors: metrics.httpErrors, logger }));
+ */
+export function errorEdge(o: { httpErrors: Counter<'code'>; logger: Logger; observe?: (e: ServiceError, thrown: unknown) => void }) {
+  return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
+    const e = normaliseError(err);
+    o.observe?.(e, err);
+    o.httpErrors.inc({ code: e.code });
+    if (e.status >= 500) o.logger.error({ err: e.cause ?? e, code: e.code, method: req.method, url: req.originalUrl }, e.message);
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    if (e.retryAfter !== undefined) res.setHeader('Retry-After', String(e.retryAfter));
+    res.status(e.status).json(e.toEnvelope());
+  };
 }

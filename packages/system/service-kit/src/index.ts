@@ -10,7 +10,7 @@
 export { loadConfig, type ServiceConfig } from './config.js';
 export { failpoint, parseFailpoints, armFailpoints, armedFailpoints, type FailpointSettings } from './failpoints.js';
 export { readEnv, ConfigError, envInt, envLogLevel, logLevels, type Env, type LogLevel } from './env.js';
-export { baseApp } from './base-app.js';
+export { baseApp, errorEdge } from './base-app.js';
 export { ServiceError, normaliseError } from './errors.js';
 export { parseInput } from './validate.js';
 export {

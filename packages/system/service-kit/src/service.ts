@@ -9,9 +9,9 @@ import { adminRouter } from './admin.js';
 import { ApiKeyVerifier, requireApiKey } from './auth.js';
 import type { ServiceConfig } from './config.js';
 import { armFailpoints, failpoint } from './failpoints.js';
-import { ServiceError, normaliseError } from './errors.js';
+import { ServiceError } from './errors.js';
 import { explainRouter, type HotQueries } from './explain.js';
-import { baseApp } from './base-app.js';
+import { baseApp, errorEdge } from './base-app.js';
 import { ServiceMetrics } from './metrics.js';
 import { listenHttp } from './listen.js';
 
@@ -183,20 +183,17 @@ export function createService(config: ServiceConfig, definition: ServiceDefiniti
   app.use((req: Request) => {
     throw new ServiceError('not_found', `no route for ${req.method} ${req.path}`);
   });
-  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const e = normaliseError(err);
-    if (e.code === 'pool_exhausted') watch.acquireTimeouts++;
-    // A real database error (not the breaker's own refusal) opens the planted breaker.
-    if (e.code === 'database_unavailable' && !(err instanceof ServiceError) && failpoint('db.slow-recovery')) refuseUntil = performance.now() + 15_000;
-    metrics.httpErrors.inc({ code: e.code });
-    if (e.status >= 500) logger.error({ err: e.cause ?? e, code: e.code, method: req.method, url: req.originalUrl }, e.message);
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    if (e.retryAfter !== undefined) res.setHeader('Retry-After', String(e.retryAfter));
-    res.status(e.status).json(e.toEnvelope());
-  });
+  app.use(
+    errorEdge({
+      httpErrors: metrics.httpErrors,
+      logger,
+      observe(e, thrown) {
+        if (e.code === 'pool_exhausted') watch.acquireTimeouts++;
+        // A real database error (not the breaker's own refusal) opens the planted breaker.
+        if (e.code === 'database_unavailable' && !(thrown instanceof ServiceError) && failpoint('db.slow-recovery')) refuseUntil = performance.now() + 15_000;
+      },
+    }),
+  );
 
   let server: Server | undefined;
   let closed: Promise<void> | undefined;
