@@ -21,6 +21,11 @@ export const failpoints = {
   'db.slow-recovery': 'after a database error the service refuses every request with 503 for 15 s (recovery is slow)',
   'gateway.deliver.drop': 'the gateway drops an event on its way to a subscriber (delivery)',
   'gateway.deliver.reorder': 'the gateway swaps an event with the next one on its way to a subscriber (ordering)',
+  'db.pool.leak': 'a connection is sometimes not given back to the pool after use (a release skipped on one code path): leaked connections stay in use until the pool serves nobody',
+  'db.acquire.no-timeout': 'waiting for a pooled connection has no deadline (the acquire timeout is not applied to that wait): behind a stuck pool the request hangs instead of a 503',
+  'errors.no-retry-after': 'a 503 (database unavailable, pool exhausted) is answered without its Retry-After header',
+  'errors.slow-refusal': 'a 503 refusal waits 1.5 s before it is answered (a slow refusal)',
+  'errors.unclean-500': 'a database error is answered 500 with a plain-text body instead of the 503 JSON envelope',
 } as const;
 
 /** The name of a failpoint. */
