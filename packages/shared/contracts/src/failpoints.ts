@@ -26,6 +26,10 @@ export const failpoints = {
   'errors.no-retry-after': 'a 503 (database unavailable, pool exhausted) is answered without its Retry-After header',
   'errors.slow-refusal': 'a 503 refusal waits 1.5 s before it is answered (a slow refusal)',
   'errors.unclean-500': 'a database error is answered 500 with a plain-text body instead of the 503 JSON envelope',
+  'artifacts.get.unscoped': "GET /artifacts/:id looks the id up without the project filter (another project's bytes for a shared id; a foreign id becomes visible)",
+  'artifacts.put.wrong-project': "PUT /artifacts/:id stores the artifact under another project's id and answers from the request, as if stored for the caller (a cross-project write no answer shows)",
+  'resources.cache.bypass': 'GET /resources/:name skips the cache and reads the document from disk, counted as a miss (the hit rate falls)',
+  'tasks.next.serialised': 'GET /tasks/next holds a process-wide lock across a 15 ms section (a lock held across slow work: throughput caps near 66/s per replica)',
 } as const;
 
 /** The name of a failpoint. */
