@@ -3,7 +3,7 @@
 // publish rate). Starts the gateway as a process, opens the connections from this process,
 // publishes small events with fan-out, drops every connection at once (reconnection storm),
 // and checks ordering per subscriber. The workload is ./gateway-load.ts, the rows ./reports.ts.
-import { percentileMs } from '@crucible/instrument-kit';
+import { percentileMs, wholeArg } from '@crucible/instrument-kit';
 import { classifyGenerator, startGeneratorMonitor } from '@crucible/load-engine';
 import { generatorReport } from '@crucible/reporting';
 import { parseSuiteArgs, suiteMain, type SuiteArgs } from '@crucible/suite-kit';
@@ -17,8 +17,11 @@ const profiles: Record<SuiteArgs['profile'], GatewayProfile> = {
   quick: { connections: 1000, channels: 50, subscribersPerChannel: 2, rate: 12_000, durationS: 10, tailS: 5, connectConcurrency: 100, stormDeadlineMs: 60_000 },
   full: { connections: 10_000, channels: 500, subscribersPerChannel: 2, rate: 12_000, durationS: 60, tailS: 10, connectConcurrency: 200, stormDeadlineMs: 120_000 },
 };
-const rate = process.env['CRUCIBLE_GATEWAY_RATE'];
-const profileOf = (args: SuiteArgs): GatewayProfile => ({ ...profiles[args.profile], ...(rate ? { rate: Number(rate) } : {}) });
+/** The profile, with `CRUCIBLE_GATEWAY_RATE` for another publish rate (a malformed value exits 2 naming it). */
+const profileOf = (args: SuiteArgs): GatewayProfile => ({
+  ...profiles[args.profile],
+  rate: wholeArg('CRUCIBLE_GATEWAY_RATE', process.env['CRUCIBLE_GATEWAY_RATE'] || undefined, profiles[args.profile].rate, 1_000_000),
+});
 
 // Each connection is one descriptor here and one in the gateway: raise the limit before anything
 // starts. Arguments the kit will refuse are left to it, to report.
@@ -44,6 +47,7 @@ suiteMain<Ctx>({
   sut: (args) => ({ apps: ['metrics-gateway'], env: { LOG_LEVEL: 'warn', GATEWAY_MAX_CONNECTIONS: String(profileOf(args).connections * 2) } }),
   // Its load is this suite's own WebSocket clients, not the load engine's: nothing to stream.
   live: false,
+  variables: { CRUCIBLE_GATEWAY_RATE: `events published per second (default ${profiles.quick.rate})` },
   config: (args) => ({ ...profileOf(args), goals, fd_limit: fdLimit }),
   async setup(kit) {
     const profile = profileOf(kit.args);

@@ -3,6 +3,7 @@
 // latency at 100 RPS, isolation between five projects (API and SQL), the cost of five
 // projects against one, exactly-once claims, artifact isolation, the shared cache, write
 // throughput with durability, and the capacity. Each step lives in ./stress/.
+import { wholeArg } from '@crucible/instrument-kit';
 import { suiteMain, explainEvidence, poolEvidence } from '@crucible/suite-kit';
 import { artifacts } from './stress/artifacts.js';
 import { capacity } from './stress/capacity.js';
@@ -19,8 +20,11 @@ const replicas = 2;
 // Bursts of 500 claimers queue behind pools of 10: a queued request waits up to 10 s (not
 // the default 1 s) before the fast 503, so the bursts measure the claim, not the queue.
 const acquireTimeoutMs = 10_000;
-/** The write-throughput target of the issue (`CRUCIBLE_WRITE_RATE` to change it); missing it fails, naming the rate sustained. */
-const writeRate = Number(process.env['CRUCIBLE_WRITE_RATE'] ?? 1000);
+/**
+ * The write-throughput target of the issue (`CRUCIBLE_WRITE_RATE` to change it); missing it
+ * fails, naming the rate sustained. Read when the suite starts: a malformed value exits 2 naming it.
+ */
+const writeRate = () => wholeArg('CRUCIBLE_WRITE_RATE', process.env['CRUCIBLE_WRITE_RATE'] || undefined, 1000, 100_000);
 const projects = ['acme', 'globex', 'initech', 'umbrella', 'hooli'];
 
 suiteMain<StressContext>({
@@ -28,7 +32,8 @@ suiteMain<StressContext>({
   target: 'stress',
   project: '@crucible/task-api-suites',
   sut: { apps: ['task-api'], replicas: { 'task-api': replicas }, env: { LOG_LEVEL: 'warn', DB_ACQUIRE_TIMEOUT_MS: String(acquireTimeoutMs) } },
-  config: { replicas, DB_ACQUIRE_TIMEOUT_MS: acquireTimeoutMs, write_rate: writeRate, ...seedShape },
+  variables: { CRUCIBLE_WRITE_RATE: 'the write-throughput target, tasks per second (default 1000)' },
+  config: () => ({ replicas, DB_ACQUIRE_TIMEOUT_MS: acquireTimeoutMs, write_rate: writeRate(), ...seedShape }),
   async setup(kit) {
     const keys: Record<string, string> = {};
     for (const p of projects) keys[p] = (await kit.sut.createProject(p)).api_key;
@@ -36,7 +41,7 @@ suiteMain<StressContext>({
     kit.log(`seeded ${projects.length} projects × ${seedShape.tasksPerProject} tasks (ids <project>-0001…), ${seedShape.registryRowsTotal} registry rows`);
     return { replicas: new Replicas(kit.sut.apps['task-api']?.map((a) => a.url) ?? [], 512), projects, keys, seeded };
   },
-  steps: [
+  steps: () => [
     nextAt100Rps,
     isolation(),
     degradation,
@@ -45,7 +50,7 @@ suiteMain<StressContext>({
     claims(50, 500),
     artifacts,
     resourceCache,
-    writeThroughput(writeRate),
+    writeThroughput(writeRate()),
     capacity,
   ],
   // The pool over the whole run, and the hot queries' plans as the app builds them, on the first scenario.

@@ -86,6 +86,11 @@ export interface SuiteDefinition<Ctx> {
    * added to the system.
    */
   readonly live?: boolean;
+  /**
+   * The environment variables this suite reads besides the kit's own, name → what it does
+   * (e.g. `CRUCIBLE_GATEWAY_RATE`); `--help` lists them with the kit's.
+   */
+  readonly variables?: Readonly<Record<string, string>>;
 }
 
 /** Where {@link runSuite} reads its inputs from (tests pass their own). */
@@ -140,10 +145,15 @@ export async function runSuite<Ctx>(def: SuiteDefinition<Ctx>, options: RunSuite
   const argv = options.argv ?? process.argv.slice(2);
   // Help starts nothing: no PostgreSQL, no apps, no report.
   if (wantsHelp(argv)) {
-    (options.out === undefined ? process.stdout : options.out)?.write(suiteUsage(def.name));
+    (options.out === undefined ? process.stdout : options.out)?.write(suiteUsage(def.name, def.variables));
     return EXIT.ok;
   }
   const args = parseSuiteArgs(argv, env);
+  // Resolved before anything starts: a suite reads its own variables here (a malformed one
+  // throws a bad_argument, which ends the process with its message and exit 2, as a bad flag does).
+  const sutOptions = typeof def.sut === 'function' ? def.sut(args) : def.sut;
+  const steps = typeof def.steps === 'function' ? def.steps(args) : def.steps;
+  const config = typeof def.config === 'function' ? def.config(args) : (def.config ?? {});
   const log = (line: string) => console.log(`[${def.name}] ${line}`);
   const startedAt = new Date();
   const t0 = performance.now();
@@ -155,7 +165,6 @@ export async function runSuite<Ctx>(def: SuiteDefinition<Ctx>, options: RunSuite
   let ctx: Ctx | undefined;
   let setupDone = false;
   try {
-    const sutOptions = typeof def.sut === 'function' ? def.sut(args) : def.sut;
     const gatewayFromEnv = env['CRUCIBLE_GATEWAY_URL'];
     const apps = [...(sutOptions.apps ?? [])];
     const streams = args.live && def.live !== false;
@@ -181,7 +190,6 @@ export async function runSuite<Ctx>(def: SuiteDefinition<Ctx>, options: RunSuite
     const kit = suiteKit({ args, sut, db, sinks, log, session: runs });
     ctx = await def.setup(kit);
     setupDone = true;
-    const steps = typeof def.steps === 'function' ? def.steps(args) : def.steps;
     const attempt = async (step: SuiteStep<Ctx>): Promise<StepOutput> => {
       try {
         return await step.run(ctx as Ctx, kit);
@@ -218,7 +226,6 @@ export async function runSuite<Ctx>(def: SuiteDefinition<Ctx>, options: RunSuite
   }
   log(`done in ${seconds(performance.now() - t0)}`);
   const project = env['NX_TASK_TARGET_PROJECT'] ?? def.project;
-  const config = typeof def.config === 'function' ? def.config(args) : (def.config ?? {});
   const report: RunReport = {
     schema_version: 1,
     run: runMetadata({ suite: def.name, project, target: def.target, profile: args.profile, startedAt, finishedAt: new Date(), config: { profile: args.profile, ...config } }),
