@@ -1,5 +1,5 @@
 import { bumpSequence, type Database } from '@crucible/db';
-import { failpoint, type ProjectScope } from '@crucible/service-kit';
+import type { ProjectScope } from '@crucible/service-kit';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { toNumber, toRange, toSequence, toStoredReservation, type IdRange, type IdSequence, type StoredReservation } from './id.mapper.js';
 
@@ -7,12 +7,20 @@ import { toNumber, toRange, toSequence, toStoredReservation, type IdRange, type 
 export type Executor = Kysely<Database> | Transaction<Database>;
 
 /**
- * Allocates `count` IDs of `type` in the scope's project with the one atomic upsert of
- * {@link bumpSequence} and returns the range `(new - count + 1) .. new`.
+ * A planted defect of a single allocation, chosen by the caller from its failpoint:
+ * `read-then-write` is the lost update of {@link allocateReadThenWrite}, `wrong-project`
+ * draws the range from another project's sequence.
  */
-export async function allocateRange(db: Executor, scope: ProjectScope, type: string, count: number): Promise<IdRange> {
-  if (failpoint('ids.allocate.read-then-write')) return allocateReadThenWrite(db, scope, type, count);
-  const source = failpoint('ids.reserve.wrong-project') ? await anotherProjectWith(db, scope, type) : scope;
+export type PlantedAllocation = 'read-then-write' | 'wrong-project';
+
+/**
+ * Allocates `count` IDs of `type` in the scope's project with the one atomic upsert of
+ * {@link bumpSequence} and returns the range `(new - count + 1) .. new`. The service
+ * allocates through {@link allocateBatch}; this is the single call a planted defect takes.
+ */
+export async function allocateRange(db: Executor, scope: ProjectScope, type: string, count: number, planted?: PlantedAllocation): Promise<IdRange> {
+  if (planted === 'read-then-write') return allocateReadThenWrite(db, scope, type, count);
+  const source = planted === 'wrong-project' ? await anotherProjectWith(db, scope, type) : scope;
   const row = await bumpSequence(db, source, type, count).executeTakeFirstOrThrow();
   return toRange(type, row.last_assigned_id, count);
 }
@@ -81,7 +89,8 @@ export async function claimIdempotencyKey(
 
 /**
  * Allocates the range for a claimed key and records it on the claim, in one statement (the
- * upsert runs in a CTE whose result the UPDATE stores).
+ * upsert runs in a CTE whose result the UPDATE stores): the single keyed call a planted
+ * defect takes (the service records through {@link allocateBatch}).
  */
 export async function allocateRecordedRange(
   trx: Transaction<Database>,
@@ -89,9 +98,10 @@ export async function allocateRecordedRange(
   key: string,
   type: string,
   count: number,
+  planted?: PlantedAllocation,
 ): Promise<IdRange> {
-  if (failpoint('ids.allocate.read-then-write')) return recordRange(trx, scope, key, await allocateReadThenWrite(trx, scope, type, count));
-  const source = failpoint('ids.reserve.wrong-project') ? await anotherProjectWith(trx, scope, type) : scope;
+  if (planted === 'read-then-write') return recordRange(trx, scope, key, await allocateReadThenWrite(trx, scope, type, count));
+  const source = planted === 'wrong-project' ? await anotherProjectWith(trx, scope, type) : scope;
   const row = await trx
     .with('bump', (db) => bumpSequence(db, source, type, count))
     .updateTable('id_reservations')
@@ -138,4 +148,101 @@ export function listSequencesQuery(db: Executor, scope: ProjectScope) {
 export async function listSequences(db: Executor, scope: ProjectScope): Promise<IdSequence[]> {
   const rows = await listSequencesQuery(db, scope).execute();
   return rows.map(toSequence);
+}
+
+/** One call of a coalesced batch, as the batch statement sees it. */
+export interface BatchAllocation {
+  readonly count: number;
+  /** The claimed idempotency key the range is recorded under; none for an unkeyed call. */
+  readonly key?: string;
+}
+
+/**
+ * Claims many idempotency keys of the scope's project in one statement (see
+ * {@link claimIdempotencyKey}, whose waiting rules hold for each key) and returns the keys
+ * this transaction now owns. Keys are inserted in sorted order, so two batches that share
+ * keys lock them in the same order and cannot deadlock on each other.
+ */
+export async function claimIdempotencyKeys(
+  trx: Transaction<Database>,
+  scope: ProjectScope,
+  type: string,
+  claims: readonly { readonly key: string; readonly requestHash: string }[],
+): Promise<Set<string>> {
+  if (claims.length === 0) return new Set();
+  const sorted = [...claims].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const rows = await trx
+    .insertInto('id_reservations')
+    // 0..0 is a placeholder the same transaction overwrites; no other transaction can see it.
+    .values(sorted.map((c) => ({ project_id: scope.projectId, idempotency_key: c.key, sequence_type: type, request_hash: c.requestHash, first_id: 0, last_id: 0 })))
+    .onConflict((oc) => oc.columns(['project_id', 'idempotency_key']).doNothing())
+    .returning('idempotency_key')
+    .execute();
+  return new Set(rows.map((r) => r.idempotency_key));
+}
+
+/** The ranges stored under `keys` of the scope's project, by key. */
+export async function findReservations(db: Executor, scope: ProjectScope, keys: readonly string[]): Promise<Map<string, StoredReservation>> {
+  if (keys.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('id_reservations')
+    .select(['idempotency_key', 'sequence_type', 'first_id', 'last_id', 'request_hash'])
+    .where('project_id', '=', scope.projectId)
+    .where('idempotency_key', 'in', keys)
+    .execute();
+  return new Map(rows.map((r) => [r.idempotency_key, toStoredReservation(r)]));
+}
+
+/**
+ * The coalesced allocation (group commit): ONE {@link bumpSequence} adds the total of
+ * `calls`, and the ranges are handed out in the order of `calls`, each contiguous: call i
+ * gets the `count` IDs after those of calls 0..i-1. The ranges of keyed calls are recorded on
+ * their claims in the same statement (a CTE), so a committed allocation always has its
+ * records; a statement that fails allocates and records nothing. Unkeyed-only batches need no
+ * transaction (the statement autocommits); keyed ones run inside the claiming transaction.
+ *
+ * @example
+ * const ranges = await allocateBatch(db, { projectId: 'alpha' }, 'US', [{ count: 2 }, { count: 1 }]);
+ * // [{ first: 1, last: 2 }, { first: 3, last: 3 }] on a fresh sequence
+ */
+export async function allocateBatch(db: Executor, scope: ProjectScope, type: string, calls: readonly BatchAllocation[]): Promise<IdRange[]> {
+  const offsets: number[] = [];
+  let total = 0;
+  for (const c of calls) {
+    offsets.push(total);
+    total += c.count;
+  }
+  const keyed = calls.flatMap((c, i) => (c.key === undefined ? [] : [{ key: c.key, offset: offsets[i] as number, count: c.count }]));
+  let last: number;
+  if (keyed.length === 0) {
+    last = toNumber((await bumpSequence(db, scope, type, total).executeTakeFirstOrThrow()).last_assigned_id);
+  } else {
+    const row = await db
+      .with('bump', (qc) => bumpSequence(qc, scope, type, total))
+      .with('rec', (qc) =>
+        qc
+          .updateTable('id_reservations as r')
+          .from([
+            'bump',
+            sql<{ k: string; off: string; cnt: string }>`unnest(${keyed.map((k) => k.key)}::text[], ${keyed.map((k) => k.offset)}::bigint[], ${keyed.map((k) => k.count)}::bigint[])`.as(
+              sql`v(k, off, cnt)` as unknown as 'v',
+            ),
+          ])
+          .set({
+            first_id: sql<string>`bump.last_assigned_id - ${total} + v.off + 1`,
+            last_id: sql<string>`bump.last_assigned_id - ${total} + v.off + v.cnt`,
+          })
+          .where('r.project_id', '=', scope.projectId)
+          .whereRef('r.idempotency_key', '=', sql.ref('v.k'))
+          .returning('r.idempotency_key'),
+      )
+      .selectFrom('bump')
+      .select(['bump.last_assigned_id', sql<string>`(select count(*) from rec)`.as('recorded')])
+      .executeTakeFirstOrThrow();
+    // Every keyed call's claim must carry its range, or the transaction must not commit.
+    if (Number(row.recorded) !== keyed.length) throw new Error(`coalesced allocation recorded ${row.recorded} of ${keyed.length} idempotency keys`);
+    last = toNumber(row.last_assigned_id);
+  }
+  const base = last - total;
+  return calls.map((c, i) => ({ type, first: base + (offsets[i] as number) + 1, last: base + (offsets[i] as number) + c.count }));
 }

@@ -14,7 +14,7 @@ import { ServiceError, parseInput, resolveProject, scopeOf, type ServiceContext 
 import { Router, type Request, type Response } from 'express';
 import { IdMetrics } from './id.metrics.js';
 import { listSequences } from './id.repository.js';
-import { reserveIds, type Reservation, type ReserveRequest } from './id.service.js';
+import { IdReserver, type Reservation, type ReserveRequest } from './id.service.js';
 
 /** Renders `first..last` as IDs (`US-001` …). */
 export function renderIds(type: string, first: number, last: number): string[] {
@@ -44,8 +44,9 @@ function methodNotAllowed(allowed: string) {
  */
 export function idRoutes(ctx: ServiceContext): Router {
   const metrics = new IdMetrics(ctx.metrics.registry);
+  const reserver = new IdReserver(ctx.db);
   const reserve = async (res: Response, request: ReserveRequest, projectId: string, key: string | undefined): Promise<Reservation> => {
-    const r = await reserveIds(ctx.db, { projectId }, request, key);
+    const r = await reserver.reserve({ projectId }, request, key);
     metrics.record(request, r);
     if (key !== undefined) res.setHeader('Idempotent-Replayed', String(r.replayed));
     return r;

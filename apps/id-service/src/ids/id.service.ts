@@ -2,8 +2,19 @@ import { createHash } from 'node:crypto';
 import { isForeignKeyViolation, type Database } from '@crucible/db';
 import { ServiceError, failpoint, type ProjectScope } from '@crucible/service-kit';
 import type { Kysely } from 'kysely';
-import type { IdRange } from './id.mapper.js';
-import { allocateRange, allocateRecordedRange, claimIdempotencyKey, findReservation, type Executor } from './id.repository.js';
+import { Coalescer } from './id.coalescer.js';
+import type { IdRange, StoredReservation } from './id.mapper.js';
+import {
+  allocateBatch,
+  allocateRange,
+  allocateRecordedRange,
+  claimIdempotencyKey,
+  claimIdempotencyKeys,
+  findReservation,
+  findReservations,
+  type Executor,
+  type PlantedAllocation,
+} from './id.repository.js';
 
 /** What a reserving call asks for; `op` tells `POST /ids/reserve` and `GET /ids/next` apart. */
 export interface ReserveRequest {
@@ -25,48 +36,148 @@ export function requestHash(request: ReserveRequest): string {
   return createHash('sha256').update(`${request.op}\n${request.type}\n${request.count}`).digest('hex');
 }
 
+/** One call waiting in a sequence's batch. */
+interface BatchCall {
+  readonly count: number;
+  readonly key?: string;
+  readonly hash?: string;
+}
+
+interface SequenceLane {
+  readonly scope: ProjectScope;
+  readonly type: string;
+}
+
 /**
- * Reserves `count` IDs of `type` in the scope's project.
+ * Reserves IDs, coalescing the concurrent calls of one sequence (project + type) into one
+ * allocation statement (group commit, see {@link Coalescer} and `allocateBatch`): a sequence
+ * under load takes one row lock and one round trip per batch instead of one per call. The
+ * ranges of a batch are handed out in arrival order, each contiguous.
  *
- * Without an idempotency key this is the single upsert of {@link allocateRange} (autocommit,
- * one round trip). With a key, one transaction claims the key first, then allocates and
- * records the range; a retry — even a concurrent one, which waits on the key's row — gets
- * the stored range back and allocates nothing. The same key with another request is a 422.
+ * Idempotency keys: a batch with keys runs in one transaction that claims them all (a key
+ * another transaction holds makes the claim wait for it), replays the keys already stored,
+ * and allocates and records the rest with the unkeyed calls in one statement. A retry gets
+ * the stored range back and allocates nothing; the same key with another request is a 422
+ * for that caller alone. A batch whose statement fails fails every caller in it, and no
+ * range is answered before its batch committed.
  *
  * @example
- * const r = await reserveIds(db, { projectId: 'alpha' }, { op: 'reserve', type: 'US', count: 6 });
+ * const ids = new IdReserver(db);
+ * const r = await ids.reserve({ projectId: 'alpha' }, { op: 'reserve', type: 'US', count: 6 });
  * // r.first .. r.last, e.g. 1 .. 6
  */
-export async function reserveIds(db: Kysely<Database>, scope: ProjectScope, request: ReserveRequest, idempotencyKey?: string): Promise<Reservation> {
-  try {
-    // The planted defect (failpoint `ids.reserve.forget-idempotency-key`): the key is ignored.
-    if (idempotencyKey === undefined || failpoint('ids.reserve.forget-idempotency-key')) {
-      return { ...(await allocateRange(db, scope, request.type, request.count)), replayed: false };
-    }
-    const key = idempotencyKey;
-    const hash = requestHash(request);
-    return await db.transaction().execute(async (trx) => {
-      if (await claimIdempotencyKey(trx, scope, key, request.type, hash)) {
-        return { ...(await allocateRecordedRange(trx, scope, key, request.type, request.count)), replayed: false };
-      }
-      return replay(trx, scope, key, hash);
+export class IdReserver {
+  readonly #db: Kysely<Database>;
+  readonly #coalescer: Coalescer<SequenceLane, BatchCall, Reservation>;
+
+  /** @param options `maxBatch`: most calls one statement allocates for (default 500). */
+  constructor(db: Kysely<Database>, options: { maxBatch?: number } = {}) {
+    this.#db = db;
+    this.#coalescer = new Coalescer((lane, calls) => this.#runBatch(lane, calls), {
+      ...options,
+      // Project ids and types never contain a NUL, so the pair names one sequence.
+      keyOf: (lane) => `${lane.scope.projectId}\u0000${lane.type}`,
     });
-  } catch (err) {
-    // The key's project was deleted between authentication and the insert.
-    if (isForeignKeyViolation(err)) throw new ServiceError('project_not_found', `project ${scope.projectId} not found`, { cause: err });
-    throw err;
+  }
+
+  /** Batches run and calls answered through them (their ratio is the mean batch size). */
+  get stats(): { batches: number; items: number } {
+    return this.#coalescer.stats;
+  }
+
+  /** Reserves `request.count` IDs of `request.type` in the scope's project, honouring `idempotencyKey`. */
+  async reserve(scope: ProjectScope, request: ReserveRequest, idempotencyKey?: string): Promise<Reservation> {
+    try {
+      // Planted defects are allocations made outside the allocator, as such bugs are: they
+      // race the batches instead of queueing behind them.
+      const planted: PlantedAllocation | undefined = failpoint('ids.allocate.read-then-write')
+        ? 'read-then-write'
+        : failpoint('ids.reserve.wrong-project')
+          ? 'wrong-project'
+          : undefined;
+      // The planted defect (failpoint `ids.reserve.forget-idempotency-key`): the key is ignored.
+      const key = idempotencyKey !== undefined && !failpoint('ids.reserve.forget-idempotency-key') ? idempotencyKey : undefined;
+      if (planted) return await reserveAlone(this.#db, scope, request, key, planted);
+      const call: BatchCall = key === undefined ? { count: request.count } : { count: request.count, key, hash: requestHash(request) };
+      return await this.#coalescer.submit({ scope, type: request.type }, call);
+    } catch (err) {
+      // The key's project was deleted between authentication and the insert.
+      if (isForeignKeyViolation(err)) throw new ServiceError('project_not_found', `project ${scope.projectId} not found`, { cause: err });
+      throw err;
+    }
+  }
+
+  async #runBatch({ scope, type }: SequenceLane, calls: readonly BatchCall[]): Promise<(Reservation | Error)[]> {
+    // The first call with a key owns it; a later call of the batch with the same key replays it.
+    const owner = new Map<string, number>();
+    calls.forEach((c, i) => {
+      if (c.key !== undefined && !owner.has(c.key)) owner.set(c.key, i);
+    });
+    if (owner.size === 0) {
+      // Unkeyed only: one autocommitted statement.
+      const ranges = await allocateBatch(this.#db, scope, type, calls);
+      return ranges.map((r) => ({ ...r, replayed: false }));
+    }
+    return this.#db.transaction().execute(async (trx) => {
+      const claims = [...owner.keys()].map((key) => ({ key, requestHash: (calls[owner.get(key) as number] as BatchCall).hash as string }));
+      const claimed = await claimIdempotencyKeys(trx, scope, type, claims);
+      const stored = await findReservations(
+        trx,
+        scope,
+        claims.filter((c) => !claimed.has(c.key)).map((c) => c.key),
+      );
+      // Who allocates: unkeyed calls, and the owners of keys this transaction claimed.
+      const allocating = calls.flatMap((c, i) => (c.key === undefined || (owner.get(c.key) === i && claimed.has(c.key)) ? [i] : []));
+      const ranges = allocating.length === 0 ? [] : await allocateBatch(trx, scope, type, allocating.map((i) => calls[i] as BatchCall));
+      const fresh = new Map<number, IdRange>(allocating.map((callIndex, k) => [callIndex, ranges[k] as IdRange]));
+      return calls.map((c, i): Reservation | Error => {
+        const range = fresh.get(i);
+        if (range) return { ...range, replayed: false };
+        const key = c.key as string;
+        const ownerIndex = owner.get(key) as number;
+        const earlier: StoredReservation | undefined = claimed.has(key)
+          ? { ...(fresh.get(ownerIndex) as IdRange), requestHash: (calls[ownerIndex] as BatchCall).hash as string }
+          : stored.get(key);
+        // The claim found a committed row (one still in flight would have made it wait), so
+        // the read after it sees its final range; none at all is a broken invariant.
+        if (!earlier) throw new Error(`idempotency key ${key} conflicted but no reservation is stored`);
+        return replayOf(key, earlier, c.hash as string);
+      });
+    });
   }
 }
 
-async function replay(trx: Executor, scope: ProjectScope, key: string, hash: string): Promise<Reservation> {
-  // The claim found a committed row (a claim still in flight would have made it wait), so a
-  // fresh read-committed snapshot sees it with its final range.
-  const stored = await findReservation(trx, scope, key);
-  if (!stored) throw new Error(`idempotency key ${key} conflicted but no reservation is stored`);
+/** A stored range as the answer to a retry with `hash`, or the 422 of a reused key. */
+function replayOf(key: string, stored: StoredReservation, hash: string): Reservation | ServiceError {
   if (stored.requestHash !== hash) {
-    throw new ServiceError('idempotency_conflict', `Idempotency-Key ${key} was already used with a different request`, {
+    return new ServiceError('idempotency_conflict', `Idempotency-Key ${key} was already used with a different request`, {
       details: [{ path: 'header.idempotency-key', message: 'already used with a different request' }],
     });
   }
   return { type: stored.type, first: stored.first, last: stored.last, replayed: true };
+}
+
+/**
+ * One call allocated on its own, the way the service worked before coalescing: the path a
+ * planted allocation defect takes. With a key, one transaction claims it, then allocates and
+ * records the range; a retry gets the stored range back.
+ */
+async function reserveAlone(db: Kysely<Database>, scope: ProjectScope, request: ReserveRequest, key: string | undefined, planted: PlantedAllocation): Promise<Reservation> {
+  if (key === undefined) return { ...(await allocateRange(db, scope, request.type, request.count, planted)), replayed: false };
+  const hash = requestHash(request);
+  return db.transaction().execute(async (trx) => {
+    if (await claimIdempotencyKey(trx, scope, key, request.type, hash)) {
+      return { ...(await allocateRecordedRange(trx, scope, key, request.type, request.count, planted)), replayed: false };
+    }
+    const stored = await findOne(trx, scope, key);
+    const answer = replayOf(key, stored, hash);
+    if (answer instanceof Error) throw answer;
+    return answer;
+  });
+}
+
+async function findOne(trx: Executor, scope: ProjectScope, key: string): Promise<StoredReservation> {
+  const stored = await findReservation(trx, scope, key);
+  if (!stored) throw new Error(`idempotency key ${key} conflicted but no reservation is stored`);
+  return stored;
 }
