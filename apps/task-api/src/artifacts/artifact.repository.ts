@@ -1,5 +1,5 @@
 import type { ArtifactRow, Database } from '@crucible/db';
-import type { ProjectScope } from '@crucible/service-kit';
+import { failpoint, type ProjectScope } from '@crucible/service-kit';
 import { sql, type Kysely } from 'kysely';
 
 // Every function takes the key's ProjectScope: an artifact query without a project cannot
@@ -44,12 +44,23 @@ export async function upsertArtifact(db: Kysely<Database>, scope: ProjectScope, 
 
 /** An artifact of the key's project, bytes included, or `undefined`. */
 export async function findArtifact(db: Kysely<Database>, scope: ProjectScope, artifactId: string): Promise<ArtifactRow | undefined> {
+  // The planted leak (failpoint `artifacts.get.unscoped`): the id is looked up without the project filter.
+  const projectId = failpoint('artifacts.get.unscoped') ? undefined : scope.projectId;
   return db
     .selectFrom('artifacts')
     .selectAll()
-    .where('project_id', '=', scope.projectId)
+    .$if(projectId !== undefined, (qb) => qb.where('project_id', '=', projectId as string))
     .where('artifact_id', '=', artifactId)
     .executeTakeFirst();
+}
+
+/**
+ * The planted cross-project write (failpoint `artifacts.put.wrong-project`): the newest other
+ * project, whose id the artifact is then stored under; the caller's own scope when there is none.
+ */
+export async function anotherProject(db: Kysely<Database>, scope: ProjectScope): Promise<ProjectScope> {
+  const row = await db.selectFrom('projects').select('id').where('id', '<>', scope.projectId).orderBy('created_at', 'desc').limit(1).executeTakeFirst();
+  return row ? { projectId: row.id } : scope;
 }
 
 /** Deletes an artifact; `false` when the key's project has none by that id. */

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ArtifactMeta } from '@crucible/contracts';
 import type { Database } from '@crucible/db';
-import { ServiceError, type ProjectScope } from '@crucible/service-kit';
+import { failpoint, ServiceError, type ProjectScope } from '@crucible/service-kit';
 import type { Kysely } from 'kysely';
 import * as repo from './artifact.repository.js';
 import { etagOf } from './etag.js';
@@ -22,6 +22,12 @@ export async function putArtifact(
   contentType: string,
 ): Promise<ArtifactMeta> {
   const sha256 = createHash('sha256').update(content).digest('hex');
+  if (failpoint('artifacts.put.wrong-project')) {
+    // The planted cross-project write: stored under another project, answered from the request
+    // as if stored for the caller, so no answer shows where the bytes went.
+    const row = await repo.upsertArtifact(db, await repo.anotherProject(db, scope), { artifactId, content, contentType, sha256 });
+    return { project_id: scope.projectId, artifact_id: artifactId, content_type: contentType, size: content.length, sha256, etag: etagOf(sha256), created: row.created };
+  }
   const row = await repo.upsertArtifact(db, scope, { artifactId, content, contentType, sha256 });
   return {
     project_id: row.project_id,

@@ -3,6 +3,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { resourceNameSchema, type ResourceListResponse } from '@crucible/contracts';
+import { failpoint } from '@crucible/service-kit';
 import { Counter, type Registry } from 'prom-client';
 import { LruCache } from './lru-cache.js';
 
@@ -77,6 +78,11 @@ export class ResourceStore {
   /** The document `name`, or `undefined` when the app ships no such document. */
   async get(name: string): Promise<Resource | undefined> {
     if (!this.#sizes.has(name)) return undefined;
+    // The planted cache bypass (failpoint `resources.cache.bypass`): a disk read, counted as the miss it is.
+    if (failpoint('resources.cache.bypass')) {
+      this.#miss();
+      return this.#load(name);
+    }
     // A lookup that joins a read already in flight counts as a hit: only the read that goes
     // to disk is a miss, so misses measure disk reads.
     const cached = this.#cache.get(name) ?? this.#loading.get(name);
@@ -85,8 +91,7 @@ export class ResourceStore {
       this.#hitsCounter.inc();
       return cached;
     }
-    this.#misses++;
-    this.#missesCounter.inc();
+    this.#miss();
     const loading = this.#load(name);
     this.#loading.set(name, loading);
     try {
@@ -94,6 +99,11 @@ export class ResourceStore {
     } finally {
       this.#loading.delete(name);
     }
+  }
+
+  #miss(): void {
+    this.#misses++;
+    this.#missesCounter.inc();
   }
 
   async #load(name: string): Promise<Resource> {

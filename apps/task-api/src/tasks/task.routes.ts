@@ -6,7 +6,7 @@ import {
   taskParamsSchema,
   updateTaskRequestSchema,
 } from '@crucible/contracts';
-import { parseInput, scopeOf, type ServiceContext } from '@crucible/service-kit';
+import { failpoint, parseInput, scopeOf, type ServiceContext } from '@crucible/service-kit';
 import { Router } from 'express';
 import * as tasks from './task.service.js';
 
@@ -34,7 +34,8 @@ export function taskRoutes(ctx: ServiceContext): Router {
   // Before /tasks/:task_id, which would otherwise take "next" for an id.
   router.get('/tasks/next', requireApiKey, async (req, res) => {
     const query = parseInput(nextTaskQuerySchema, req.query, 'query');
-    res.json(await tasks.nextTask(db, scopeOf(res), query));
+    const next = () => tasks.nextTask(db, scopeOf(res), query);
+    res.json(await (failpoint('tasks.next.serialised') ? serialised(next) : next()));
   });
 
   router.post('/tasks/claim', requireApiKey, async (req, res) => {
@@ -60,4 +61,23 @@ export function taskRoutes(ctx: ServiceContext): Router {
   });
 
   return router;
+}
+
+// The planted lock (failpoint `tasks.next.serialised`): one process-wide mutex held across a
+// slow section, as a lock held around a refresh would be; the callers queue on `lockTail`.
+let lockTail: Promise<void> = Promise.resolve();
+const lockedSectionMs = 15;
+
+/** Runs `work` after every earlier holder released the lock, holding it for {@link lockedSectionMs} more. */
+async function serialised<T>(work: () => Promise<T>): Promise<T> {
+  const previous = lockTail;
+  let release!: () => void;
+  lockTail = new Promise((r) => (release = r));
+  await previous;
+  try {
+    await new Promise((r) => setTimeout(r, lockedSectionMs));
+    return await work();
+  } finally {
+    release();
+  }
 }
