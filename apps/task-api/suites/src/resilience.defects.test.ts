@@ -1,6 +1,7 @@
 // Planted defects for the task-api resilience suite's verdicts: its OWN steps (database down,
-// reset_peer + timeout), resized to seconds, against the real task-api on a real PostgreSQL
-// behind a real toxiproxy-server. Each defect is a failpoint armed in a replica of the app
+// reset_peer + timeout; pool exhaustion and the degraded link are in
+// resilience.more-defects.test.ts), resized to seconds, against the real task-api on a real
+// PostgreSQL behind a real toxiproxy-server. Each defect is a failpoint armed in a replica of the app
 // started for that case; the clean replica shows the same step passing. One system per file.
 import type { ScenarioReport } from '@crucible/contracts';
 import { databaseDownStep, resetTimeoutStep, resilienceEnv, type DatabaseDownShape, type ResetTimeoutShape } from '@crucible/suite-kit';
@@ -74,6 +75,38 @@ describe('database down, on the real task-api', () => {
     expect(failed).toContainEqual(expect.stringMatching(/· after: recovery_ms: value<10000 .*unknown metric "recovery_ms"/));
     expect(metric(rows, 'during', 'health_detect_ms')).toBeLessThan(5000);
     expect(correctnessFailures(rows).filter((f) => !/· after: (recovery_ms|errors)/.test(f))).toEqual([]);
+  });
+
+  it('Retry-After: a 503 sometimes answered without it (errors.no-retry-after, 10 %) fails refusals_without_retry_after', async () => {
+    // ~90 requests are refused while the link is down (3 s at 30/s); each loses its header at
+    // 10 %: none does with probability 0.9^90 ≈ 8e-5.
+    const rows = await downStep('down-no-retry-after', 'errors.no-retry-after=0.1');
+    const failed = failedChecks(rows);
+    expect(failed).toContainEqual(expect.stringMatching(/· during: refusals_without_retry_after: value==0 .*= [1-9]\d*/));
+    expect(correctnessFailures(rows).filter((f) => !/refusals_without_retry_after/.test(f))).toEqual([]);
+  });
+
+  it('fast refusal: a 503 sometimes held 1.5 s (errors.slow-refusal, 15 %) fails refusal_p99_ms', async () => {
+    // The p99 of ~90 refusals is past 1 s once 2 of them are slow; at 15 % fewer than 2 are
+    // with probability 0.85^90 + 90 · 0.15 · 0.85^89 ≈ 8e-6.
+    const rows = await downStep('down-slow-refusal', 'errors.slow-refusal=0.15');
+    const failed = failedChecks(rows);
+    expect(failed).toContainEqual(expect.stringMatching(/· during: refusal_p99_ms: value<1000 /));
+    expect(metric(rows, 'during', 'refusal_p99_ms')).toBeGreaterThanOrEqual(1500);
+    // Slow, not hung, and still answered with the envelope.
+    expect(metric(rows, 'during', 'hung_requests')).toBe(0);
+    expect(metric(rows, 'during', 'unclean_failures')).toBe(0);
+  });
+
+  it('clean refusal: a database error sometimes answered 500 in plain text (errors.unclean-500, 10 %) fails unclean_failures', async () => {
+    // ~90 database errors while the link is down; each answered 500 at 10 %: none is with
+    // probability 0.9^90 ≈ 8e-5.
+    const rows = await downStep('down-unclean-500', 'errors.unclean-500=0.1');
+    const failed = failedChecks(rows);
+    expect(failed).toContainEqual(expect.stringMatching(/· during: unclean_failures: value==0 .*= [1-9]\d*/));
+    // The rest of the refusals were clean 503s with Retry-After.
+    expect(metric(rows, 'during', 'refusals_503')).toBeGreaterThan(0);
+    expect(metric(rows, 'during', 'refusals_without_retry_after')).toBe(0);
   });
 });
 

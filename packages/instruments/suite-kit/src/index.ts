@@ -24,6 +24,8 @@ export { withRetries, retryPause, isRetryable, type RetryOptions, type Retried }
 export { resilienceSuite } from './resilience/resilience-suite.js';
 export { databaseDownStep, databaseDownShape, type DatabaseDownShape } from './resilience/database-down.js';
 export { resetTimeoutStep, resetTimeoutShape, type ResetTimeoutShape } from './resilience/reset-timeout.js';
+export { poolExhaustionStep, poolExhaustionShape, type PoolExhaustionShape } from './resilience/pool-exhaustion.js';
+export { degradedLinkStep, degradedLinkShape, type DegradedLinkShape } from './resilience/degraded-link.js';
 export { startupFaultsScenario, startupFaultsStep } from './resilience/startup-faults.js';
 export {
   resilienceEnv,

@@ -2,6 +2,7 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import type { Logger } from 'pino';
 import type { Counter, Histogram } from 'prom-client';
 import { normaliseError, type ServiceError } from './errors.js';
+import { failpoint } from './failpoints.js';
 
 /**
  * An Express 5 app with the settings every Crucible HTTP process shares (no `x-powered-by`,
@@ -53,7 +54,15 @@ export function errorEdge(o: { httpErrors: Counter<'code'>; logger: Logger; obse
       res.destroy();
       return;
     }
-    if (e.retryAfter !== undefined) res.setHeader('Retry-After', String(e.retryAfter));
-    res.status(e.status).json(e.toEnvelope());
+    // Planted defects (failpoints; never armed in production): a database error answered 500
+    // in plain text, a 503 without Retry-After, a refusal held 1.5 s.
+    if (e.code === 'database_unavailable' && failpoint('errors.unclean-500')) {
+      res.status(500).type('text/plain').send('Internal Server Error');
+      return;
+    }
+    if (e.retryAfter !== undefined && !failpoint('errors.no-retry-after')) res.setHeader('Retry-After', String(e.retryAfter));
+    const answer = () => void res.status(e.status).json(e.toEnvelope());
+    if (e.status === 503 && failpoint('errors.slow-refusal')) setTimeout(answer, 1500);
+    else answer();
   };
 }

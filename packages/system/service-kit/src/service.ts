@@ -70,6 +70,39 @@ class PoolWatch {
 }
 
 /**
+ * The planted pool defects (failpoints; wrapped only when one is armed, never in production):
+ * a connection kept from the pool after use (`db.pool.leak`) and a wait for a connection
+ * without the acquire deadline (`db.acquire.no-timeout`). Kysely checks out with
+ * `pool.connect()` and gives back with `client.release()`, so both are planted there.
+ */
+function plantPoolFaults(pool: pg.Pool): void {
+  const connect = pool.connect.bind(pool) as (cb?: unknown) => Promise<pg.PoolClient>;
+  const options = (pool as unknown as { options: { connectionTimeoutMillis?: number } }).options;
+  const checkout = async (): Promise<pg.PoolClient> => {
+    let waiting: Promise<pg.PoolClient>;
+    if (failpoint('db.acquire.no-timeout')) {
+      // pg-pool reads the deadline synchronously inside connect(): this one wait gets none.
+      const deadline = options.connectionTimeoutMillis;
+      options.connectionTimeoutMillis = 0;
+      try {
+        waiting = connect();
+      } finally {
+        options.connectionTimeoutMillis = deadline;
+      }
+    } else waiting = connect();
+    const client = await waiting;
+    const release = client.release;
+    client.release = (err?: Error | boolean) => {
+      if (!err && failpoint('db.pool.leak')) return;
+      release(err);
+    };
+    return client;
+  };
+  // The callback form (pool.query) is left as it was: Kysely uses the promise form.
+  pool.connect = ((cb?: unknown) => (typeof cb === 'function' ? connect(cb) : checkout())) as typeof pool.connect;
+}
+
+/**
  * Builds an Express 5 service with everything Crucible apps share: JSON logs, the error
  * envelope for every 4xx/5xx, admin and API-key auth, `/health`, `/metrics`, fast 503s
  * when the database or the pool cannot serve, and graceful shutdown.
@@ -99,6 +132,7 @@ export function createService(config: ServiceConfig, definition: ServiceDefiniti
     queryTimeoutMs: 1000,
     applicationName: `${config.service}-health`,
   });
+  if (config.failpoints['db.pool.leak'] !== undefined || config.failpoints['db.acquire.no-timeout'] !== undefined) plantPoolFaults(pool);
   const watch = new PoolWatch(pool);
   const db = createDb(pool);
   const metrics = new ServiceMetrics(config.service, pool, config.pool.max);

@@ -7,20 +7,37 @@ import type { SuiteStep } from '../suite.js';
 import { callsAround, describeLoad, faultRows, loadUnderFaults, phaseRow, withAdditions } from './load.js';
 import type { ResilienceContext, ResilienceWorkload } from './workload.js';
 
+/** How hard and how long the degraded-link step drives its load, and when each of its three faults acts. */
+export interface DegradedLinkShape {
+  /** The step's own project (a fresh one: its verdicts read only its rows). */
+  readonly projectId: string;
+  /** Arrivals per second; the workload's `steps.degraded.rate` (else 12) when left out. */
+  readonly rate?: number;
+  readonly durationS: number;
+  /** The first fault's start, how long each acts, and how far apart they start. */
+  readonly firstAtMs: number;
+  readonly faultForMs: number;
+  readonly everyMs: number;
+}
+
+/** The suite's degraded-link step: 15 s, the faults 3 s each from 1.5 s, 4 s apart. */
+export const degradedLinkShape: DegradedLinkShape = Object.freeze({ projectId: 'res-degraded', durationS: 15, firstAtMs: 1500, faultForMs: 3000, everyMs: 4000 });
+
 /**
  * 5. A bandwidth cap, a slicer and a limit_data on the database link, one after the other,
  * during a 15 s load: every answer correct or a clean failure, nothing hung, nothing
  * half-written. Reported as the calm before, one row per fault, and the calm after.
+ * `shape` resizes the step (a planted-defect test runs a few seconds of it).
  */
-export function degradedLinkStep<Op>(w: ResilienceWorkload<Op>): SuiteStep<ResilienceContext> {
+export function degradedLinkStep<Op>(w: ResilienceWorkload<Op>, shape: DegradedLinkShape = degradedLinkShape): SuiteStep<ResilienceContext> {
   const t = w.steps.degraded;
-  const projectId = 'res-degraded';
+  const projectId = shape.projectId;
   return {
     name: 'bandwidth / slicer / limit_data',
     async run(ctx, kit): Promise<ScenarioReport[]> {
-      const rate = t.rate ?? 12;
-      const executor = constantArrivalRate({ rate, duration: '15s', preAllocatedVUs: 20, maxVUs: 150 });
-      const faults = t.faults.map((fault, i) => ({ at: 1500 + 4000 * i, for: 3000, proxy: ctx.link, fault }));
+      const rate = shape.rate ?? t.rate ?? 12;
+      const executor = constantArrivalRate({ rate, duration: `${shape.durationS}s`, preAllocatedVUs: Math.max(20, rate), maxVUs: 150 });
+      const faults = t.faults.map((fault, i) => ({ at: shape.firstAtMs + shape.everyMs * i, for: shape.faultForMs, proxy: ctx.link, fault }));
       const load = await loadUnderFaults(w, ctx, kit, { step: 'degraded', projectId, executor, faults });
       const description = describeLoad(executor, t.load ?? w.load);
       const streams = new Set(t.faults.map((f) => (f.type === 'down' ? 'downstream' : (f.stream ?? 'downstream'))));
