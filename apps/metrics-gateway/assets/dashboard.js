@@ -267,14 +267,19 @@
     }
     box.hidden = false;
     const verdict = $('verdict');
-    verdict.textContent = s.passed ? 'PASSED' : 'FAILED';
-    verdict.className = s.passed ? 'verdict pass' : 'verdict fail';
+    // `status` says inconclusive (a starved load generator: nothing failed, a threshold could
+    // not be judged); a sender without it has only `passed`.
+    const runStatus = s.status ?? (s.passed ? 'pass' : 'fail');
+    verdict.textContent = { pass: 'PASSED', fail: 'FAILED', inconclusive: 'INCONCLUSIVE' }[runStatus];
+    verdict.className = `verdict ${runStatus}`;
     $('summary-duration').textContent = fmt(s.duration_s, 1);
     const body = $('summary-rows');
     body.replaceChildren();
     for (const sc of s.scenarios) {
-      const thresholds = sc.thresholds.length === 0 ? 'none' : sc.thresholds.map((t) => `${t.passed ? '✓' : '✗'} ${t.expression} (${fmt(t.actual, 2)})`).join('; ');
-      const row = el('tr', { 'data-scenario': sc.name, class: sc.passed ? 'pass' : 'fail' });
+      const mark = (t) => ({ pass: '✓', fail: '✗', inconclusive: '?' })[t.status ?? (t.passed ? 'pass' : 'fail')];
+      const thresholds = sc.thresholds.length === 0 ? 'none' : sc.thresholds.map((t) => `${mark(t)} ${t.expression} (${fmt(t.actual, 2)})`).join('; ');
+      const status = sc.status ?? (sc.passed ? 'pass' : 'fail');
+      const row = el('tr', { 'data-scenario': sc.name, class: status });
       row.append(
         el('td', {}, sc.name),
         el('td', { 'data-stat': 'requests' }, sc.requests),
@@ -284,7 +289,7 @@
         el('td', { 'data-stat': 'p95' }, fmt(sc.latency_ms?.p95, 2)),
         el('td', { 'data-stat': 'p99' }, fmt(sc.latency_ms?.p99, 2)),
         el('td', { 'data-stat': 'thresholds' }, thresholds),
-        el('td', { 'data-stat': 'passed' }, sc.passed ? 'pass' : 'fail'),
+        el('td', { 'data-stat': 'passed' }, status),
       );
       body.append(row);
     }

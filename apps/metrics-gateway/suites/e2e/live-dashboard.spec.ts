@@ -53,12 +53,47 @@ test('the dashboard shows a live run as it happens, and its numbers match the fi
       await expect(row.locator('[data-stat=requests]')).toHaveText(String(s.requests));
       await expect(row.locator('[data-stat=errors]')).toHaveText(String(s.requests - s.successes));
       await expect(row.locator('[data-stat=p99]')).toHaveText(s.latency_ms!.p99.toFixed(2));
-      await expect(row.locator('[data-stat=passed]')).toHaveText(s.passed ? 'pass' : 'fail');
-      for (const t of s.thresholds) await expect(row.locator('[data-stat=thresholds]')).toContainText(`${t.passed ? '✓' : '✗'} ${t.expression}`);
+      await expect(row.locator('[data-stat=passed]')).toHaveText(s.status ?? (s.passed ? 'pass' : 'fail'));
+      for (const t of s.thresholds) await expect(row.locator('[data-stat=thresholds]')).toContainText(`${{ pass: '✓', fail: '✗', inconclusive: '?' }[t.status ?? (t.passed ? 'pass' : 'fail')]} ${t.expression}`);
     }
     expect(report.scenarios.find((s) => s.name === 'ping')!.requests - report.scenarios.find((s) => s.name === 'ping')!.successes).toBeGreaterThan(0);
     await expect(page.locator('#gaps')).toHaveText('0');
     await page.screenshot({ path: testInfo.outputPath('dashboard-finished.png'), fullPage: true });
+  } finally {
+    await target.close();
+    await gateway.stop();
+  }
+});
+
+test('a run whose load generator was starved shows INCONCLUSIVE, not FAILED or PASSED', async ({ page }) => {
+  const gateway = await startGateway();
+  const target = await startTarget();
+  try {
+    const runId = `e2e-starved-${Date.now()}`;
+    const live = await startLiveSink({ gatewayUrl: gateway.url, token, runId, summarize: runEndSummary });
+    await page.goto(live.dashboardUrl);
+    await expect(page.locator('#status')).toHaveText('live');
+    const result = await run(
+      scenario({
+        name: 'starved',
+        executor: constantArrivalRate({ rate: 40, duration: '3s', preAllocatedVUs: 10, maxVUs: 40 }),
+        // Every 4th iteration holds the generator's own thread for 80 ms: its event-loop delay
+        // p99 goes past the 50 ms bound, so the latency threshold cannot be judged.
+        request: (ctx) => {
+          if (ctx.iteration % 4 === 0) for (const end = performance.now() + 80; performance.now() < end; );
+          return ctx.http.request({ path: '/' });
+        },
+        thresholds: ['p(99)<2000', 'rate<0.5'],
+      }),
+      { baseUrl: target.url, runId, sinks: [live.sink] },
+    );
+    const report = buildReport(result, { suite: 'metrics-gateway e2e starved generator' });
+    expect(report.status).toBe('inconclusive');
+    await expect(page.locator('#verdict')).toHaveText('INCONCLUSIVE');
+    const row = page.locator('#summary-rows tr[data-scenario="starved"]');
+    await expect(row.locator('[data-stat=passed]')).toHaveText('inconclusive');
+    await expect(row.locator('[data-stat=thresholds]')).toContainText('? p(99)<2000');
+    await expect(row.locator('[data-stat=thresholds]')).toContainText('✓ rate<0.5');
   } finally {
     await target.close();
     await gateway.stop();

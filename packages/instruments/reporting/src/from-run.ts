@@ -138,11 +138,13 @@ export function runEndSummary(runId: string, result: RunResult): RunEndSummary {
       latency_ms: r.latency_ms,
       thresholds: r.thresholds,
       passed: r.passed,
+      status: scenarioStatus(r),
     };
   });
   return {
     run_id: runId,
     passed: scenarios.every((s) => s.passed),
+    status: worstStatus(scenarios.map((s) => s.status)),
     finished_at: result.finishedAt,
     duration_s: Math.max(0, (Date.parse(result.finishedAt) - Date.parse(result.startedAt)) / 1000),
     scenarios,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { latencySummarySchema, thresholdResultSchema } from './report.js';
+import { latencySummarySchema, outcomeStatusSchema, thresholdResultSchema } from './report.js';
 
 /** A run (channel) name on the metrics gateway: letters, digits and `._:-`. */
 export const runIdSchema = z
@@ -41,6 +41,8 @@ export const runEndScenarioSchema = z.object({
   latency_ms: latencySummarySchema.partial().nullable(),
   thresholds: z.array(thresholdResultSchema).default([]),
   passed: z.boolean(),
+  /** `inconclusive` when a threshold could not be judged (a starved load generator); absent from older senders: `passed` decides. */
+  status: outcomeStatusSchema.optional(),
 });
 export type RunEndScenario = z.infer<typeof runEndScenarioSchema>;
 
@@ -48,6 +50,8 @@ export type RunEndScenario = z.infer<typeof runEndScenarioSchema>;
 export const runEndSummarySchema = z.object({
   run_id: runIdSchema,
   passed: z.boolean(),
+  /** The run's status, as the report's (`inconclusive`: nothing failed, a threshold could not be judged). */
+  status: outcomeStatusSchema.optional(),
   finished_at: z.string(),
   duration_s: z.number().nonnegative(),
   scenarios: z.array(runEndScenarioSchema),
