@@ -1,4 +1,5 @@
-import { madToSigma, type TaskStats } from './stats.js';
+import { madToSigma } from '@crucible/instrument-kit';
+import type { TaskStats } from './stats.js';
 
 /** How a task compares with its baseline. */
 export type BenchVerdict = 'regressed' | 'improved' | 'unchanged' | 'new' | 'missing' | 'inconclusive';

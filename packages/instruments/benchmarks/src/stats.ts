@@ -1,3 +1,5 @@
+import { quantile } from '@crucible/instrument-kit';
+
 /** Summary of one task's latency samples, in milliseconds. */
 export interface TaskStats {
   /** Number of samples (iterations measured). */
@@ -16,20 +18,6 @@ export interface TaskStats {
   readonly p999_ms: number;
   /** Operations per second at the median latency. */
   readonly ops_per_s: number;
-}
-
-/** Scales a MAD to a standard-deviation estimate that outliers do not inflate (normal consistency). */
-export const madToSigma = 1.4826;
-
-/** Linear-interpolated quantile of ascending `sorted` (q in 0..1). */
-export function quantile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  const a = sorted[lo] as number;
-  const b = sorted[hi] as number;
-  return a + (b - a) * (pos - lo);
 }
 
 /**

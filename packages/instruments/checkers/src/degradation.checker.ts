@@ -1,12 +1,5 @@
 import type { Verdict } from '@crucible/contracts';
-
-/** Median of a non-empty list (mean of the middle two for an even length). */
-export function median(values: readonly number[]): number {
-  if (values.length === 0) throw new Error('median of an empty list');
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-}
+import { median } from '@crucible/instrument-kit';
 
 /** A set of repeated measurements summarised: median, min, max, and spread relative to the median. */
 export interface Spread {

@@ -20,7 +20,7 @@ export { checkIdIsolation, type IsolationFinding } from './id-isolation.checker.
 export { type IdOperation, type IdCheckOptions, type RangeFinding } from './ids.history.js';
 export { checkApiLeakage, checkSqlIsolation, compareListingWithRows, type ApiObservation, type ListedKeys, type SqlIsolationOptions } from './leakage.checker.js';
 export { checkClaims, type ClaimAttempt, type ClaimCheckOptions } from './claims.checker.js';
-export { combineDegradations, compareDegradation, median, spreadOf, type Degradation, type DegradationOptions, type Spread } from './degradation.checker.js';
+export { combineDegradations, compareDegradation, spreadOf, type Degradation, type DegradationOptions, type Spread } from './degradation.checker.js';
 export { checkTaskWrites, type TaskWrite } from './task-writes.checker.js';
 export type { NumberRange } from './ranges.js';
 export { expectVerdict } from './verdict.js';

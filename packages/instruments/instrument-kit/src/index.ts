@@ -17,3 +17,4 @@ export * from './paths.js';
 export * from './clock.js';
 export * from './thresholds.js';
 export * from './args.js';
+export * from './stats.js';

@@ -1,5 +1,5 @@
 import { readFile, mkdir, writeFile } from 'node:fs/promises';
-import { InstrumentError } from '@crucible/instrument-kit';
+import { InstrumentError, mad, median } from '@crucible/instrument-kit';
 import path from 'node:path';
 import { baselineSchema, type Baseline, type BaselineComparison, type FigureComparison, type RunReport } from '@crucible/contracts';
 import { currentCommit } from './metadata.js';
@@ -23,20 +23,6 @@ export const DEFAULT_FIGURES: readonly FigureSpec[] = [
   { figure: 'rps.achieved', worseWhen: 'lower', relative: 0.1, absolute: 1, read: (s) => s.rps.achieved },
   { figure: 'error_rate', worseWhen: 'higher', relative: 0, absolute: 0.005, read: (s) => s.error_rate },
 ];
-
-/** Median of a non-empty list. */
-export function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-}
-
-/** Median absolute deviation scaled to estimate a standard deviation (× 1.4826). */
-export function mad(values: readonly number[]): number {
-  if (values.length < 2) return 0;
-  const m = median(values);
-  return 1.4826 * median(values.map((v) => Math.abs(v - m)));
-}
 
 /** A small seeded PRNG (mulberry32) so a comparison is reproducible. */
 function rng(seed: number): () => number {

@@ -1,6 +1,7 @@
 // The cost of five projects against one, at the same total rate.
 import { constantArrivalRate, decodeHistogram, percentileMs, scenario, type ScenarioResult } from '@crucible/load-engine';
-import { combineDegradations, compareDegradation, median } from '@crucible/checkers';
+import { combineDegradations, compareDegradation } from '@crucible/checkers';
+import { median } from '@crucible/instrument-kit';
 import type { SuiteStep } from '@crucible/suite-kit';
 import { latencyPercentile, requestAs, type StressContext } from './context.js';
 
