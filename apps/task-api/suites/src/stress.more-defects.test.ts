@@ -73,7 +73,7 @@ describe('the clean task-api: the artifact, cache and capacity verdicts pass', (
     const { rows, v } = await run(artifactRun, await contextFor(system, 'clean-art'));
     expect(correctnessFailures(rows)).toEqual([]);
     expect(v['artifact-isolation']?.status, v['artifact-isolation']?.summary).toBe('pass');
-    expect(v['artifact-isolation']?.counts).toMatchObject({ writes: 115, own_reads: 115, foreign_reads: 400, foreign_visible: 0, wrong_bytes: 0 });
+    expect(v['artifact-isolation']?.counts).toMatchObject({ writes: 115, own_reads: 115, foreign_reads: 400, foreign_visible: 0, wrong_bytes: 0, own_missing: 0 });
     expect(v['api-isolation']?.status, v['api-isolation']?.summary).toBe('pass');
     expect(v['sql-isolation:artifacts']?.status, v['sql-isolation:artifacts']?.summary).toBe('pass');
     expect(v['sql-isolation:artifacts']?.counts).toMatchObject({ written_rows: 115, misplaced_rows: 0, leaked_rows: 0 });
@@ -140,6 +140,8 @@ describe('artifacts.put.wrong-project: PUT /artifacts/:id now and then stores un
     expect(row.stored_under).not.toContain(row.written_by);
     // Every PUT answer named the caller's project: the API check of the answers sees nothing.
     expect(v['api-isolation']?.status, v['api-isolation']?.summary).toBe('pass');
+    // The writer reads its own artifact back as 404 (the one API sign; it says not where the bytes went).
+    expect(v['artifact-isolation']?.counts['own_missing']).toBeGreaterThan(0);
   });
 });
 

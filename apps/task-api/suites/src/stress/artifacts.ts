@@ -84,6 +84,7 @@ async function runArtifacts(ctx: StressContext, kit: SuiteKit, idsOf: (p: string
   );
   let own = 0;
   let wrongBytes = 0;
+  let ownMissing = 0;
   let foreignVisible = 0;
   const observations: ApiObservation[] = [];
   const examples: unknown[] = [];
@@ -100,7 +101,11 @@ async function runArtifacts(ctx: StressContext, kit: SuiteKit, idsOf: (p: string
       foreignVisible++;
       if (examples.length < 10) examples.push({ kind: 'foreign_visible', asking_project: a.op.p, artifact_id: a.op.id, status: a.status });
     } else if (a.body === content(a.op.p, a.op.id)) own++;
-    else {
+    else if (a.status !== 200) {
+      // Its own artifact not found (or refused): a write gone elsewhere, not someone else's bytes.
+      ownMissing++;
+      if (examples.length < 10) examples.push({ kind: 'own_missing', asking_project: a.op.p, artifact_id: a.op.id, status: a.status });
+    } else {
       wrongBytes++;
       if (examples.length < 10) examples.push({ kind: 'wrong_bytes', asking_project: a.op.p, artifact_id: a.op.id, got: a.body.slice(0, 80) });
     }
@@ -110,8 +115,8 @@ async function runArtifacts(ctx: StressContext, kit: SuiteKit, idsOf: (p: string
     expectVerdict(
       'artifact-isolation',
       wrongBytes === 0 && foreignVisible === 0 && own === writes.length,
-      `${own} of ${writes.length} reads returned the project's own bytes; ${wrongBytes} returned other bytes; ${foreignVisible} of ${foreignReads} reads of another project's artifact were not 404`,
-      { writes: writes.length, own_reads: own, wrong_bytes: wrongBytes, foreign_reads: foreignReads, foreign_visible: foreignVisible },
+      `${own} of ${writes.length} reads returned the project's own bytes; ${wrongBytes} returned other bytes; ${ownMissing} found none (not 200); ${foreignVisible} of ${foreignReads} reads of another project's artifact were not 404`,
+      { writes: writes.length, own_reads: own, wrong_bytes: wrongBytes, own_missing: ownMissing, foreign_reads: foreignReads, foreign_visible: foreignVisible },
       examples,
     ),
     checkApiLeakage(observations),
