@@ -1,22 +1,27 @@
 /**
  * @crucible/suite-kit/testing — runs one step of a suite, as the suite runs it, against a
- * system a test started: the planted-defect tests run a resilience step, resized to seconds,
- * on an app carrying a failpoint and show its verdict failing.
+ * system a test started (`openStepRunner`), or some of a suite's steps through its whole
+ * lifecycle on a system of their own (`runSuiteSteps`): the planted-defect tests run a step,
+ * resized to seconds, on an app carrying a failpoint and show its verdict failing.
  *
  * @example
  * await using steps = openStepRunner(sut);
  * const rows = await steps.run(databaseDownStep(workload, { rate: 30, durationS: 6, downAtMs: 1500, downForMs: 3000 }), ctx);
  * failedChecks(rows); // ['database down 3 s during load · during: health_detect_ms: value<5000 (…)']
  */
-import type { ScenarioReport } from '@crucible/contracts';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { RunReport, ScenarioReport, Verdict } from '@crucible/contracts';
 import { createDb, createPool, type Database } from '@crucible/db';
 import { openSession, type ScenarioResult } from '@crucible/load-engine';
 import { scenarioReport } from '@crucible/reporting';
-import type { Sut } from '@crucible/testbed';
+import type { Sut, SutOptions } from '@crucible/testbed';
+import { testServer } from '@crucible/testbed/testing';
 import type { Kysely } from 'kysely';
 import { parseSuiteArgs } from './args.js';
 import type { ResilienceContext } from './resilience/workload.js';
-import type { StepOutput, SuiteKit, SuiteStep } from './suite.js';
+import { runSuite, type StepOutput, type SuiteDefinition, type SuiteKit, type SuiteStep } from './suite.js';
 
 /** Runs suite steps on a test's system; `close()` (or `await using`) releases its connections. */
 export interface StepRunner extends AsyncDisposable {
@@ -92,4 +97,35 @@ export function failedChecks(rows: readonly ScenarioReport[]): string[] {
 export function correctnessFailures(rows: readonly ScenarioReport[]): string[] {
   const latencyBound = /: (?:[\w.-]+: )?(?:p\(|avg|med|max|min)|_p\d+_ms: /;
   return failedChecks(rows).filter((f) => !latencyBound.test(f));
+}
+
+/**
+ * Runs `steps` of `suite` (its system, setup and teardown; no run-wide `finish`) with `env`
+ * added to every app's environment, and resolves to the run's report. The report files go
+ * to a temporary directory, so a test never overwrites a suite run's reports.
+ *
+ * @example
+ * const report = await runSuiteSteps(idStressSuite, [burstOf(200, 0)], { CRUCIBLE_FAILPOINTS: 'ids.allocate.read-then-write=0.05' });
+ */
+export async function runSuiteSteps<Ctx>(suite: SuiteDefinition<Ctx>, steps: readonly SuiteStep<Ctx>[], env: Record<string, string> = {}): Promise<RunReport> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'crucible-steps-'));
+  const previous = process.env['CRUCIBLE_REPORTS_DIR'];
+  process.env['CRUCIBLE_REPORTS_DIR'] = dir;
+  try {
+    const sut: SutOptions = typeof suite.sut === 'function' ? suite.sut({ profile: 'quick', live: false }) : suite.sut;
+    const { finish: _finish, baseline: _baseline, ...rest } = suite;
+    await runSuite({ ...rest, sut: { ...sut, server: testServer(), env: { ...sut.env, ...env } }, steps }, { argv: [], env: {}, out: null });
+    return JSON.parse(await readFile(path.join(dir, suite.project, `${suite.target}.json`), 'utf8')) as RunReport;
+  } finally {
+    // runSuite sets the exit code for a suite process; a test process decides its own.
+    process.exitCode = undefined;
+    if (previous === undefined) delete process.env['CRUCIBLE_REPORTS_DIR'];
+    else process.env['CRUCIBLE_REPORTS_DIR'] = previous;
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Every verdict of the report's scenarios named `checker`. */
+export function reportVerdicts(report: RunReport, checker: string): Verdict[] {
+  return report.scenarios.flatMap((s) => s.verdicts.filter((v) => v.checker === checker));
 }
