@@ -24,7 +24,8 @@ export function baseApp(options: { httpDuration: Histogram<'method' | 'route' | 
       const route = (req.route?.path as string | undefined) ?? 'unmatched';
       const seconds = (performance.now() - t0) / 1000;
       httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
-      if (!logger) return;
+      // The log line is built only when it will be written (5xx, or debug on).
+      if (!logger || (res.statusCode < 500 && !logger.isLevelEnabled('debug'))) return;
       const line = { method: req.method, url: req.originalUrl, status: res.statusCode, ms: seconds * 1000 };
       if (res.statusCode >= 500) logger.warn(line, 'request failed');
       else logger.debug(line, 'request');
