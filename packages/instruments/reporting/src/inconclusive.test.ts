@@ -136,3 +136,17 @@ describe('every report form shows inconclusive', () => {
     expect(xml).toMatch(/name="threshold p\(99\)&lt;100" time="0">\s*<skipped message="inconclusive: load generator starved \(event-loop delay p99 62 ms/);
   });
 });
+
+describe('a verdict that could not decide', () => {
+  const withVerdict = (status: 'pass' | 'fail' | 'indeterminate') => {
+    const s = scenarioFrom('capacity', [latencies(100, 30, 10, 1)], { thresholdExpressions: ['rate<0.01'] });
+    return { ...s, verdicts: [{ checker: 'capacity', status, summary: `capacity ${status}`, counts: {}, examples: [] }] };
+  };
+
+  it('makes its scenario and run inconclusive (exit 4), never a silent pass; a failed verdict still fails', () => {
+    expect(runStatus(runFrom([withVerdict('pass')]))).toBe('pass');
+    expect(runStatus(runFrom([withVerdict('indeterminate')]))).toBe('inconclusive');
+    expect(exitCodeFor(runFrom([withVerdict('indeterminate')]))).toBe(EXIT.inconclusive);
+    expect(runStatus(runFrom([withVerdict('indeterminate'), withVerdict('fail')]))).toBe('fail');
+  });
+});

@@ -182,7 +182,7 @@ export function thresholdStatus(t: ThresholdResult): OutcomeStatus {
 
 /**
  * A scenario's status: `fail` if a threshold or verdict failed, else `inconclusive` if a
- * threshold was, else `pass`. Read from its items every time (a verdict pushed after the report
+ * threshold was or a verdict could not decide (`indeterminate`: never a silent pass), else `pass`. Read from its items every time (a verdict pushed after the report
  * was built counts); a `status` or `passed: false` the row states itself is kept.
  */
 export function scenarioStatus(s: ScenarioReport): OutcomeStatus {
@@ -190,7 +190,8 @@ export function scenarioStatus(s: ScenarioReport): OutcomeStatus {
   if (statuses.includes('fail') || s.verdicts.some((v) => v.status === 'fail')) return 'fail';
   // A row that says it failed (or an older one with `passed: false` and nothing inconclusive) did.
   if (s.status === 'fail' || (s.status === undefined && !s.passed && !statuses.includes('inconclusive'))) return 'fail';
-  return statuses.includes('inconclusive') || s.status === 'inconclusive' ? 'inconclusive' : 'pass';
+  const undecided = statuses.includes('inconclusive') || s.verdicts.some((v) => v.status === 'indeterminate');
+  return undecided || s.status === 'inconclusive' ? 'inconclusive' : 'pass';
 }
 
 /** A run's status: `fail` on a crash or any failed scenario, else `inconclusive` if any was, else `pass`. */

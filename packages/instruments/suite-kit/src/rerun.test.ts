@@ -36,4 +36,10 @@ describe('starvedToRerun', () => {
     expect(starvedToRerun(report, undefined)).toEqual([]);
     expect(starvedToRerun([report], true)).toEqual(['fan-out (start lag p99 140 ms > 100 ms)']);
   });
+
+  it('names a starved result whose verdict could not decide (a capacity measured by a starved generator)', () => {
+    const r = result('capacity', []);
+    const undecided = { ...r, verdicts: [{ checker: 'capacity', status: 'indeterminate' as const, summary: 'inconclusive: load generator starved', counts: {}, examples: [] }] };
+    expect(starvedToRerun(undecided, undefined)).toEqual(['capacity (start lag p99 140 ms > 100 ms)']);
+  });
 });

@@ -7,7 +7,7 @@ export const STARVED_RERUNS = 1;
 
 /**
  * Names and figures of the starved scenarios a step returned that call for a re-run: only those
- * with a threshold left inconclusive, since a second run could change nothing else (a burst
+ * with a threshold left inconclusive or a verdict left indeterminate, since a second run could change nothing else (a burst
  * judged on correctness alone is never repeated). `optIn` is the step's `rerunWhenStarved`:
  * by default only engine results count, `true` adds finished reports, `false` is never.
  *
@@ -20,6 +20,7 @@ export function starvedToRerun(output: ScenarioReport | ScenarioResult | readonl
     const engine = 'durationS' in o;
     if (!o.generator?.starved || !(engine || optIn === true)) return [];
     const report = engine ? scenarioReport(o) : o;
-    return report.thresholds.some((t) => t.status === 'inconclusive') ? [`${o.name} (${o.generator.reason ?? 'starved'})`] : [];
+    const undecided = report.thresholds.some((t) => t.status === 'inconclusive') || report.verdicts.some((v) => v.status === 'indeterminate');
+    return undecided ? [`${o.name} (${o.generator.reason ?? 'starved'})`] : [];
   });
 }

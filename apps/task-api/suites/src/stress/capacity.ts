@@ -1,6 +1,6 @@
 // Capacity: the highest rate GET /tasks/next sustains within its latency and error limits.
 import type { Verdict } from '@crucible/contracts';
-import { rampingArrivalRate, scenario, type ScenarioResult, type TickEvent } from '@crucible/load-engine';
+import { rampingArrivalRate, scenario, type GeneratorFigures, type ScenarioResult, type TickEvent } from '@crucible/load-engine';
 import { expectVerdict } from '@crucible/checkers';
 import type { SuiteKit, SuiteStep } from '@crucible/suite-kit';
 import { projectOf, requestAs, type StressContext } from './context.js';
@@ -62,7 +62,7 @@ async function runCapacity(ctx: StressContext, kit: SuiteKit, shape: CapacitySha
   ).finally(() => kit.events.off('tick', watch));
   // The schedule's rate at a second (the ramp is linear from the start rate to the peak over rampS).
   const targetAt = (t: number) => Math.round(startRate + ((peak - startRate) * Math.min(t, rampS)) / rampS);
-  result.verdicts.push(capacityVerdict(seconds, targetAt));
+  result.verdicts.push(capacityVerdict(seconds, targetAt, result.generator));
   result.evidence.push({
     title: 'Capacity ramp, second by second (requests, errors, p99 ms, target RPS)',
     kind: 'json',
@@ -71,16 +71,25 @@ async function runCapacity(ctx: StressContext, kit: SuiteKit, shape: CapacitySha
   return result;
 }
 
-/** The highest per-second throughput among the seconds within the limits before the first pair past them. */
-function capacityVerdict(seconds: readonly TickEvent[], targetAt: (t: number) => number): Verdict {
+/**
+ * The highest per-second throughput among the seconds within the limits before the first pair
+ * past them. A capacity under the requirement measured by a starved load generator is the
+ * generator's, not the system's: `indeterminate` (the scenario is inconclusive and the step
+ * runs once more), never a pass and never a failure of the system.
+ */
+function capacityVerdict(seconds: readonly TickEvent[], targetAt: (t: number) => number, generator: GeneratorFigures | undefined): Verdict {
   const firstBad = seconds.findIndex((t, i) => pastLimits(t) && seconds[i + 1] !== undefined && pastLimits(seconds[i + 1] as TickEvent));
   const good = (firstBad === -1 ? seconds : seconds.slice(0, firstBad)).filter((t) => !pastLimits(t) && t.requests > 0);
   const sustained = good.length ? Math.max(...good.map((t) => t.requests)) : 0;
   const breakAt = firstBad === -1 ? 0 : targetAt(seconds[firstBad]?.t ?? 0);
-  return expectVerdict(
+  const verdict = expectVerdict(
     'capacity',
     sustained >= requiredRps,
     `${sustained} requests/s sustained within p99 200 ms and 1 % errors (must be at least ${requiredRps}); ${firstBad === -1 ? 'the limits were never crossed' : `limits crossed two seconds in a row at a target of ${breakAt} RPS`}`,
     { capacity_rps: sustained, limit_crossed: firstBad === -1 ? 0 : 1, target_rps_at_break: breakAt, seconds: seconds.length },
   );
+  if (verdict.status === 'fail' && generator?.starved) {
+    return { ...verdict, status: 'indeterminate', summary: `inconclusive: load generator starved (${generator.reason ?? 'starved'}); ${verdict.summary}` };
+  }
+  return verdict;
 }
