@@ -1,6 +1,7 @@
 // `nx run @crucible/id-service-suites:bench` — tinybench suite of the ID reservation path:
-// the pure rendering and validation hot paths, and reservations over HTTP against a real
-// id-service process on the embedded PostgreSQL. Compares with the committed baseline
+// the pure rendering and validation hot paths, reservations over HTTP against a real
+// id-service process on the embedded PostgreSQL, a burst on one sequence (the coalescer) and
+// the per-request middleware alone (a 400 that never reaches the database). Compares with the committed baseline
 // (`baselines/bench.json`): exits 3 on a regression, 1 when a task throws or a baseline task
 // is not measured, 4 when a slowdown was only seen on an overloaded machine (see bench-exit.ts
 // and LoadGuard in @crucible/benchmarks for the rule).
@@ -46,17 +47,19 @@ if (args.help) {
 const sut = await startSut({ apps: ['id-service'], appEnv: { 'id-service': { DB_POOL_MAX: '8', LOG_LEVEL: 'warn' } } });
 const { api_key } = await sut.createProject('bench');
 const http = new Pool(sut.url('id-service'), { connections: 4, pipelining: 1 });
+// A socket per caller of the burst task, so its 100 calls are in flight at once.
+const burstHttp = new Pool(sut.url('id-service'), { connections: 100, pipelining: 1 });
 let keySeq = 0;
 
-async function post(body: unknown, headers: Record<string, string> = {}): Promise<unknown> {
-  const res = await http.request({
+async function post(body: unknown, headers: Record<string, string> = {}, status = 200, via = http): Promise<unknown> {
+  const res = await via.request({
     method: 'POST',
     path: '/ids/reserve',
     headers: { authorization: `Bearer ${api_key}`, 'content-type': 'application/json', ...headers },
     body: JSON.stringify(body),
   });
   const json: unknown = await res.body.json();
-  if (res.statusCode !== 200) throw new Error(`POST /ids/reserve answered ${res.statusCode}: ${JSON.stringify(json)}`);
+  if (res.statusCode !== status) throw new Error(`POST /ids/reserve answered ${res.statusCode}: ${JSON.stringify(json)}`);
   return json;
 }
 
@@ -96,6 +99,26 @@ const suite: BenchSuite = {
       fn: () => post({ type: 'TASK', count: 1 }, { 'idempotency-key': `bench-${process.pid}-${++keySeq}` }),
     },
     {
+      // The coalescer: 100 callers at once on one sequence go in two allocation statements
+      // (the first caller alone, the rest together), keyed and unkeyed alike.
+      name: 'burst of 100 concurrent reservations on one sequence (coalesced)',
+      tolerance: 0.5,
+      fn: async () => {
+        const calls = Array.from({ length: 100 }, async (_, i) =>
+          reserveIdsResponseSchema.parse(await post({ type: 'BURST', count: 2 }, i % 2 ? { 'idempotency-key': `burst-${process.pid}-${++keySeq}` } : {}, 200, burstHttp)),
+        );
+        const ranges = await Promise.all(calls);
+        if (new Set(ranges.map((r) => r.first)).size !== ranges.length) throw new Error('a burst handed out one range twice');
+      },
+    },
+    {
+      // The per-request middleware alone: auth (a cached key), body parsing, validation and the
+      // error edge answer 400 for a type the contract refuses, without touching PostgreSQL.
+      name: 'middleware: POST /ids/reserve refused by validation (no DB)',
+      tolerance: 0.5,
+      fn: () => post({ type: 'not_a_type', count: 1 }, {}, 400),
+    },
+    {
       name: 'GET /ids/next',
       tolerance: 0.5,
       fn: async () => {
@@ -126,7 +149,7 @@ try {
 } catch (err) {
   process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
 } finally {
-  await http.close();
+  await Promise.all([http.close(), burstHttp.close()]);
   await sut.stop();
 }
 process.exit(exitCode);

@@ -41,13 +41,14 @@ export function project(ctx: IdStressContext, id: string): Promise<string> {
 }
 
 /**
- * One keyed reservation (`POST /ids/reserve` of `count`, or `GET /ids/next` when `count` is
- * omitted), recorded for the checkers; `caller` names who made it in the checkers' examples.
+ * One reservation (`POST /ids/reserve` of `count`, or `GET /ids/next` when `count` is
+ * omitted), keyed unless `keyed` is false, recorded for the checkers; `caller` names who made
+ * it in the checkers' examples.
  */
-export async function reserve(ctx: IdStressContext, projectId: string, type: string, count?: number, caller = 0): Promise<Reservation> {
+export async function reserve(ctx: IdStressContext, projectId: string, type: string, count?: number, caller = 0, keyed = true): Promise<Reservation> {
   const key = await project(ctx, projectId);
-  const idempotencyKey = randomUUID();
-  const headers = { ...auth(key), 'idempotency-key': idempotencyKey };
+  const idempotencyKey = keyed ? randomUUID() : undefined;
+  const headers = { ...auth(key), ...(idempotencyKey === undefined ? {} : { 'idempotency-key': idempotencyKey }) };
   const call =
     count === undefined
       ? await send(ctx.http, { path: `/ids/next?type=${type}`, headers })
@@ -62,7 +63,7 @@ export async function reserve(ctx: IdStressContext, projectId: string, type: str
     type,
     count: count ?? 1,
     outcome,
-    idempotency_key: idempotencyKey,
+    ...(idempotencyKey === undefined ? {} : { idempotency_key: idempotencyKey }),
     ...(outcome === 'ok' && first !== undefined && last !== undefined ? { first, last } : {}),
     ...(outcome !== 'ok' ? { error: call.code ?? String(call.status) } : {}),
   };

@@ -14,8 +14,9 @@ const acquireTimeoutMs = 10_000;
 
 /**
  * The id-service on the embedded PostgreSQL, and, with counts: IDs never collide and each
- * project's sequences are its own. Every call carries an `Idempotency-Key`, so every one is
- * accounted for against the database.
+ * project's sequences are its own. Every call but the unkeyed burst's carries an
+ * `Idempotency-Key`, so each is accounted for against the database by its key (the unkeyed
+ * ones by the registry's total).
  */
 export const idStressSuite: SuiteDefinition<IdStressContext> = {
   name: 'id-service stress',
@@ -29,6 +30,8 @@ export const idStressSuite: SuiteDefinition<IdStressContext> = {
     independentSequences,
     nextAfterRegistry,
     ...[100, 200, 500].flatMap((size) => Array.from({ length: args.profile === 'full' ? 3 : 1 }, (_, round) => burstOf(size, round))),
+    // The same 500 without keys: the coalescer's unkeyed batches (one autocommitted statement).
+    burstOf(500, 0, false),
   ],
   // The pool over the whole run, and the hot queries' plans as the app builds them, on the last scenario.
   async finish(ctx, reports, kit) {
