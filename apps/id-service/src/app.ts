@@ -8,7 +8,7 @@ import { idRoutes } from './ids/id.routes.js';
  */
 export const definition: ServiceDefinition = {
   routes(app, ctx) {
-    app.use(idRoutes(ctx));
+    idRoutes(ctx, app);
   },
   hotQueries: idHotQueries,
 };

@@ -32,6 +32,12 @@ export interface PerfSummary {
   rows: PerfRow[];
   service_over_pgbench: { hot: number; spread: number };
   service_over_bare_http: number;
+  /**
+   * Issue 12's goal (≥ 0.8): the hot sequence through the service over bare Express 5 +
+   * `express.json()`, as the ratio of medians, the median of the per-round ratios (the rounds
+   * are interleaved, so a round's pair saw the same machine), and by CPU per operation.
+   */
+  service_over_bare_express: { median_rps: number; per_round_median: number; per_round: number[]; cpu_per_op: number };
   service_over_stack_only: number;
 }
 
@@ -62,7 +68,19 @@ export function summarisePerf(scenarios: readonly string[], samples: readonly Sa
     rows,
     service_over_pgbench: { hot: ratio('HTTP, 1 hot sequence', 'pgbench, 1 hot sequence'), spread: ratio('HTTP, 10 sequences', 'pgbench, 10 sequences') },
     service_over_bare_http: ratio('HTTP, 1 hot sequence', 'bare node:http, no DB'),
+    service_over_bare_express: overExpress(rowOf('HTTP, 1 hot sequence'), rowOf('bare Express 5 + JSON parser, no DB')),
     service_over_stack_only: ratio('HTTP, 1 hot sequence', 'service stack, no DB (400)'),
+  };
+}
+
+function overExpress(service: PerfRow | undefined, express: PerfRow | undefined): PerfSummary['service_over_bare_express'] {
+  const perRound = (service?.runs ?? []).map((r, i) => r / (express?.runs[i] ?? Number.NaN));
+  return {
+    median_rps: (service?.median_rps ?? Number.NaN) / (express?.median_rps ?? Number.NaN),
+    per_round_median: median(perRound),
+    per_round: perRound.map((r) => Math.round(r * 100) / 100),
+    // Lower CPU per op is better: express's cost over the service's, so > 1 means leaner.
+    cpu_per_op: (express?.cpu_us_per_op.server ?? Number.NaN) / (service?.cpu_us_per_op.server ?? Number.NaN),
   };
 }
 
@@ -82,6 +100,7 @@ export function perfMarkdown(summary: PerfSummary): string {
     ),
     '',
     `Service / pgbench: hot ${(summary.service_over_pgbench.hot * 100).toFixed(0)} %, 10 sequences ${(summary.service_over_pgbench.spread * 100).toFixed(0)} %. Service / bare node:http: ${(summary.service_over_bare_http * 100).toFixed(0)} %. Service / its stack without DB: ${(summary.service_over_stack_only * 100).toFixed(0)} %.`,
+    `Service / bare Express 5 + express.json() (hot sequence; goal ≥ 0.8×): ${fmt(summary.service_over_bare_express.median_rps)}× by median rate, ${fmt(summary.service_over_bare_express.per_round_median)}× by the median of per-round ratios (${summary.service_over_bare_express.per_round.join(', ')}), ${fmt(summary.service_over_bare_express.cpu_per_op)}× by server CPU per op (Express's over the service's).`,
     'pgbench: p50 column is its latency average; load generator = pgbench itself. CPU µs/op from /proc (user + system).',
     '',
   ].join('\n');
