@@ -53,6 +53,15 @@ describe('checkIds on recorded histories', () => {
     expect(lost.counts).toMatchObject({ unexplained_gap_ids: 6, ops_failed: 1 });
   });
 
+  it('leaves indeterminate calls to the reconciling verdict it names, and still fails on what it can see', () => {
+    const timedOut: IdOperation = { project_id: 'alpha', type: 'US', count: 6, outcome: 'indeterminate', error: 'timeout' };
+    const left = checkIds([ok('alpha', 1, 6), timedOut, ok('alpha', 13, 18)], { reconciledBy: 'id-reconciliation' });
+    expect(left.status).toBe('pass');
+    expect(left.summary).toBe('12 acknowledged IDs unique; 1 indeterminate calls left to id-reconciliation (reconciled against the database)');
+    const dup = checkIds([ok('alpha', 1, 6), timedOut, ok('alpha', 6, 11)], { reconciledBy: 'id-reconciliation' });
+    expect(dup.status).toBe('fail');
+  });
+
   it('flags an answer whose range is not the size asked for', () => {
     const v = checkIds([{ ...ok('alpha', 1, 5), count: 6 }]);
     expect(v.status).toBe('fail');

@@ -9,7 +9,8 @@ import { explainHole, groupHistory, okRange, opCounts, seqKey, sum, type IdCheck
  * indeterminate calls could have taken exactly those numbers.
  *
  * Status: `fail` on a duplicate, a malformed range or an unexplained hole; `indeterminate`
- * when indeterminate calls remain (their fate needs `reconcileIds`); `pass` otherwise.
+ * when indeterminate calls remain (their fate needs `reconcileIds`), unless `reconciledBy`
+ * names the verdict beside it that reconciles them; `pass` otherwise.
  *
  * @example
  * const v = checkIds([
@@ -58,11 +59,12 @@ export function checkIds(history: readonly IdOperation[], options: IdCheckOption
     unexplained_gap_ids: sum(unexplained),
   };
   const failed = counts.duplicate_ids > 0 || counts.malformed_ranges > 0 || counts.unexplained_gap_ids > 0;
-  const status = failed ? 'fail' : counts.ops_indeterminate > 0 ? 'indeterminate' : 'pass';
+  const undecided = counts.ops_indeterminate > 0;
+  const status = failed ? 'fail' : undecided && !options.reconciledBy ? 'indeterminate' : 'pass';
   const summary = failed
     ? `${counts.duplicate_ids} duplicate IDs, ${counts.unexplained_gap_ids} IDs missing from the sequences, ${counts.malformed_ranges} malformed ranges`
-    : status === 'indeterminate'
-      ? `${counts.ids_acknowledged} acknowledged IDs unique; ${counts.ops_indeterminate} indeterminate calls still to reconcile against the database`
+    : undecided
+      ? `${counts.ids_acknowledged} acknowledged IDs unique; ${counts.ops_indeterminate} indeterminate calls ${options.reconciledBy ? `left to ${options.reconciledBy} (reconciled against the database)` : 'still to reconcile against the database'}`
       : `${counts.ids_acknowledged} IDs unique and contiguous across ${counts.sequences} sequences`;
   return {
     checker: 'id-uniqueness',

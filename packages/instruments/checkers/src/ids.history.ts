@@ -48,6 +48,13 @@ export interface IdCheckOptions {
    * happen, and a keyed ok call with no row is a lost acknowledgement.
    */
   reservationsForKeyedCalls?: boolean;
+  /**
+   * `checkIds` only: the verdict in the same report row that resolves the indeterminate calls
+   * against the database (`id-reconciliation`). Then calls left indeterminate here are that
+   * verdict's to judge, and this one passes on what it can decide (the acknowledged ranges),
+   * naming it; without it they leave this verdict `indeterminate` (an inconclusive row).
+   */
+  reconciledBy?: string;
   /** Most examples kept per finding kind (default 10). */
   maxExamples?: number;
 }
