@@ -24,6 +24,7 @@ export const errorStatus = {
   idempotency_conflict: 422,
   pool_exhausted: 503,
   database_unavailable: 503,
+  dependency_unavailable: 503,
   shutting_down: 503,
   too_many_connections: 503,
   internal: 500,
