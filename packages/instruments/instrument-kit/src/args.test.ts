@@ -37,6 +37,15 @@ describe('parseCommandLine', () => {
     expect(refused(['--write=yes'])).toContain('--write');
   });
 
+  it('a repeatable flag keeps every value in order; an ordinary one given twice keeps the last', () => {
+    const repeatable = { usage: 'tool', flags: { env: { type: 'string', multiple: true, description: 'K=V' }, dir: { type: 'string', description: 'd' } } } as const;
+    const cli = parseCommandLine(['--env', 'A=1', '--env=B=2', '--dir', 'x'], repeatable);
+    const env: readonly string[] | undefined = cli.values.env;
+    expect(env).toEqual(['A=1', 'B=2']);
+    expect(cli.values.dir).toBe('x');
+    expect(usageText(repeatable)).toContain('--env=<value> …');
+  });
+
   it('--help wins over everything else and the usage lists flags and variables', () => {
     expect(parseCommandLine(['--write', '--help'], spec).help).toBe(true);
     expect(parseCommandLine(['-h'], spec).help).toBe(true);

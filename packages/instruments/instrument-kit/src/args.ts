@@ -8,6 +8,8 @@ export interface FlagSpec {
   readonly description: string;
   /** The value's shape in the usage line, e.g. `<dir>` (string flags). */
   readonly value?: string;
+  /** A string flag that may be repeated (`--env A=1 --env B=2`): its value is every one given, in order. */
+  readonly multiple?: boolean;
 }
 
 /** A command line: its name, flags, positionals and the environment variables it reads. */
@@ -22,7 +24,7 @@ export interface CommandSpec<F extends Record<string, FlagSpec>> {
 }
 
 type Values<F extends Record<string, FlagSpec>> = {
-  readonly [K in keyof F]?: F[K]['type'] extends 'boolean' ? boolean : string;
+  readonly [K in keyof F]?: F[K]['type'] extends 'boolean' ? boolean : F[K] extends { readonly multiple: true } ? readonly string[] : string;
 };
 
 /** The parsed command line; `help` is true when `--help` (or `-h`) was given. */
@@ -34,7 +36,7 @@ export interface CommandLine<F extends Record<string, FlagSpec>> {
 
 /** The text `--help` prints: usage, every flag and every environment variable. */
 export function usageText<F extends Record<string, FlagSpec>>(spec: CommandSpec<F>): string {
-  const flag = (name: string, f: FlagSpec) => `--${name}${f.type === 'string' ? `=${f.value ?? '<value>'}` : ''}`;
+  const flag = (name: string, f: FlagSpec) => `--${name}${f.type === 'string' ? `=${f.value ?? '<value>'}` : ''}${f.multiple ? ' …' : ''}`;
   const rows = Object.entries(spec.flags).map(([name, f]) => [flag(name, f), f.description] as const);
   rows.push(['--help', 'print this help and exit']);
   const width = Math.max(...rows.map(([l]) => l.length));
@@ -61,8 +63,8 @@ export function usageText<F extends Record<string, FlagSpec>>(spec: CommandSpec<
  * if (cli.help) process.stdout.write(usageText(spec));
  */
 export function parseCommandLine<F extends Record<string, FlagSpec>>(argv: readonly string[], spec: CommandSpec<F>): CommandLine<F> {
-  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
-  for (const [name, f] of Object.entries(spec.flags)) options[name] = { type: f.type };
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = { help: { type: 'boolean', short: 'h' } };
+  for (const [name, f] of Object.entries(spec.flags)) options[name] = { type: f.type, ...(f.multiple ? { multiple: true } : {}) };
   // Nx and npm forward `-- --flag`; a leading `--` must not turn every flag into a positional.
   const args = argv[0] === '--' ? argv.slice(1) : [...argv];
   let parsed: ReturnType<typeof parseArgs>;
@@ -73,7 +75,7 @@ export function parseCommandLine<F extends Record<string, FlagSpec>>(argv: reado
     const why = ((err as Error).message.split(/\.\s/)[0] ?? String(err)).replace(/\.$/, '');
     throw new InstrumentError('bad_argument', `${why}\n${usageText(spec)}`);
   }
-  const values = parsed.values as Record<string, string | boolean | undefined>;
+  const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
   if (values['help']) return { help: true, values: {} as Values<F>, positionals: [] };
   if (!spec.positionals && parsed.positionals.length > 0) {
     throw new InstrumentError('bad_argument', `unexpected argument "${parsed.positionals[0]}"\n${usageText(spec)}`);
