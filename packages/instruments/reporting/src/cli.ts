@@ -14,12 +14,12 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InstrumentError, parseCommandLine, usageText, type CommandSpec, type FlagSpec } from '@crucible/instrument-kit';
-import { compareWithBaseline, createBaseline, loadBaseline, saveBaseline, withComparison } from './baseline.js';
-import { combineReports, scanRunReports } from './combine.js';
-import { EXIT, exitCodeFor } from './exit-codes.js';
-import { renderConsole } from './render/console.js';
+import { createBaseline, loadBaseline, saveBaseline } from './baseline.js';
+import { scanRunReports } from './combine.js';
+import { EXIT } from './exit-codes.js';
 import { parseRunReport } from './render/json.js';
-import { reportsDir, writeReports } from './write-reports.js';
+import { compareRunReports, mergeRunReports, processIo, readRunReports } from './report-commands.js';
+import { reportsDir } from './write-reports.js';
 
 const commands = {
   merge: {
@@ -77,19 +77,11 @@ async function main(argv: string[]): Promise<number> {
       const wanted = (file: string) => !values.only || path.basename(file, '.json') === values.only;
       const found = scanned.reports.filter((f) => wanted(f.file));
       const invalid = scanned.invalid.filter((f) => wanted(f.file));
-      for (const bad of invalid) console.error(`not a valid run report (skipped): ${bad.file}: ${bad.error}`);
-      if (found.length === 0) {
+      if (found.length === 0 && invalid.length === 0) {
         console.error(`no run reports under ${dir}`);
         return EXIT.crash;
       }
-      const combined = combineReports(found.map((f) => f.report));
-      // Each suite already appended its own Markdown to $GITHUB_STEP_SUMMARY; do not repeat it.
-      const written = await writeReports(combined, { dir: path.resolve(values.out ?? dir), project: '.', target: 'combined', stepSummary: false });
-      process.stdout.write(renderConsole(combined, { color: Boolean(process.stdout.isTTY) }));
-      console.log(`merged ${found.length} run report(s): ${found.map((f) => path.relative(dir, f.file)).join(', ')}`);
-      console.log(`combined report: ${written.json} (+ .md .xml .html)`);
-      // A report that does not validate means a suite is broken: as bad as a crash.
-      return invalid.length > 0 ? EXIT.crash : exitCodeFor(found.map((f) => f.report));
+      return mergeRunReports(found, { outDir: path.resolve(values.out ?? dir), relativeTo: dir, invalid }, processIo());
     }
     case 'baseline': {
       const [sub, ...files] = rest;
@@ -113,18 +105,7 @@ async function main(argv: string[]): Promise<number> {
       if (!values.baseline) missing('compare', '--baseline');
       if (positionals.length === 0) missing('compare', 'at least one run report');
       const baseline = await loadBaseline(values.baseline);
-      const runs = await Promise.all(positionals.map(async (f) => parseRunReport(await readFile(f, 'utf8'))));
-      const comparison = compareWithBaseline(baseline, runs);
-      const last = runs[runs.length - 1];
-      const lastFile = positionals[positionals.length - 1];
-      if (!last || !lastFile) return EXIT.crash;
-      const report = withComparison(last, comparison);
-      if (values.write) {
-        await writeReports(report, { dir: path.dirname(path.dirname(path.resolve(lastFile))), project: path.basename(path.dirname(path.resolve(lastFile))), target: path.basename(lastFile, '.json') });
-      }
-      process.stdout.write(renderConsole(report, { color: Boolean(process.stdout.isTTY) }));
-      for (const f of comparison.figures.filter((x) => x.regressed)) console.log(`regressed: ${f.scenario} ${f.figure} ${f.baseline} → ${f.current} (±${f.tolerance})`);
-      return exitCodeFor(report);
+      return compareRunReports(baseline, await readRunReports(positionals), { write: Boolean(values.write) }, processIo());
     }
     case '--help':
     case '-h':

@@ -15,6 +15,7 @@ export * from './exit-codes.js';
 export * from './write-reports.js';
 export * from './combine.js';
 export * from './baseline.js';
+export * from './report-commands.js';
 export { renderConsole, type ConsoleRenderOptions } from './render/console.js';
 export { renderJson, parseRunReport } from './render/json.js';
 export { renderMarkdown } from './render/markdown.js';
