@@ -2,8 +2,8 @@ import { errorEnvelopeSchema, errorStatus, type ErrorCode } from '@crucible/cont
 import { gzipSync } from 'node:zlib';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { send, startService, type ApiClient, type ServiceTestContext } from '@crucible/testbed/testing';
-import { taskApiService } from './app.js';
+import { send, type ApiClient, type ServiceTestContext } from '@crucible/testbed/testing';
+import { startTaskApi } from '../tests/with-id-service.js';
 
 interface Case {
   name: string;
@@ -132,7 +132,7 @@ async function fingerprint() {
 }
 
 beforeAll(async () => {
-  api = await startService(taskApiService, { env: { BODY_LIMIT_BYTES: '4096', ARTIFACT_LIMIT_BYTES: '8192' } });
+  api = await startTaskApi({ env: { BODY_LIMIT_BYTES: '4096', ARTIFACT_LIMIT_BYTES: '8192' } });
   alpha = await api.project('alpha');
   await api.project('beta');
   expect((await alpha.request('POST', '/tasks', { json: { task_id: 'exists-1', title: 'already here' } })).status).toBe(201);

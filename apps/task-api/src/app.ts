@@ -1,6 +1,8 @@
 import { createService, loadConfig, type Env, type Service, type ServiceContext, type ServiceDefinition } from '@crucible/service-kit';
 import { artifactBodyPath, artifactRoutes } from './artifacts/artifact.routes.js';
 import { loadTaskApiOptions, type TaskApiOptions } from './config.js';
+import { TaskIdBlocks } from './ids/id.blocks.js';
+import { IdClient } from './ids/id.client.js';
 import { resourceRoutes } from './resources/resource.routes.js';
 import { ResourceStore } from './resources/resource.store.js';
 import { taskHotQueries } from './tasks/task.explain.js';
@@ -9,6 +11,7 @@ import { taskRoutes } from './tasks/task.routes.js';
 /**
  * The task API: multi-project tasks (create, keyset list, next, exactly-once claims,
  * optimistic updates), project artifacts, and shared documents behind an LRU cache.
+ * Generated task ids come from the ID service (`ID_SERVICE_URL`) in blocks per project.
  * Health, metrics, admin and auth come from the service kit.
  *
  * @example
@@ -17,6 +20,7 @@ import { taskRoutes } from './tasks/task.routes.js';
 export function createTaskApi(options: TaskApiOptions): ServiceDefinition {
   // One store per service built from this definition (tests build several per process).
   const stores = new WeakMap<ServiceContext, ResourceStore>();
+  const clients = new WeakMap<ServiceContext, IdClient>();
   return {
     ownBodyPaths: [artifactBodyPath],
     hotQueries: taskHotQueries,
@@ -28,13 +32,24 @@ export function createTaskApi(options: TaskApiOptions): ServiceDefinition {
         registry: ctx.metrics.registry,
       });
       stores.set(ctx, store);
-      app.use(taskRoutes(ctx));
+      const { blockSize, ...call } = options.idService;
+      const client = new IdClient({ ...call, logger: ctx.logger });
+      clients.set(ctx, client);
+      app.use(taskRoutes(ctx, new TaskIdBlocks(client, { blockSize, lowWater: Math.ceil(blockSize / 4) })));
       app.use(artifactRoutes(ctx, { limitBytes: options.artifactLimitBytes }));
       app.use(resourceRoutes(ctx, store));
     },
     healthExtra(ctx) {
       const store = stores.get(ctx);
-      return store ? { resource_cache: store.stats(), artifact_limit_bytes: options.artifactLimitBytes } : {};
+      const ids = clients.get(ctx);
+      return {
+        ...(store ? { resource_cache: store.stats(), artifact_limit_bytes: options.artifactLimitBytes } : {}),
+        // The ID service's state as this replica sees it: an open breaker is not a failed health check (reads and given ids still work).
+        ...(ids ? { id_service: { url: options.idService.url, circuit: ids.state } } : {}),
+      };
+    },
+    async onClose(ctx) {
+      await clients.get(ctx)?.close();
     },
   };
 }

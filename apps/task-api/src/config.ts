@@ -12,6 +12,16 @@ export interface TaskApiOptions {
   readonly resourceCacheBytes: number;
   /** Folder of the shared read-only documents (default: the app's `resources/`). */
   readonly resourceDir: string;
+  /** The ID service generated task ids come from (`ID_SERVICE_URL` and its limits). */
+  readonly idService: {
+    readonly url: string;
+    readonly timeoutMs: number;
+    readonly attempts: number;
+    readonly connections: number;
+    readonly blockSize: number;
+    readonly breakerFailures: number;
+    readonly breakerOpenMs: number;
+  };
 }
 
 const envSchema = z.object({
@@ -19,6 +29,15 @@ const envSchema = z.object({
   RESOURCE_CACHE_ENTRIES: envInt('RESOURCE_CACHE_ENTRIES', 1, 10_000).default(16),
   RESOURCE_CACHE_BYTES: envInt('RESOURCE_CACHE_BYTES', 1, 256 << 20).default(4 << 20),
   RESOURCE_DIR: z.string().optional(),
+  // Required: without it no generated task id can be issued, which must stop start-up, not the first create.
+  ID_SERVICE_URL: z.url({ protocol: /^https?$/, error: 'ID_SERVICE_URL must be an http(s) URL of the ID service' }),
+  // A frozen ID service costs a create at most attempts x timeout before the breaker opens (< 1.5 s).
+  ID_SERVICE_TIMEOUT_MS: envInt('ID_SERVICE_TIMEOUT_MS', 10, 60_000).default(400),
+  ID_SERVICE_ATTEMPTS: envInt('ID_SERVICE_ATTEMPTS', 1, 10).default(2),
+  ID_SERVICE_CONNECTIONS: envInt('ID_SERVICE_CONNECTIONS', 1, 256).default(8),
+  ID_BLOCK_SIZE: envInt('ID_BLOCK_SIZE', 1, 10_000).default(32),
+  ID_BREAKER_FAILURES: envInt('ID_BREAKER_FAILURES', 1, 100).default(3),
+  ID_BREAKER_OPEN_MS: envInt('ID_BREAKER_OPEN_MS', 50, 60_000).default(500),
 });
 
 /** The documents shipped with the app: `apps/task-api/resources` (same path from `src/` and `dist/`). */
@@ -38,5 +57,14 @@ export function loadTaskApiOptions(env: Env = process.env): TaskApiOptions {
     resourceCacheEntries: e.RESOURCE_CACHE_ENTRIES,
     resourceCacheBytes: e.RESOURCE_CACHE_BYTES,
     resourceDir: e.RESOURCE_DIR ?? defaultResourceDir,
+    idService: Object.freeze({
+      url: e.ID_SERVICE_URL.replace(/\/+$/, ''),
+      timeoutMs: e.ID_SERVICE_TIMEOUT_MS,
+      attempts: e.ID_SERVICE_ATTEMPTS,
+      connections: e.ID_SERVICE_CONNECTIONS,
+      blockSize: e.ID_BLOCK_SIZE,
+      breakerFailures: e.ID_BREAKER_FAILURES,
+      breakerOpenMs: e.ID_BREAKER_OPEN_MS,
+    }),
   });
 }

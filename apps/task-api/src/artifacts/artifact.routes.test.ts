@@ -7,6 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { envelope, startService, type ApiClient, type ServiceTestContext } from '@crucible/testbed/testing';
 import { taskApiService } from '../app.js';
 
+// Never called: these tests create no task with a generated id (the client connects on first use).
+const noIdService = { ID_SERVICE_URL: 'http://127.0.0.1:9' };
+
 const limit = 64 * 1024;
 let api: ServiceTestContext;
 let alpha: ApiClient;
@@ -14,7 +17,7 @@ let beta: ApiClient;
 
 beforeAll(async () => {
   // The artifact limit is set apart from (and above) the JSON body limit on purpose.
-  api = await startService(taskApiService, { env: { ARTIFACT_LIMIT_BYTES: String(limit), BODY_LIMIT_BYTES: '4096' } });
+  api = await startService(taskApiService, { env: { ...noIdService, ARTIFACT_LIMIT_BYTES: String(limit), BODY_LIMIT_BYTES: '4096' } });
   alpha = await api.project('alpha');
   beta = await api.project('beta');
 });

@@ -7,6 +7,9 @@ import { envelope, send, startService, type ApiClient, type ServiceTestContext }
 import { defaultResourceDir } from '../config.js';
 import { taskApiService } from '../app.js';
 
+// Never called: these tests create no task with a generated id (the client connects on first use).
+const noIdService = { ID_SERVICE_URL: 'http://127.0.0.1:9' };
+
 const shipped = ['definition-of-done.md', 'review-checklist.md', 'sdlc-core.md'];
 
 async function cacheFigures(api: ServiceTestContext) {
@@ -25,7 +28,7 @@ describe('shared resources', () => {
   let alpha: ApiClient;
   let beta: ApiClient;
   beforeAll(async () => {
-    api = await startService(taskApiService);
+    api = await startService(taskApiService, { env: noIdService });
     alpha = await api.project('alpha');
     beta = await api.project('beta');
   });
@@ -95,7 +98,7 @@ describe('shared resources', () => {
 
 describe('a cold burst on one document', () => {
   it('reads the disk once: one miss, every other concurrent lookup a hit', async () => {
-    await using api = await startService(taskApiService);
+    await using api = await startService(taskApiService, { env: noIdService });
     const alpha = await api.project('alpha');
     await alpha.request('GET', '/resources'); // warm the key cache, not the resource cache
     const answers = await Promise.all(Array.from({ length: 20 }, () => alpha.request('GET', '/resources/review-checklist.md')));
@@ -108,7 +111,7 @@ describe('a cold burst on one document', () => {
 
 describe('a resource cache smaller than the catalogue', () => {
   it('stays bounded and misses again after evicting', async () => {
-    await using api = await startService(taskApiService, { env: { RESOURCE_CACHE_ENTRIES: '2' } });
+    await using api = await startService(taskApiService, { env: { ...noIdService, RESOURCE_CACHE_ENTRIES: '2' } });
     const alpha = await api.project('alpha');
     for (const name of shipped) expect((await alpha.request('GET', `/resources/${name}`)).status).toBe(200);
     // Least recently used first: definition-of-done.md was evicted by sdlc-core.md.

@@ -2,8 +2,8 @@ import { errorEnvelopeSchema, healthResponseSchema, taskSchema } from '@crucible
 import { sql } from 'kysely';
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startService, type ApiClient, type ServiceTestContext } from '@crucible/testbed/testing';
-import { taskApiService } from '../app.js';
+import { type ApiClient, type ServiceTestContext } from '@crucible/testbed/testing';
+import { startTaskApi } from '../../tests/with-id-service.js';
 
 // Flash sale: N pending tasks, M > N claimers at once. The service gets a pool of 20 and a
 // 10 s acquire timeout: 500 claims of a few milliseconds each queue for well under a
@@ -13,7 +13,7 @@ const acquireTimeoutMs = 10_000;
 
 let api: ServiceTestContext;
 beforeAll(async () => {
-  api = await startService(taskApiService, { env: { DB_POOL_MAX: String(poolMax), DB_ACQUIRE_TIMEOUT_MS: String(acquireTimeoutMs) } });
+  api = await startTaskApi({ env: { DB_POOL_MAX: String(poolMax), DB_ACQUIRE_TIMEOUT_MS: String(acquireTimeoutMs) } });
 });
 afterAll(() => api?.close());
 

@@ -1,9 +1,9 @@
 import { explainAnalyze } from '@crucible/db';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { send, startService, testAdminToken, type ServiceTestContext } from '@crucible/testbed/testing';
+import { send, testAdminToken, type ServiceTestContext } from '@crucible/testbed/testing';
 import { claimNextTaskQuery, listTasksQuery, nextTaskQuery } from './task.repository.js';
-import { taskApiService } from '../app.js';
+import { startTaskApi } from '../../tests/with-id-service.js';
 
 // Plans are asserted on the exact query builders the routes run, on 1,000 tasks in each of
 // five projects with fresh statistics.
@@ -11,7 +11,7 @@ let api: ServiceTestContext;
 const projects = ['p1', 'p2', 'p3', 'p4', 'p5'];
 
 beforeAll(async () => {
-  api = await startService(taskApiService);
+  api = await startTaskApi();
   await sql`insert into projects (id) select unnest(${projects}::text[])`.execute(api.db);
   await sql`
     insert into tasks (project_id, task_id, title, status, priority, created_at)

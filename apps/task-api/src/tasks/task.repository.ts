@@ -1,14 +1,11 @@
-import { formatId, type TaskCursor, type TaskStatus } from '@crucible/contracts';
-import { bumpSequence, type Database, type TaskRow } from '@crucible/db';
+import type { TaskCursor, TaskStatus } from '@crucible/contracts';
+import type { Database, TaskRow } from '@crucible/db';
 import { failpoint, type ProjectScope } from '@crucible/service-kit';
 import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
 
 // Every function here takes a ProjectScope (from the authenticated key) and filters on
 // it: a query without a project cannot be written through this module. A Transaction is
 // a Kysely, so each function runs inside or outside a transaction alike.
-
-/** The id-registry sequence that generated task ids (`TASK-001`) come from. */
-export const taskIdType = 'TASK';
 
 /** A task row with its keyset position (`created_at` at microsecond precision, ISO 8601 UTC). */
 export type KeyedTaskRow = TaskRow & { created_key: string };
@@ -32,21 +29,6 @@ export interface TaskChanges {
 // PostgreSQL keeps microseconds; a JS Date keeps milliseconds. The cursor carries the
 // exact value as text so a page boundary never falls between two rows of the same ms.
 const createdKey = sql<string>`to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
-
-/**
- * Takes the next number of the project's `TASK` sequence: the shared allocation upsert
- * ({@link bumpSequence}) of one, whose row lock serialises concurrent creators until the
- * transaction ends.
- */
-export async function takeTaskNumber(trx: Kysely<Database>, scope: ProjectScope): Promise<number> {
-  const row = await bumpSequence(trx, scope, taskIdType, 1).executeTakeFirstOrThrow();
-  return Number(row.last_assigned_id);
-}
-
-/** Renders a generated task id. */
-export function generatedTaskId(n: number): string {
-  return formatId(taskIdType, n);
-}
 
 /** Inserts a task; `undefined` when the project already has a task with that id. */
 export async function insertTask(db: Kysely<Database>, scope: ProjectScope, task: NewTask): Promise<TaskRow | undefined> {

@@ -2,15 +2,15 @@ import { listTasksResponseSchema, taskSchema, type ListTasksResponse, type Task 
 import { rowsPerProject } from '@crucible/db';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { envelope, startService, type ApiClient, type ServiceTestContext } from '@crucible/testbed/testing';
-import { taskApiService } from '../app.js';
+import { envelope, type ApiClient, type ServiceTestContext } from '@crucible/testbed/testing';
+import { startTaskApi } from '../../tests/with-id-service.js';
 
 let api: ServiceTestContext;
 let alpha: ApiClient;
 let beta: ApiClient;
 
 beforeAll(async () => {
-  api = await startService(taskApiService);
+  api = await startTaskApi();
   alpha = await api.project('alpha');
   beta = await api.project('beta');
 });

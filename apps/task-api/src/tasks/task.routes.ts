@@ -8,22 +8,27 @@ import {
 } from '@crucible/contracts';
 import { failpoint, parseInput, scopeOf, type ServiceContext } from '@crucible/service-kit';
 import { Router } from 'express';
+import type { TaskIdBlocks } from '../ids/id.blocks.js';
 import * as tasks from './task.service.js';
 
 /**
  * The task routes: create, list (keyset pages), next, claim, read, update, delete. Every
- * route needs an API key and works in the key's project only.
+ * route needs an API key and works in the key's project only. A create without `task_id`
+ * takes the next number of the project's block of ids from the ID service (`ids`).
  *
  * @example
- * app.use(taskRoutes(ctx));
+ * app.use(taskRoutes(ctx, new TaskIdBlocks(client, { blockSize: 32, lowWater: 8 })));
  */
-export function taskRoutes(ctx: ServiceContext): Router {
+export function taskRoutes(ctx: ServiceContext, ids: TaskIdBlocks): Router {
   const { db, requireApiKey } = ctx;
   const router = Router();
 
   router.post('/tasks', requireApiKey, async (req, res) => {
     const body = parseInput(createTaskRequestSchema, req.body, 'body');
-    res.status(201).json(await tasks.createTask(db, scopeOf(res), body));
+    const scope = scopeOf(res);
+    // The caller's own key goes to the ID service: it scopes the reservation to this project.
+    const numbers = { take: () => ids.take(scope.projectId, req.headers.authorization ?? ''), giveBack: (n: number) => ids.giveBack(scope.projectId, n) };
+    res.status(201).json(await tasks.createTask(db, scope, body, numbers));
   });
 
   router.get('/tasks', requireApiKey, async (req, res) => {

@@ -1,5 +1,6 @@
 import {
   defaultTasksPageSize,
+  formatId,
   type ClaimTaskRequest,
   type CreateTaskRequest,
   type ListTasksQuery,
@@ -12,12 +13,13 @@ import type { Database } from '@crucible/db';
 import { failpoint, resolveProject, ServiceError, type ProjectScope } from '@crucible/service-kit';
 import type { Kysely } from 'kysely';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { taskIdType } from '../ids/id.blocks.js';
 import { decodeCursor, encodeCursor } from './task.cursor.js';
 import { toTask } from './task.mapper.js';
 import * as repo from './task.repository.js';
 
 // A generated id can meet a task created earlier with that id given explicitly; the
-// sequence then simply moves on. Bounded so a pathological project cannot loop forever.
+// next issued number is then taken. Bounded so a pathological project cannot loop forever.
 const maxGeneratedIdAttempts = 100;
 
 function isDataException(err: unknown): boolean {
@@ -25,19 +27,27 @@ function isDataException(err: unknown): boolean {
   return typeof code === 'string' && code.startsWith('22');
 }
 
+/** The task numbers the ID service issued to the project (see `TaskIdBlocks`). */
+export interface TaskNumbers {
+  /** The next unused one. */
+  take(): Promise<number>;
+  /** One taken for an insert PostgreSQL refused (no row holds it): used for the next create. */
+  giveBack(n: number): void;
+}
+
 /**
- * Creates a task in the key's project. Without `task_id` the next `TASK-NNN` of the
- * project's sequence is used, taken in the same transaction as the insert.
- * Throws 409 `task_exists` for an id the project already has.
+ * Creates a task in the key's project. Without `task_id` the next `TASK-NNN` the ID service
+ * issued to the project is used (`numbers`); 503 `dependency_unavailable` when it cannot
+ * issue one. Throws 409 `task_exists` for an id the project already has.
  */
-export async function createTask(db: Kysely<Database>, scope: ProjectScope, body: CreateTaskRequest): Promise<Task> {
+export async function createTask(db: Kysely<Database>, scope: ProjectScope, body: CreateTaskRequest, numbers: TaskNumbers): Promise<Task> {
   const fields = { title: body.title, status: body.status ?? 'pending', priority: body.priority ?? 0, payload: body.payload } as const;
-  const insert = (trx: Kysely<Database>) => (body.task_id === undefined ? insertGenerated(trx, scope, fields) : insertGiven(trx, scope, { taskId: body.task_id, ...fields }));
+  const insert = (trx: Kysely<Database>) =>
+    body.task_id === undefined ? insertGenerated(trx, scope, fields, numbers) : insertGiven(trx, scope, { taskId: body.task_id, ...fields });
   try {
     if (failpoint('tasks.create.ack-without-commit')) return await ackWithoutCommit(db, insert);
-    // A given id is one statement; a generated one takes the sequence number in the insert's transaction.
-    if (body.task_id !== undefined) return await insert(db);
-    return await db.transaction().execute(insert);
+    // One statement either way: the number comes from the ID service, not from this database's registry.
+    return await insert(db);
   } catch (err) {
     // Title and ids are checked by the contract; what PostgreSQL can still refuse is JSON
     // it cannot store (a \u0000 escape in the payload).
@@ -52,16 +62,29 @@ export async function createTask(db: Kysely<Database>, scope: ProjectScope, body
 
 type TaskFields = Omit<repo.NewTask, 'taskId'>;
 
+/** Renders a generated task id (`TASK-007`). */
+export function generatedTaskId(n: number): string {
+  return formatId(taskIdType, n);
+}
+
 async function insertGiven(db: Kysely<Database>, scope: ProjectScope, task: repo.NewTask): Promise<Task> {
   const row = await repo.insertTask(db, scope, task);
   if (!row) throw new ServiceError('task_exists', `task ${task.taskId} already exists in project ${scope.projectId}`);
   return toTask(row);
 }
 
-async function insertGenerated(trx: Kysely<Database>, scope: ProjectScope, fields: TaskFields): Promise<Task> {
+async function insertGenerated(trx: Kysely<Database>, scope: ProjectScope, fields: TaskFields, numbers: TaskNumbers): Promise<Task> {
   for (let attempt = 0; attempt < maxGeneratedIdAttempts; attempt++) {
-    const taskId = repo.generatedTaskId(await repo.takeTaskNumber(trx, scope));
-    const row = await repo.insertTask(trx, scope, { taskId, ...fields });
+    // A number met by a hand-made id is skipped for good: the ID service never issues it again.
+    const n = await numbers.take();
+    let row;
+    try {
+      row = await repo.insertTask(trx, scope, { taskId: generatedTaskId(n), ...fields });
+    } catch (err) {
+      // Refused as data, the row was not written: the number is still unused, so bad input burns none.
+      if (isDataException(err)) numbers.giveBack(n);
+      throw err;
+    }
     if (row) return toTask(row);
   }
   throw new ServiceError('task_exists', `the next ${maxGeneratedIdAttempts} generated task ids are all taken in project ${scope.projectId}; give a task_id`);

@@ -1,0 +1,106 @@
+import type { IdClient, IssuedRange } from './id.client.js';
+
+/** The ID-service sequence that generated task ids (`TASK-001`) come from. */
+export const taskIdType = 'TASK';
+
+/** How many task ids are taken at once, and when the next block is fetched. */
+export interface IdBlockOptions {
+  /** Ids per reservation (`POST /ids/reserve {type: 'TASK', count}`). */
+  readonly blockSize: number;
+  /** Fetch the next block when fewer than this many are left, so a create rarely waits. */
+  readonly lowWater: number;
+}
+
+interface ProjectBlocks {
+  /** Issued, unused ranges, oldest first: `next` is the next number of the first. */
+  readonly ranges: { next: number; last: number }[];
+  refill: Promise<void> | undefined;
+}
+
+/**
+ * Task numbers per project, taken from the ID service in blocks and refilled ahead of need,
+ * so a create pays no round trip while its project's block lasts. A number is handed out
+ * once (this process is its only holder: the ID service issued the block to no one else);
+ * numbers of a block not used before the process stops are skipped, never reissued.
+ *
+ * @example
+ * const blocks = new TaskIdBlocks(client, { blockSize: 32, lowWater: 8 });
+ * const n = await blocks.take('alpha', req.headers.authorization); // 1, then 2 … with one call per 32
+ */
+export class TaskIdBlocks {
+  readonly #client: IdClient;
+  readonly #options: IdBlockOptions;
+  readonly #projects = new Map<string, ProjectBlocks>();
+
+  constructor(client: IdClient, options: IdBlockOptions) {
+    this.#client = client;
+    this.#options = options;
+  }
+
+  /**
+   * The next task number of `projectId`. `authorization` is the caller's `Bearer` header,
+   * which the ID service checks belongs to that project. Throws 503 `dependency_unavailable`
+   * when the block is empty and the ID service cannot give another.
+   */
+  async take(projectId: string, authorization: string): Promise<number> {
+    const p = this.#of(projectId);
+    // Bounded: many waiters on one refill can empty it again before this one's turn.
+    for (let round = 0; round < 8; round++) {
+      const n = takeFrom(p);
+      if (n !== undefined) {
+        if (remaining(p) < this.#options.lowWater) void this.#refill(p, authorization).catch(() => {});
+        return n;
+      }
+      await this.#refill(p, authorization);
+    }
+    return this.#take(p, authorization);
+  }
+
+  /** Puts back a number `take` gave that no task holds (its insert was refused), first in line. */
+  giveBack(projectId: string, n: number): void {
+    this.#of(projectId).ranges.unshift({ next: n, last: n });
+  }
+
+  // The last resort of a crowd of waiters: a block fetched for this caller alone.
+  async #take(p: ProjectBlocks, authorization: string): Promise<number> {
+    add(p, await this.#client.reserve(authorization, taskIdType, this.#options.blockSize));
+    return takeFrom(p) as number;
+  }
+
+  /** One refill at a time per project; every waiter shares it (and its failure). */
+  #refill(p: ProjectBlocks, authorization: string): Promise<void> {
+    p.refill ??= this.#client
+      .reserve(authorization, taskIdType, this.#options.blockSize)
+      .then((range) => add(p, range))
+      .finally(() => {
+        p.refill = undefined;
+      });
+    return p.refill;
+  }
+
+  #of(projectId: string): ProjectBlocks {
+    let p = this.#projects.get(projectId);
+    if (!p) {
+      p = { ranges: [], refill: undefined };
+      this.#projects.set(projectId, p);
+    }
+    return p;
+  }
+}
+
+function takeFrom(p: ProjectBlocks): number | undefined {
+  while (p.ranges.length > 0) {
+    const r = p.ranges[0]!;
+    if (r.next <= r.last) return r.next++;
+    p.ranges.shift();
+  }
+  return undefined;
+}
+
+function remaining(p: ProjectBlocks): number {
+  return p.ranges.reduce((sum, r) => sum + (r.last - r.next + 1), 0);
+}
+
+function add(p: ProjectBlocks, range: IssuedRange): void {
+  p.ranges.push({ next: range.first, last: range.last });
+}

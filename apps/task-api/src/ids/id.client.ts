@@ -1,0 +1,142 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { reserveIdsResponseSchema } from '@crucible/contracts';
+import { failpoint, ServiceError, type ServiceContext } from '@crucible/service-kit';
+import { Pool } from 'undici';
+import { CircuitBreaker, type BreakerChange, type BreakerState } from './circuit-breaker.js';
+
+type Logger = ServiceContext['logger'];
+
+/** How the task API talks to the ID service. */
+export interface IdClientOptions {
+  /** Base URL of the ID service, e.g. `http://127.0.0.1:4001`. */
+  readonly url: string;
+  /** Deadline of one call (connect, headers and body), ms. */
+  readonly timeoutMs: number;
+  /** Attempts per reservation (the retries reuse its `Idempotency-Key`). */
+  readonly attempts: number;
+  /** Keep-alive connections to the ID service. */
+  readonly connections: number;
+  /** Consecutive failed calls that open the breaker, and how long it stays open. */
+  readonly breakerFailures: number;
+  readonly breakerOpenMs: number;
+  readonly logger?: Logger | undefined;
+}
+
+/** A contiguous range of numbers the ID service issued. */
+export interface IssuedRange {
+  readonly first: number;
+  readonly last: number;
+}
+
+/** The ID service answered, but not with ids (a 4xx): retrying the same request cannot help. */
+class Refused extends Error {}
+
+/** The error a create gets when the ID service cannot give it an id: 503 with `Retry-After`. */
+export function dependencyUnavailable(why: string, retryAfterMs: number): ServiceError<'dependency_unavailable'> {
+  return new ServiceError('dependency_unavailable', `the ID service cannot issue task ids (${why}); retry shortly, or give a task_id`, {
+    retryAfter: Math.max(1, Math.ceil(retryAfterMs / 1000)),
+  });
+}
+
+/**
+ * The task API's client of the ID service: a keep-alive undici pool, a deadline on every
+ * call, retries that resend the reservation's own `Idempotency-Key` (so a retry after a lost
+ * answer gets the same range back and burns nothing), and a {@link CircuitBreaker} that
+ * turns a dead or frozen ID service into an immediate refusal instead of a wait per create.
+ *
+ * It calls with the caller's own API key: the ID service then authorises and scopes the
+ * reservation exactly as for any client of that project, and the task API holds no
+ * credential of its own that could reserve in every project.
+ *
+ * @example
+ * const ids = new IdClient({ url, timeoutMs: 400, attempts: 2, connections: 8, breakerFailures: 3, breakerOpenMs: 1000 });
+ * const { first, last } = await ids.reserve('Bearer ck_…', 'TASK', 32);
+ */
+export class IdClient {
+  readonly #pool: Pool;
+  readonly #options: IdClientOptions;
+  readonly breaker: CircuitBreaker;
+
+  constructor(options: IdClientOptions) {
+    this.#options = options;
+    this.#pool = new Pool(options.url, {
+      connections: options.connections,
+      keepAliveTimeout: 10_000,
+      connect: { timeout: options.timeoutMs },
+    });
+    this.breaker = new CircuitBreaker({
+      failureThreshold: options.breakerFailures,
+      openMs: options.breakerOpenMs,
+      onChange: (c) => logChange(options.logger, c),
+    });
+  }
+
+  /** The breaker's state, for `/health`. */
+  get state(): BreakerState {
+    return this.breaker.state;
+  }
+
+  /**
+   * Reserves `count` ids of `type` for the project `authorization` (the caller's
+   * `Bearer <key>` header) belongs to. Throws 503 `dependency_unavailable` when the breaker
+   * is open or every attempt failed.
+   */
+  async reserve(authorization: string, type: string, count: number): Promise<IssuedRange> {
+    const key = randomUUID();
+    let why = 'circuit open';
+    for (let attempt = 0; attempt < this.#options.attempts; attempt++) {
+      if (!this.breaker.admit()) throw dependencyUnavailable(why, this.breaker.retryAfterMs());
+      try {
+        const range = await this.#call(authorization, key, type, count);
+        this.breaker.success();
+        return range;
+      } catch (err) {
+        if (err instanceof Refused) {
+          // It answered: it is up. The request itself is wrong, which no retry mends.
+          this.breaker.success();
+          throw new ServiceError('internal', `the ID service refused the reservation: ${err.message}`);
+        }
+        this.breaker.failure();
+        why = (err as Error).message;
+        if (attempt + 1 < this.#options.attempts) await sleep(25 * (attempt + 1));
+      }
+    }
+    throw dependencyUnavailable(why, this.breaker.retryAfterMs());
+  }
+
+  async #call(authorization: string, key: string, type: string, count: number): Promise<IssuedRange> {
+    // The planted hang (failpoint `tasks.ids.no-timeout`): this call has no deadline at all.
+    const unbounded = failpoint('tasks.ids.no-timeout');
+    const t = this.#options.timeoutMs;
+    const res = await this.#pool.request({
+      method: 'POST',
+      path: '/ids/reserve',
+      headers: { authorization, 'content-type': 'application/json', 'idempotency-key': key },
+      body: JSON.stringify({ type, count }),
+      headersTimeout: unbounded ? 0 : t,
+      bodyTimeout: unbounded ? 0 : t,
+      ...(unbounded ? {} : { signal: AbortSignal.timeout(t) }),
+    });
+    const text = await res.body.text();
+    if (res.statusCode === 200) {
+      const body = reserveIdsResponseSchema.parse(JSON.parse(text));
+      return { first: body.first, last: body.last };
+    }
+    const what = `${res.statusCode} ${text.slice(0, 200)}`;
+    // 5xx (its database down, its pool exhausted) and 429 pass; anything else is final.
+    if (res.statusCode >= 500 || res.statusCode === 429) throw new Error(`ID service answered ${what}`);
+    throw new Refused(what);
+  }
+
+  /** Closes the pool's connections; a call still hanging (a planted one) is cut, never waited for. */
+  async close(): Promise<void> {
+    await this.#pool.destroy();
+  }
+}
+
+function logChange(logger: Logger | undefined, c: BreakerChange): void {
+  const at = new Date(c.at).toISOString();
+  if (c.state === 'open') logger?.warn({ event: 'circuit_open', dependency: 'id-service', at, failures: c.failures }, 'ID service circuit opened');
+  else logger?.info({ event: 'circuit_closed', dependency: 'id-service', at, outage_ms: c.outageMs }, 'ID service circuit closed');
+}
