@@ -3,7 +3,8 @@ import nx from '@nx/eslint-plugin';
 /**
  * The instruments' own direction, bottom to top: instrument-kit (histograms, error registry,
  * paths) ← load-engine, chaos, checkers, benchmarks ← reporting (renders measurements) and
- * testbed (brings systems up; drives chaos) ← suite-kit (the one suite lifecycle) ← suites.
+ * testbed (brings systems up; drives chaos) ← suite-kit (the one suite lifecycle) ← suites and
+ * the `crucible` command (cli), which nothing imports.
  */
 const instrumentDirection = [
   { sourceTag: 'kind:instrument-kit', onlyDependOnLibsWithTags: ['kind:contracts'] },
@@ -13,7 +14,12 @@ const instrumentDirection = [
   { sourceTag: 'kind:benchmarks', onlyDependOnLibsWithTags: ['kind:contracts', 'kind:instrument-kit'] },
   { sourceTag: 'kind:reporting', onlyDependOnLibsWithTags: ['kind:contracts', 'kind:instrument-kit', 'kind:load-engine'] },
   { sourceTag: 'kind:testbed', onlyDependOnLibsWithTags: ['kind:contracts', 'kind:db', 'kind:instrument-kit', 'kind:chaos'] },
+  // The `crucible` command sits on top: it drives the engine and the reports (and, for
+  // `stress --target`, the suite kit); nothing imports it, so it stays an entry point.
+  { sourceTag: 'kind:cli', onlyDependOnLibsWithTags: ['kind:contracts', 'kind:instrument-kit', 'kind:load-engine', 'kind:reporting', 'kind:suite-kit'] },
 ];
+/** Nothing imports the command: it is an entry point, never a library. */
+const nobodyImportsTheCli = { sourceTag: '*', notDependOnLibsWithTags: ['kind:cli'] };
 
 export default [
   ...nx.configs['flat/base'],
@@ -42,6 +48,7 @@ export default [
             { sourceTag: 'scope:instrument', onlyDependOnLibsWithTags: ['scope:instrument', 'scope:shared'] },
             { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
             ...instrumentDirection,
+            nobodyImportsTheCli,
             // Contracts are pure schemas: no project and no runtime library but zod.
             {
               sourceTag: 'kind:contracts',
@@ -79,6 +86,7 @@ export default [
             { sourceTag: 'scope:instrument', onlyDependOnLibsWithTags: ['scope:instrument', 'scope:shared'] },
             { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
             ...instrumentDirection.map((c) => ({ ...c, onlyDependOnLibsWithTags: [...c.onlyDependOnLibsWithTags, 'kind:db', 'kind:testbed'] })),
+            nobodyImportsTheCli,
             { sourceTag: 'kind:contracts', onlyDependOnLibsWithTags: [], allowedExternalImports: ['zod', 'zod/*', 'vitest'] },
           ],
         },

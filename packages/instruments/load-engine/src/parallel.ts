@@ -50,8 +50,12 @@ export interface ParallelOptions {
 
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
 const ENTRY = new URL(`./parallel-entry.${FROM_SOURCE ? 'ts' : 'js'}`, import.meta.url);
-/** Running from TypeScript sources needs tsx and the source condition in every worker. */
-const TS_ARGS = FROM_SOURCE ? ['--conditions=@crucible/source', '--import', 'tsx'] : [];
+/**
+ * Running from TypeScript sources needs tsx and the source condition in every worker. tsx is
+ * resolved from here: `--import tsx` alone resolves from the working directory, which need not
+ * have it (`crucible run --workers 2` from a user's own folder).
+ */
+const TS_ARGS = FROM_SOURCE ? ['--conditions=@crucible/source', '--import', import.meta.resolve('tsx')] : [];
 
 /**
  * On Node 20 a worker thread gets no ESM loader hooks (neither `--import tsx` nor

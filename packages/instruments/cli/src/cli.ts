@@ -1,0 +1,105 @@
+/**
+ * The `crucible` command (bin/crucible.mjs starts this file with tsx).
+ *
+ *   crucible run <scenarios.ts|.js> [--base-url URL] [--workers N|auto] [--out DIR]
+ *                [--threshold 'metric: expr' …] [--env K=V …] [--baseline FILE]
+ *   crucible compare <base.json> <new.json…> [--write]
+ *   crucible merge <a.json> <b.json> … [--out DIR]
+ *
+ * Exit codes: 0 pass · 1 a threshold or verdict failed · 2 crash or bad argument ·
+ * 3 regression against the baseline · 4 inconclusive (a starved load generator).
+ */
+import path from 'node:path';
+import { commandLineOrExit, InstrumentError, type CommandSpec, type FlagSpec } from '@crucible/instrument-kit';
+import { baselineFrom, compareRunReports, EXIT, mergeRunReports, processIo, readRunReports } from '@crucible/reporting';
+import { runCommand, runSettings } from './run-command.js';
+
+const EXIT_CODES = 'exit codes: 0 pass · 1 a threshold or verdict failed · 2 crash or bad argument · 3 regression · 4 inconclusive (a starved load generator)';
+
+const commands = {
+  run: {
+    usage: 'crucible run',
+    positionals: '<scenarios.ts|.js>',
+    flags: {
+      'base-url': { type: 'string', value: '<url>', description: 'base URL of ctx.http for scenarios that set none (beats the file\'s baseUrl)' },
+      workers: { type: 'string', value: '<n|auto>', description: 'spread the run over n processes by execution segments, merged exactly (default 1; auto = one per core)' },
+      out: { type: 'string', value: '<dir>', description: 'where <file>.{json,md,xml,html} go (default $CRUCIBLE_REPORTS_DIR, else ./reports)' },
+      threshold: { type: 'string', multiple: true, value: "'metric: expr'", description: "a threshold every scenario must meet, e.g. 'p(99)<200' or 'errors: rate<0.01' (repeatable)" },
+      env: { type: 'string', multiple: true, value: '<NAME=value>', description: 'set an environment variable before the file is loaded (repeatable)' },
+      baseline: { type: 'string', value: '<file>', description: 'compare with a baseline (a saved one, or a run report): a regression exits 3' },
+    },
+    env: { CRUCIBLE_REPORTS_DIR: 'default --out' },
+  },
+  compare: {
+    usage: 'crucible compare',
+    positionals: '<base.json> <new.json…>',
+    flags: {
+      write: { type: 'boolean', description: "write the comparison into the last run's report files" },
+    },
+  },
+  merge: {
+    usage: 'crucible merge',
+    positionals: '<a.json> <b.json> …',
+    flags: {
+      out: { type: 'string', value: '<dir>', description: 'where combined.{json,md,xml,html} go (default: the first report\'s folder)' },
+    },
+  },
+} satisfies Record<string, CommandSpec<Record<string, FlagSpec>>>;
+
+const overview = `usage: crucible <command> [flags]
+
+commands:
+  run <scenarios.ts|.js>      run a scenario file (export default defineRun({ … })) and write its reports
+  compare <base> <new…>       compare runs with a baseline run (noise-aware); a regression exits 3
+  merge <a.json> <b.json> …   merge run reports (e.g. the segments of one run) into combined.*
+
+Every command takes --help.
+${EXIT_CODES}
+`;
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const io = processIo();
+  switch (command) {
+    case 'run': {
+      const settings = commandLineOrExit(rest, commands.run, (values, positionals) => runSettings(values, positionals));
+      return runCommand(settings, io, process.stderr);
+    }
+    case 'compare': {
+      const { files, write } = commandLineOrExit(rest, commands.compare, (values, positionals) => {
+        if (positionals.length < 2) throw new InstrumentError('bad_argument', 'compare needs a baseline and at least one run report');
+        return { files: positionals, write: Boolean(values.write) };
+      });
+      const [base, ...runs] = files;
+      return compareRunReports(await baselineFrom(base as string), await readRunReports(runs), { write }, io);
+    }
+    case 'merge': {
+      const { files, out } = commandLineOrExit(rest, commands.merge, (values, positionals) => {
+        if (positionals.length < 1) throw new InstrumentError('bad_argument', 'merge needs at least one run report');
+        return { files: positionals, out: values.out };
+      });
+      const outDir = path.resolve(out ?? path.dirname(files[0] as string));
+      return mergeRunReports(await readRunReports(files), { outDir }, io);
+    }
+    case '--help':
+    case '-h':
+    case 'help':
+      process.stdout.write(overview);
+      return EXIT.ok;
+    default:
+      process.stderr.write(`${command === undefined ? 'no command' : `unknown command "${command}"`} (commands: run, compare, merge)\n${overview}`);
+      return EXIT.crash;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    // A usage problem (a bad file, a threshold typo) is the user's to fix: the message names it; no stack.
+    const usage = error instanceof InstrumentError && error.kind === 'usage';
+    process.stderr.write(`${error instanceof Error ? (usage ? error.message : (error.stack ?? error.message)) : String(error)}\n`);
+    process.exitCode = EXIT.crash;
+  },
+);

@@ -1,0 +1,98 @@
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { InstrumentError, wholeArg } from '@crucible/instrument-kit';
+import { run, runParallel, type RunResult } from '@crucible/load-engine';
+import { buildReport, compareWithBaseline, crashReport, EXIT, exitCodeFor, loadBaseline, renderConsole, withComparison, writeReports, type CommandIo } from '@crucible/reporting';
+import { progressSink } from './progress.js';
+import { buildScenarios, loadRunFile, parseExtraThresholds } from './scenarios.js';
+import type { WorkerParams } from './worker-scenarios.js';
+
+/** `crucible run`'s settings, read from its command line. */
+export interface RunSettings {
+  readonly file: string;
+  readonly baseUrl?: string;
+  /** 1: in this process; more: that many child processes, one execution segment each. */
+  readonly workers: number;
+  readonly outDir: string;
+  readonly thresholds: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly baseline?: string;
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Reads `crucible run`'s flag values; a bad one throws `bad_argument` naming it. */
+export function runSettings(
+  values: { readonly 'base-url'?: string; readonly workers?: string; readonly out?: string; readonly threshold?: readonly string[]; readonly env?: readonly string[]; readonly baseline?: string },
+  positionals: readonly string[],
+): RunSettings {
+  const [file, ...more] = positionals;
+  if (!file) throw new InstrumentError('bad_argument', 'a scenario file is required: crucible run <scenarios.ts|.js>');
+  if (more.length > 0) throw new InstrumentError('bad_argument', `one scenario file per run, not also "${more.join(' ')}"`);
+  const baseUrl = values['base-url'];
+  if (baseUrl !== undefined && !(URL.canParse(baseUrl) && /^(https?|wss?):$/.test(new URL(baseUrl).protocol))) {
+    throw new InstrumentError('bad_argument', `--base-url "${baseUrl}" is not an http(s) or ws(s) URL, e.g. http://127.0.0.1:8080`);
+  }
+  const workers = values.workers === 'auto' ? os.availableParallelism() : wholeArg('--workers', values.workers, 1, 256);
+  const env: Record<string, string> = {};
+  for (const pair of values.env ?? []) {
+    const eq = pair.indexOf('=');
+    const key = pair.slice(0, Math.max(0, eq));
+    if (eq < 1 || !ENV_NAME.test(key)) throw new InstrumentError('bad_argument', `--env "${pair}" must be NAME=value`);
+    env[key] = pair.slice(eq + 1);
+  }
+  if (values.baseline !== undefined && !existsSync(values.baseline)) throw new InstrumentError('bad_argument', `--baseline: no baseline at ${values.baseline} (save one with: crucible compare, or report baseline save)`);
+  return {
+    file: path.resolve(file),
+    ...(values['base-url'] === undefined ? {} : { baseUrl: values['base-url'] }),
+    workers,
+    outDir: path.resolve(values.out ?? process.env['CRUCIBLE_REPORTS_DIR'] ?? 'reports'),
+    thresholds: parseExtraThresholds(values.threshold ?? []),
+    env,
+    ...(values.baseline === undefined ? {} : { baseline: values.baseline }),
+  };
+}
+
+const WORKER_MODULE = fileURLToPath(new URL(`./worker-scenarios.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url));
+
+/**
+ * `crucible run`: loads and validates the scenario file (a bad file or threshold exits 2
+ * before any request), runs it — in this process, or over `workers` child processes by
+ * execution segments, merged exactly — writes `<out>/<file stem>.{json,md,xml,html}`, prints
+ * the summary, and returns the report's exit code (0 pass, 1 failed, 2 crash, 3 regression,
+ * 4 inconclusive).
+ */
+export async function runCommand(settings: RunSettings, io: CommandIo, progress: NodeJS.WritableStream): Promise<number> {
+  Object.assign(process.env, settings.env);
+  const definition = await loadRunFile(settings.file);
+  const scenarios = buildScenarios(definition, settings.thresholds);
+  const stem = path.basename(settings.file).replace(/\.[cm]?[jt]s$/, '');
+  const baseUrl = settings.baseUrl ?? definition.baseUrl;
+  // Without one, the engine's HTTP client would crash the run at its first scenario: refuse it now.
+  const unaddressed = scenarios.filter((s) => !s.baseUrl).map((s) => s.name);
+  if (!baseUrl && unaddressed.length > 0) throw new InstrumentError('bad_argument', `no base URL for ${unaddressed.map((n) => `"${n}"`).join(', ')}: pass --base-url, or set baseUrl in the file`);
+  const meta = { suite: `crucible run ${path.basename(settings.file)}`, project: '.', target: stem, config: { file: settings.file, workers: settings.workers, ...(baseUrl ? { baseUrl } : {}) } };
+  const startedAt = new Date();
+  let report;
+  try {
+    let result: RunResult;
+    const sinks = [progressSink(progress)];
+    if (settings.workers === 1) {
+      result = await run(scenarios, { ...(baseUrl ? { baseUrl } : {}), sinks, ...(definition.sequential ? { sequential: true } : {}) });
+    } else {
+      const params: WorkerParams = { file: settings.file, thresholds: settings.thresholds, env: settings.env };
+      result = await runParallel({ module: WORKER_MODULE, params, workers: settings.workers, mode: 'process', sinks, ...(baseUrl ? { baseUrl } : {}), ...(definition.sequential ? { sequential: true } : {}) });
+    }
+    report = buildReport(result, meta);
+  } catch (error) {
+    io.err(`crucible run crashed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    report = crashReport({ ...meta, startedAt }, error);
+  }
+  if (settings.baseline) report = withComparison(report, compareWithBaseline(await loadBaseline(settings.baseline), [report]));
+  const written = await writeReports(report, { dir: settings.outDir, project: '.', target: stem });
+  io.out(renderConsole(report, { color: io.color }));
+  io.out(`reports: ${written.json} (+ .md .xml .html)\n`);
+  return report.crash ? EXIT.crash : exitCodeFor(report);
+}
