@@ -15,6 +15,12 @@ export interface AppManifest {
   readonly dir: string;
   /** Whether the app needs `DATABASE_URL`. */
   readonly database: boolean;
+  /**
+   * The other apps it calls, by the variable that carries the URL, e.g.
+   * `{ ID_SERVICE_URL: 'id-service' }` (`"crucible": { "needs": … }`): the testbed starts them
+   * first and passes their URL.
+   */
+  readonly needs: Readonly<Record<string, string>>;
 }
 
 /**
@@ -29,13 +35,14 @@ export function discoverApps(root = workspaceRoot()): AppManifest[] {
   for (const dir of readdirSync(appsDir).sort()) {
     const manifest = path.join(appsDir, dir, 'package.json');
     if (!existsSync(manifest)) continue;
-    const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as { crucible?: { service?: string; entry?: string; database?: boolean } };
+    const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as { crucible?: { service?: string; entry?: string; database?: boolean; needs?: Record<string, string> } };
     if (!pkg.crucible?.service || !pkg.crucible.entry) continue;
     found.push({
       name: pkg.crucible.service,
       entry: path.join(appsDir, dir, pkg.crucible.entry),
       dir: path.join(appsDir, dir),
       database: pkg.crucible.database ?? true,
+      needs: Object.freeze({ ...pkg.crucible.needs }),
     });
   }
   return found;

@@ -46,4 +46,37 @@ describe('startSut({ chaos: true })', () => {
     }
     expect(alive(pid)).toBe(false);
   });
+
+  it('starts the ID service before the task API that needs it, through an id-service-from-task-api link a step can cut', async () => {
+    // Only the task API is asked for: the ID service comes with it (crucible.needs).
+    const sut = await startSut({ server: testServer(), apps: ['task-api'], chaos: true, env: { LOG_LEVEL: 'silent' } });
+    try {
+      expect(Object.keys(sut.apps).sort()).toEqual(['id-service', 'task-api']);
+      const link = sut.chaos!.link('task-api', 'id-service');
+      expect(link.upstream).toBe(new URL(sut.url('id-service')).host);
+      // One database: a project created through the task API has its key accepted by the ID service.
+      const { api_key } = await sut.createProject('linked');
+      const auth = { authorization: `Bearer ${api_key}`, 'content-type': 'application/json' };
+      const direct = await fetch(`${sut.url('id-service')}/ids/registry`, { headers: auth });
+      expect(direct.status).toBe(200);
+      const create = () => fetch(`${sut.url('task-api')}/tasks`, { method: 'POST', headers: auth, body: JSON.stringify({ title: 'generated' }) });
+      const first = await create();
+      expect(first.status).toBe(201);
+      expect(((await first.json()) as { task_id: string }).task_id).toBe('TASK-001');
+      // Cut the link: the task API's creates need a new block only after 32, so a fresh project shows it at once.
+      const { api_key: other } = await sut.createProject('linked-cut');
+      const cut = await link.apply(down());
+      try {
+        const refused = await fetch(`${sut.url('task-api')}/tasks`, { method: 'POST', headers: { ...auth, authorization: `Bearer ${other}` }, body: JSON.stringify({ title: 'x' }) });
+        expect(refused.status).toBe(503);
+        expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('dependency_unavailable');
+        // The ID service itself is untouched: only the task API's way to it is cut.
+        expect((await fetch(`${sut.url('id-service')}/health`)).status).toBe(200);
+      } finally {
+        await cut.remove();
+      }
+    } finally {
+      await sut.stop();
+    }
+  });
 });

@@ -2,7 +2,7 @@ import { startToxiproxyServer, type Chaos, type ChaosProxy, type ToxiproxyServer
 import { InstrumentError } from '@crucible/instrument-kit';
 import { onTeardown } from './cleanup.js';
 
-/** The chaos side of a SUT started with `chaos: true`: one proxy between each app and PostgreSQL. */
+/** The chaos side of a SUT started with `chaos: true`: one proxy between each app and PostgreSQL, and one on each app-to-app link. */
 export interface SutChaos {
   /** The toxiproxy-server of this SUT. */
   readonly server: ToxiproxyServer;
@@ -11,6 +11,12 @@ export interface SutChaos {
   proxy(app: string): ChaosProxy;
   /** Every proxy, by app. */
   readonly proxies: ReadonlyMap<string, ChaosProxy>;
+  /**
+   * The proxy between `from` (every replica of it) and the app `to` it calls, named
+   * `<to>-from-<from>` (e.g. `id-service-from-task-api`): cut it to take the dependency away
+   * from that caller alone.
+   */
+  link(from: string, to: string): ChaosProxy;
   /** Removes every toxic from every proxy and brings them all up. */
   reset(): Promise<void>;
 }
@@ -19,6 +25,8 @@ export interface SutChaos {
 export interface SutChaosControl extends SutChaos {
   /** Routes `app`'s database URL through its proxy (created on first use). */
   databaseUrlFor(app: string, directUrl: string): Promise<string>;
+  /** Routes `from`'s URL of the app `to` through their link proxy (created on first use). */
+  dependencyUrlFor(from: string, to: string, directUrl: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -27,6 +35,16 @@ export async function startSutChaos(): Promise<SutChaosControl> {
   const server = await startToxiproxyServer({ onTeardown });
   const proxies = new Map<string, ChaosProxy>();
   const pending = new Map<string, Promise<ChaosProxy>>();
+  const links = new Map<string, ChaosProxy>();
+  // One proxy per name, however many replicas ask for it at once.
+  const proxyFor = (name: string, upstream: string) => {
+    let creating = pending.get(name);
+    if (!creating) {
+      creating = server.chaos.createProxy({ name, upstream });
+      pending.set(name, creating);
+    }
+    return creating;
+  };
   return {
     server,
     client: server.chaos,
@@ -36,14 +54,24 @@ export async function startSutChaos(): Promise<SutChaosControl> {
       if (!p) throw new InstrumentError('unknown_app', `no chaos proxy for "${app}": proxies exist for ${[...proxies.keys()].join(', ') || 'no app'}`);
       return p;
     },
+    link(from, to) {
+      const p = links.get(`${to}-from-${from}`);
+      if (!p) throw new InstrumentError('unknown_app', `no chaos proxy from "${from}" to "${to}": links exist for ${[...links.keys()].join(', ') || 'nothing'}`);
+      return p;
+    },
+    async dependencyUrlFor(from, to, directUrl) {
+      const direct = new URL(directUrl);
+      const name = `${to}-from-${from}`;
+      const proxy = await proxyFor(name, `${direct.hostname}:${direct.port}`);
+      links.set(name, proxy);
+      const routed = new URL(directUrl);
+      routed.hostname = proxy.host;
+      routed.port = String(proxy.port);
+      return routed.toString().replace(/\/$/, '');
+    },
     async databaseUrlFor(app, directUrl) {
       const direct = new URL(directUrl);
-      let creating = pending.get(app);
-      if (!creating) {
-        creating = server.chaos.createProxy({ name: `${app}-db`, upstream: `${direct.hostname}:${direct.port || 5432}` });
-        pending.set(app, creating);
-      }
-      const proxy = await creating;
+      const proxy = await proxyFor(`${app}-db`, `${direct.hostname}:${direct.port || 5432}`);
       proxies.set(app, proxy);
       const routed = new URL(directUrl);
       routed.hostname = proxy.host;

@@ -49,18 +49,20 @@ describe('start-up faults', () => {
     if (!m) throw new Error('task-api not found');
     return m;
   };
+  // A well-formed ID service URL (never called: start-up stops first), so each case shows the variable it is about.
+  const ids = { ID_SERVICE_URL: 'http://127.0.0.1:9' };
 
   it('stops on a malformed DATABASE_URL, naming it', async () => {
     const t0 = Date.now();
     await expect(
-      startApp(taskApi(), { env: { DATABASE_URL: 'not-a-url', CRUCIBLE_ADMIN_TOKEN: testAdminToken } }),
+      startApp(taskApi(), { env: { ...ids, DATABASE_URL: 'not-a-url', CRUCIBLE_ADMIN_TOKEN: testAdminToken } }),
     ).rejects.toThrow(/exited \(code 1\).*DATABASE_URL must look like postgres/);
     expect(Date.now() - t0).toBeLessThan(10_000);
   });
 
   it('stops without an admin token, naming it', async () => {
     const db = await testDatabase();
-    await expect(startApp(taskApi(), { env: { DATABASE_URL: db.url, CRUCIBLE_ADMIN_TOKEN: '' } })).rejects.toThrow(
+    await expect(startApp(taskApi(), { env: { ...ids, DATABASE_URL: db.url, CRUCIBLE_ADMIN_TOKEN: '' } })).rejects.toThrow(
       /exited \(code 1\).*CRUCIBLE_ADMIN_TOKEN is required/,
     );
   });
@@ -72,7 +74,7 @@ describe('start-up faults', () => {
     const port = (blocker.address() as net.AddressInfo).port;
     try {
       await expect(
-        startApp(taskApi(), { env: { DATABASE_URL: db.url, CRUCIBLE_ADMIN_TOKEN: testAdminToken, PORT: String(port) } }),
+        startApp(taskApi(), { env: { ...ids, DATABASE_URL: db.url, CRUCIBLE_ADMIN_TOKEN: testAdminToken, PORT: String(port) } }),
       ).rejects.toThrow(new RegExp(`exited \\(code 1\\).*PORT ${port} on 127.0.0.1 is already in use`));
     } finally {
       blocker.close();
@@ -84,7 +86,7 @@ describe('start-up faults', () => {
     const t0 = Date.now();
     await expect(
       startApp(taskApi(), {
-        env: { DATABASE_URL: `postgres://postgres:x@127.0.0.1:${port}/db`, CRUCIBLE_ADMIN_TOKEN: testAdminToken, DB_STARTUP_TIMEOUT_MS: '1000' },
+        env: { ...ids, DATABASE_URL: `postgres://postgres:x@127.0.0.1:${port}/db`, CRUCIBLE_ADMIN_TOKEN: testAdminToken, DB_STARTUP_TIMEOUT_MS: '1000' },
       }),
     ).rejects.toThrow(new RegExp(`database unreachable at DATABASE_URL \\(127.0.0.1:${port}\\)`));
     expect(Date.now() - t0).toBeLessThan(10_000);

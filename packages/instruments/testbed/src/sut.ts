@@ -8,7 +8,7 @@ import { startPostgres, type PostgresServer } from './postgres.js';
 import { startSutChaos, type SutChaos, type SutChaosControl } from './sut-chaos.js';
 
 export interface SutOptions {
-  /** Apps to start by service name (default: every app found under `apps/`). */
+  /** Apps to start by service name, with the apps they need (default: every app found under `apps/`). */
   apps?: readonly string[];
   /** Replicas per app (default 1), e.g. `{ 'task-api': 3 }`. */
   replicas?: Readonly<Record<string, number>>;
@@ -56,10 +56,41 @@ export interface Sut extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
+/** The wanted apps and, transitively, every app they need (`crucible.needs`). */
+function withDependencies(wanted: readonly string[], known: readonly AppManifest[]): AppManifest[] {
+  const out: AppManifest[] = [];
+  const add = (name: string, by?: string) => {
+    if (out.some((m) => m.name === name)) return;
+    const m = known.find((a) => a.name === name);
+    if (!m) throw new InstrumentError('unknown_app', `unknown app "${name}"${by ? ` (needed by ${by})` : ''}: known apps are ${known.map((a) => a.name).join(', ') || 'none'}`);
+    out.push(m);
+    for (const dep of Object.values(m.needs)) add(dep, name);
+  };
+  for (const name of wanted) add(name);
+  return out;
+}
+
+/** The apps in start order: each level needs only apps of earlier levels. */
+function startOrder(manifests: readonly AppManifest[]): AppManifest[][] {
+  const levels: AppManifest[][] = [];
+  const started = new Set<string>();
+  let left = [...manifests];
+  while (left.length > 0) {
+    const ready = left.filter((m) => Object.values(m.needs).every((d) => started.has(d)));
+    if (ready.length === 0) throw new InstrumentError('unknown_app', `apps need each other in a cycle: ${left.map((m) => m.name).join(', ')}`);
+    levels.push(ready);
+    for (const m of ready) started.add(m.name);
+    left = left.filter((m) => !ready.includes(m));
+  }
+  return levels;
+}
+
 /**
  * Brings the system under test up: PostgreSQL (embedded unless `DATABASE_URL`), a fresh
  * migrated database, and the apps as processes on free ports, each healthy before this
- * resolves. `stop()` (or `await using`) tears everything down, as do SIGINT and SIGTERM.
+ * resolves. An app's dependencies (`crucible.needs`) are started too, first, and their URLs
+ * passed to it (through a `<dep>-from-<app>` proxy under `chaos: true`). All apps share the
+ * one database, so a project created through any of them exists in all. `stop()` (or `await using`) tears everything down, as do SIGINT and SIGTERM.
  *
  * @example
  * await using sut = await startSut({ apps: ['id-service'] });
@@ -69,11 +100,7 @@ export interface Sut extends AsyncDisposable {
 export async function startSut(options: SutOptions = {}): Promise<Sut> {
   const known = discoverApps();
   const wanted = options.apps ?? known.map((a) => a.name);
-  const manifests = wanted.map((name) => {
-    const m = known.find((a) => a.name === name);
-    if (!m) throw new InstrumentError('unknown_app', `unknown app "${name}": known apps are ${known.map((a) => a.name).join(', ') || 'none'}`);
-    return m;
-  });
+  const manifests = withDependencies(wanted, known);
   const adminToken = options.adminToken ?? process.env['CRUCIBLE_ADMIN_TOKEN'] ?? randomBytes(24).toString('base64url');
   const ownServer = !options.server;
   const server = options.server ?? (await startPostgres({ url: options.databaseUrl ?? process.env['DATABASE_URL'], log: options.log }));
@@ -100,9 +127,20 @@ export async function startSut(options: SutOptions = {}): Promise<Sut> {
       const url = routed ? await routed.databaseUrlFor(app, db.url) : db.url;
       return options.databaseUrlFor ? options.databaseUrlFor(app, url) : url;
     };
+    // Through the link's proxy under chaos, so a step can take the dependency away from this caller.
+    const needsFor = async (m: AppManifest) => {
+      const env: Record<string, string> = {};
+      for (const [variable, dep] of Object.entries(m.needs)) {
+        const direct = apps[dep]?.[0]?.url;
+        if (!direct) throw new InstrumentError('unknown_app', `${m.name} needs ${dep} (${variable}), which is not running`);
+        env[variable] = routed ? await routed.dependencyUrlFor(m.name, dep, direct) : direct;
+      }
+      return env;
+    };
     const envFor = async (m: AppManifest, extra?: Record<string, string | undefined>) => ({
       CRUCIBLE_ADMIN_TOKEN: adminToken,
       ...(m.database ? { DATABASE_URL: await urlFor(m.name) } : {}),
+      ...(await needsFor(m)),
       ...options.env,
       ...options.appEnv?.[m.name],
       ...extra,
@@ -114,7 +152,10 @@ export async function startSut(options: SutOptions = {}): Promise<Sut> {
       (apps[name] ??= []).push(running);
       return running;
     };
-    await Promise.all(manifests.flatMap((m) => Array.from({ length: options.replicas?.[m.name] ?? 1 }, () => startReplica(m.name))));
+    // Dependencies first: an app is given the URL of every app it needs when it starts.
+    for (const level of startOrder(manifests)) {
+      await Promise.all(level.flatMap((m) => Array.from({ length: options.replicas?.[m.name] ?? 1 }, () => startReplica(m.name))));
+    }
     const url = (app: string) => {
       const first = apps[app]?.[0];
       if (!first) throw new InstrumentError('unknown_app', `app "${app}" is not running in this SUT`);
