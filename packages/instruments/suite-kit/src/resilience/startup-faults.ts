@@ -18,9 +18,12 @@ export async function startupFaultsScenario(app: string, sut: Sut): Promise<Scen
   const blocker = net.createServer().listen(0, '127.0.0.1');
   await new Promise((r) => blocker.once('listening', r));
   const port = (blocker.address() as net.AddressInfo).port;
+  // The apps it needs, where the system runs them: each attempt fails for its own fault only.
+  const needs = Object.fromEntries(Object.entries(manifest.needs).map(([variable, dep]) => [variable, sut.url(dep)]));
   const attempt = async (envExtra: Record<string, string>) => {
     const t = performance.now();
-    const err = await startApp(manifest, { env: { CRUCIBLE_ADMIN_TOKEN: sut.adminToken, DATABASE_URL: sut.databaseUrl, ...envExtra }, timeoutMs: 15_000 }).then(
+    const env = { CRUCIBLE_ADMIN_TOKEN: sut.adminToken, DATABASE_URL: sut.databaseUrl, ...needs, ...envExtra };
+    const err = await startApp(manifest, { env, timeoutMs: 15_000 }).then(
       async (running) => {
         await running.stop();
         return undefined;
