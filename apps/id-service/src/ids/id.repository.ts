@@ -8,10 +8,9 @@ export type Executor = Kysely<Database> | Transaction<Database>;
 
 /**
  * A planted defect of a single allocation, chosen by the caller from its failpoint:
- * `read-then-write` is the lost update of {@link allocateReadThenWrite}, `wrong-project`
- * draws the range from another project's sequence.
+ * `read-then-write` is the lost update of {@link allocateReadThenWrite}.
  */
-export type PlantedAllocation = 'read-then-write' | 'wrong-project';
+export type PlantedAllocation = 'read-then-write';
 
 /**
  * Allocates `count` IDs of `type` in the scope's project with the one atomic upsert of
@@ -20,8 +19,7 @@ export type PlantedAllocation = 'read-then-write' | 'wrong-project';
  */
 export async function allocateRange(db: Executor, scope: ProjectScope, type: string, count: number, planted?: PlantedAllocation): Promise<IdRange> {
   if (planted === 'read-then-write') return allocateReadThenWrite(db, scope, type, count);
-  const source = planted === 'wrong-project' ? await anotherProjectWith(db, scope, type) : scope;
-  const row = await bumpSequence(db, source, type, count).executeTakeFirstOrThrow();
+  const row = await bumpSequence(db, scope, type, count).executeTakeFirstOrThrow();
   return toRange(type, row.last_assigned_id, count);
 }
 
@@ -30,7 +28,7 @@ export async function allocateRange(db: Executor, scope: ProjectScope, type: str
  * other project (by id) that has a `type` sequence, whose sequence the caller's range is then
  * drawn from; the caller's own scope when there is none.
  */
-async function anotherProjectWith(db: Executor, scope: ProjectScope, type: string): Promise<ProjectScope> {
+export async function anotherProjectWith(db: Executor, scope: ProjectScope, type: string): Promise<ProjectScope> {
   const row = await db
     .selectFrom('id_registry')
     .select('project_id')
@@ -101,9 +99,8 @@ export async function allocateRecordedRange(
   planted?: PlantedAllocation,
 ): Promise<IdRange> {
   if (planted === 'read-then-write') return recordRange(trx, scope, key, await allocateReadThenWrite(trx, scope, type, count));
-  const source = planted === 'wrong-project' ? await anotherProjectWith(trx, scope, type) : scope;
   const row = await trx
-    .with('bump', (db) => bumpSequence(db, source, type, count))
+    .with('bump', (db) => bumpSequence(db, scope, type, count))
     .updateTable('id_reservations')
     .from('bump')
     .set((eb) => ({
@@ -117,8 +114,8 @@ export async function allocateRecordedRange(
   return { type, first: toNumber(row.first_id), last: toNumber(row.last_id) };
 }
 
-// The planted read-then-write stores its range on the claim in a statement of its own.
-async function recordRange(trx: Transaction<Database>, scope: ProjectScope, key: string, range: IdRange): Promise<IdRange> {
+/** Stores `range` on the scope's claim of `key`, in a statement of its own (the planted defects' paths). */
+export async function recordRange(trx: Transaction<Database>, scope: ProjectScope, key: string, range: IdRange): Promise<IdRange> {
   await trx
     .updateTable('id_reservations')
     .set({ first_id: range.first, last_id: range.last })

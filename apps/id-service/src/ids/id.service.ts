@@ -8,10 +8,12 @@ import {
   allocateBatch,
   allocateRange,
   allocateRecordedRange,
+  anotherProjectWith,
   claimIdempotencyKey,
   claimIdempotencyKeys,
   findReservation,
   findReservations,
+  recordRange,
   type Executor,
   type PlantedAllocation,
 } from './id.repository.js';
@@ -88,16 +90,14 @@ export class IdReserver {
   /** Reserves `request.count` IDs of `request.type` in the scope's project, honouring `idempotencyKey`. */
   async reserve(scope: ProjectScope, request: ReserveRequest, idempotencyKey?: string): Promise<Reservation> {
     try {
-      // Planted defects are allocations made outside the allocator, as such bugs are: they
-      // race the batches instead of queueing behind them.
-      const planted: PlantedAllocation | undefined = failpoint('ids.allocate.read-then-write')
-        ? 'read-then-write'
-        : failpoint('ids.reserve.wrong-project')
-          ? 'wrong-project'
-          : undefined;
+      // The planted lost update is an allocation made outside the allocator, as such bugs are:
+      // it races the batches instead of queueing behind them.
+      const planted: PlantedAllocation | undefined = failpoint('ids.allocate.read-then-write') ? 'read-then-write' : undefined;
+      const wrongProject = !planted && failpoint('ids.reserve.wrong-project');
       // The planted defect (failpoint `ids.reserve.forget-idempotency-key`): the key is ignored.
       const key = idempotencyKey !== undefined && !failpoint('ids.reserve.forget-idempotency-key') ? idempotencyKey : undefined;
       if (planted) return await reserveAlone(this.#db, scope, request, key, planted);
+      if (wrongProject) return await this.#fromAnotherProject(scope, request, key);
       const call: BatchCall = key === undefined ? { count: request.count } : { count: request.count, key, hash: requestHash(request) };
       return await this.#coalescer.submit({ scope, type: request.type }, call);
     } catch (err) {
@@ -105,6 +105,25 @@ export class IdReserver {
       if (isForeignKeyViolation(err)) throw new ServiceError('project_not_found', `project ${scope.projectId} not found`, { cause: err });
       throw err;
     }
+  }
+
+  /**
+   * The planted cross-project allocation (failpoint `ids.reserve.wrong-project`): the range
+   * is taken in the batch of another project's sequence of the type (the first by id; the
+   * caller's own when there is none), as that project's own calls are, and answered to the
+   * caller, recorded under the caller's key when it sent one.
+   */
+  async #fromAnotherProject(scope: ProjectScope, request: ReserveRequest, key: string | undefined): Promise<Reservation> {
+    const source = await anotherProjectWith(this.#db, scope, request.type);
+    // Taken before the key's transaction opens: a transaction held open while waiting for a
+    // batch would hold a pool connection the batch itself may need.
+    const taken = await this.#coalescer.submit({ scope: source, type: request.type }, { count: request.count });
+    if (key === undefined) return taken;
+    const hash = requestHash(request);
+    return this.#db.transaction().execute(async (trx) => {
+      if (!(await claimIdempotencyKey(trx, scope, key, request.type, hash))) return answerOrThrow(replayOf(key, await findOne(trx, scope, key), hash));
+      return { ...(await recordRange(trx, scope, key, taken)), replayed: false };
+    });
   }
 
   async #runBatch({ scope, type }: SequenceLane, calls: readonly BatchCall[]): Promise<(Reservation | Error)[]> {
@@ -169,11 +188,13 @@ async function reserveAlone(db: Kysely<Database>, scope: ProjectScope, request: 
     if (await claimIdempotencyKey(trx, scope, key, request.type, hash)) {
       return { ...(await allocateRecordedRange(trx, scope, key, request.type, request.count, planted)), replayed: false };
     }
-    const stored = await findOne(trx, scope, key);
-    const answer = replayOf(key, stored, hash);
-    if (answer instanceof Error) throw answer;
-    return answer;
+    return answerOrThrow(replayOf(key, await findOne(trx, scope, key), hash));
   });
+}
+
+function answerOrThrow(answer: Reservation | Error): Reservation {
+  if (answer instanceof Error) throw answer;
+  return answer;
 }
 
 async function findOne(trx: Executor, scope: ProjectScope, key: string): Promise<StoredReservation> {
