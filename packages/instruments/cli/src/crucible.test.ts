@@ -1,0 +1,123 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runReportSchema, type RunReport } from '@crucible/contracts';
+import { describe, expect, it } from 'vitest';
+import { startItemsServer } from '../tests/items-server.js';
+
+const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+/** The link `npm ci` makes for the workspace's bin: what `npx crucible` runs. */
+const BIN = path.join(ROOT, 'node_modules/.bin/crucible');
+const EXAMPLE = 'examples/http-api.ts';
+
+interface Exit {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `crucible …` as a real process from the repository root. */
+function crucible(args: string[]): Promise<Exit> {
+  return new Promise((resolve) => {
+    execFile(BIN, args, { cwd: ROOT, env: { ...process.env, FORCE_COLOR: '0' } }, (error, stdout, stderr) =>
+      resolve({ code: error ? Number((error as { code?: number }).code ?? 2) : 0, stdout, stderr }),
+    );
+  });
+}
+
+async function report(dir: string, stem = 'http-api'): Promise<RunReport> {
+  return runReportSchema.parse(JSON.parse(await readFile(path.join(dir, `${stem}.json`), 'utf8')));
+}
+
+const thresholdsOf = (r: RunReport, scenario: string) => Object.fromEntries((r.scenarios.find((s) => s.name === scenario)?.thresholds ?? []).map((t) => [t.expression, t.status]));
+
+// Every case starts node + tsx and a 2-second run: slow on a loaded machine.
+describe('crucible (the command, as a process)', { timeout: 180_000 }, () => {
+  it('runs examples/http-api.ts against a local server: exit 0, every report form, counts the server agrees with', async () => {
+    await using server = await startItemsServer();
+    const out = await mkdtemp(path.join(os.tmpdir(), 'crucible-run-'));
+    const r = await crucible(['run', EXAMPLE, '--base-url', server.url, '--env', 'DURATION=2s', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    for (const ext of ['json', 'md', 'xml', 'html']) expect(existsSync(path.join(out, `http-api.${ext}`))).toBe(true);
+    const rep = await report(out);
+    expect(rep.status).toBe('pass');
+    const requests = Object.fromEntries(rep.scenarios.map((s) => [s.name, s.requests]));
+    // 20/s and 10/s for 2 s: the engine's count is exactly what the server answered.
+    expect(requests).toEqual({ 'list items': server.counts.get('GET /items'), 'create item': server.counts.get('POST /items') });
+    expect(requests['list items']).toBeGreaterThanOrEqual(30);
+    expect(thresholdsOf(rep, 'list items')).toEqual({ 'p(99)<500': 'pass', 'empty_page: count==0': 'pass', 'errors: rate<0.01': 'pass', 'checks: rate>0.99': 'pass' });
+    // Not a TTY: plain progress lines on stderr, the summary on stdout.
+    expect(r.stderr).toMatch(/\[ {2}1\/2 s\] list items/);
+    expect(r.stdout).toContain('PASSED');
+  });
+
+  it('exits 1 naming the failed thresholds when the server fails 1 request in 10 and returns empty pages', async () => {
+    // Deterministic defects: of ≥ 30 list requests, 3+ answer 500 (error rate ≥ 9 % > 1 %) and 5+ are empty pages.
+    await using server = await startItemsServer({ failEvery: 10, emptyEvery: 6 });
+    const out = await mkdtemp(path.join(os.tmpdir(), 'crucible-fail-'));
+    const r = await crucible(['run', EXAMPLE, '--base-url', server.url, '--env', 'DURATION=2s', '--out', out]);
+    expect(r.code, r.stderr).toBe(1);
+    const rep = await report(out);
+    expect(rep.status).toBe('fail');
+    expect(thresholdsOf(rep, 'list items')).toMatchObject({ 'errors: rate<0.01': 'fail', 'checks: rate>0.99': 'fail', 'empty_page: count==0': 'fail' });
+    expect(thresholdsOf(rep, 'create item')).toMatchObject({ 'errors: rate<0.01': 'pass' });
+    expect(r.stdout).toMatch(/threshold "errors: rate<0.01" failed/);
+    // A threshold from the command line fails the run as well, on the clean server.
+    await using clean = await startItemsServer();
+    const strict = await crucible(['run', EXAMPLE, '--base-url', clean.url, '--env', 'DURATION=1s', '--env', 'RATE=10', '--out', out, '--threshold', 'requests: count>1000']);
+    expect(strict.code).toBe(1);
+    expect(thresholdsOf(await report(out), 'create item')).toMatchObject({ 'requests: count>1000': 'fail' });
+  });
+
+  it('refuses a typo in a flag, a threshold or a metric with exit 2 before sending a request', async () => {
+    await using server = await startItemsServer();
+    const flag = await crucible(['run', EXAMPLE, '--base-url', server.url, '--trheshold', 'p(99)<200']);
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toContain("Unknown option '--trheshold'");
+    expect(flag.stderr).toContain("--threshold='metric: expr' …");
+    const metric = await crucible(['run', EXAMPLE, '--base-url', server.url, '--threshold', 'latncy: p(99)<200']);
+    expect(metric.code).toBe(2);
+    expect(metric.stderr).toContain('unknown metric "latncy" (known: latency, errors, requests, dropped_iterations, checks, schedule_lag, empty_page)');
+    const expr = await crucible(['run', EXAMPLE, '--base-url', server.url, '--threshold', 'p99<200']);
+    expect(expr.code).toBe(2);
+    expect(expr.stderr).toContain('"p99<200" is not valid');
+    const noUrl = await crucible(['run', EXAMPLE]);
+    expect(noUrl.code).toBe(2);
+    expect(noUrl.stderr).toContain('no base URL');
+    const missing = await crucible(['run', 'examples/nope.ts', '--base-url', server.url]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('no scenario file at');
+    expect(server.total()).toBe(0);
+    const unknown = await crucible(['stres']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown command "stres" (commands: run, compare, merge)');
+    for (const command of ['run', 'compare', 'merge']) {
+      const help = await crucible([command, '--help']);
+      expect(help.code).toBe(0);
+      expect(help.stdout).toContain(`usage: crucible ${command}`);
+    }
+  });
+
+  it('--workers 2 runs two process segments whose merged counts are what the server answered; merge and compare read the reports', async () => {
+    await using server = await startItemsServer();
+    const out = await mkdtemp(path.join(os.tmpdir(), 'crucible-workers-'));
+    const r = await crucible(['run', EXAMPLE, '--base-url', server.url, '--env', 'DURATION=2s', '--workers', '2', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const rep = await report(out);
+    expect(rep.run.config).toMatchObject({ workers: 2 });
+    expect(Object.fromEntries(rep.scenarios.map((s) => [s.name, s.requests]))).toEqual({ 'list items': server.counts.get('GET /items'), 'create item': server.counts.get('POST /items') });
+
+    const same = await crucible(['compare', path.join(out, 'http-api.json'), path.join(out, 'http-api.json')]);
+    expect(same.code, same.stderr).toBe(0);
+    const merged = await crucible(['merge', path.join(out, 'http-api.json'), path.join(out, 'http-api.json'), '--out', out]);
+    expect(merged.code, merged.stderr).toBe(0);
+    expect(merged.stdout).toContain('merged 2 run report(s)');
+    expect((await report(out, 'combined')).scenarios).toHaveLength(4);
+    const broken = await crucible(['merge', path.join(out, 'http-api.md')]);
+    expect(broken.code).toBe(2);
+    expect(broken.stderr).toContain('http-api.md is not JSON');
+  });
+});
