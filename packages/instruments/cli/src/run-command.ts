@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InstrumentError, wholeArg } from '@crucible/instrument-kit';
 import { run, runParallel, type RunResult } from '@crucible/load-engine';
-import { buildReport, compareWithBaseline, crashReport, EXIT, exitCodeFor, loadBaseline, renderConsole, withComparison, writeReports, type CommandIo } from '@crucible/reporting';
+import { baselineFrom, buildReport, compareWithBaseline, crashReport, EXIT, exitCodeFor, renderConsole, withComparison, writeReports, type CommandIo } from '@crucible/reporting';
 import { progressSink } from './progress.js';
 import { buildScenarios, loadRunFile, parseExtraThresholds } from './scenarios.js';
 import type { WorkerParams } from './worker-scenarios.js';
@@ -90,7 +90,7 @@ export async function runCommand(settings: RunSettings, io: CommandIo, progress:
     io.err(`crucible run crashed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     report = crashReport({ ...meta, startedAt }, error);
   }
-  if (settings.baseline) report = withComparison(report, compareWithBaseline(await loadBaseline(settings.baseline), [report]));
+  if (settings.baseline) report = withComparison(report, compareWithBaseline(await baselineFrom(settings.baseline), [report]));
   const written = await writeReports(report, { dir: settings.outDir, project: '.', target: stem });
   io.out(renderConsole(report, { color: io.color }));
   io.out(`reports: ${written.json} (+ .md .xml .html)\n`);

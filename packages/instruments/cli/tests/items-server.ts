@@ -7,6 +7,8 @@ export interface ItemsServerDefects {
   readonly failEvery?: number;
   /** Every n-th `GET /items` answers 200 with an empty page although items exist. */
   readonly emptyEvery?: number;
+  /** Every `GET /items` answers this much later (a slower release, for a regression). */
+  readonly delayMs?: number;
 }
 
 /** A real HTTP server the examples run against, counting every request it answered. */
@@ -36,7 +38,9 @@ export async function startItemsServer(defects: ItemsServerDefects = {}): Promis
     if (route === 'GET /items') {
       lists += 1;
       if (defects.failEvery && lists % defects.failEvery === 0) return send(500, { error: 'planted failure' });
-      return send(200, defects.emptyEvery && lists % defects.emptyEvery === 0 ? [] : items.slice(-20));
+      const page = defects.emptyEvery && lists % defects.emptyEvery === 0 ? [] : items.slice(-20);
+      if (defects.delayMs) return void setTimeout(() => send(200, page), defects.delayMs);
+      return send(200, page);
     }
     if (route === 'POST /items') {
       let body = '';
