@@ -1,4 +1,5 @@
-import type { IdClient, IssuedRange } from './id.client.js';
+import { ServiceError } from '@crucible/service-kit';
+import { dependencyUnavailable, type IdClient, type IssuedRange } from './id.client.js';
 
 /** The ID-service sequence that generated task ids (`TASK-001`) come from. */
 export const taskIdType = 'TASK';
@@ -51,7 +52,19 @@ export class TaskIdBlocks {
         if (remaining(p) < this.#options.lowWater) void this.#refill(p, authorization).catch(() => {});
         return n;
       }
-      await this.#refill(p, authorization);
+      // Empty while the breaker is not closed: the refill (a probe, when one is due) goes on in
+      // the background and this create is refused at once instead of waiting on it.
+      if (this.#client.state !== 'closed') {
+        void this.#refill(p, authorization).catch(() => {});
+        throw dependencyUnavailable('circuit open', this.#client.breaker.retryAfterMs(), this.#client.state);
+      }
+      try {
+        await this.#refill(p, authorization);
+      } catch (err) {
+        // Whoever started the refill, this create waited on its calls.
+        if (err instanceof ServiceError && err.code === 'dependency_unavailable') throw dependencyUnavailable('no answer', this.#client.breaker.retryAfterMs(), 'closed');
+        throw err;
+      }
     }
     return this.#take(p, authorization);
   }

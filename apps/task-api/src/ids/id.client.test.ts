@@ -67,7 +67,7 @@ describe('task ids from the ID service', () => {
       expect(await circuit()).toBe('open');
       const open = await generated(beta);
       expect(open.value.status).toBe(503);
-      expect(envelope(open.value).code).toBe('dependency_unavailable');
+      expect(envelope(open.value)).toMatchObject({ code: 'dependency_unavailable', details: { dependency: 'id-service', circuit: 'open' } });
       expect(open.ms).toBeLessThan(100);
       // Isolation: reads and creates with the client's own id never needed the ID service.
       const given = await beta.request('POST', '/tasks', { json: { task_id: 'own-1', title: 'mine' } });
@@ -78,9 +78,17 @@ describe('task ids from the ID service', () => {
     } finally {
       process.kill(ids.pid, 'SIGCONT');
     }
-    // The next create is the probe: it reaches the ID service again, succeeds, and closes the breaker.
-    const back = await generated(beta);
-    expect(back.value.status, JSON.stringify(back.value.body)).toBe(201);
+    // The next create sends the probe (and is refused at once, not made to wait on it); the
+    // probe reaches the ID service, succeeds and closes the breaker; creates work again.
+    const probing = await generated(beta);
+    expect(probing.ms).toBeLessThan(100);
+    const returned = performance.now();
+    let back = probing.value;
+    while (back.status !== 201 && performance.now() - returned < 2000) {
+      await new Promise((r) => setTimeout(r, 50));
+      back = (await generated(beta)).value;
+    }
+    expect(back.status, JSON.stringify(back.body)).toBe(201);
     expect(await circuit()).toBe('closed');
   });
 

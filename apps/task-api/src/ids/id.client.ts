@@ -32,10 +32,16 @@ export interface IssuedRange {
 /** The ID service answered, but not with ids (a 4xx): retrying the same request cannot help. */
 class Refused extends Error {}
 
-/** The error a create gets when the ID service cannot give it an id: 503 with `Retry-After`. */
-export function dependencyUnavailable(why: string, retryAfterMs: number): ServiceError<'dependency_unavailable'> {
+/**
+ * The error a create gets when the ID service cannot give it an id: 503 with `Retry-After`.
+ * `circuit` is the breaker's state when the create asked: `closed` means it waited on calls
+ * to the ID service; `open` / `half-open` mean it was refused without one.
+ */
+export function dependencyUnavailable(why: string, retryAfterMs: number, circuit: BreakerState): ServiceError<'dependency_unavailable'> {
   return new ServiceError('dependency_unavailable', `the ID service cannot issue task ids (${why}); retry shortly, or give a task_id`, {
     retryAfter: Math.max(1, Math.ceil(retryAfterMs / 1000)),
+    // A client (and the resilience suite) can tell a refusal that cost no call from one that waited.
+    details: { dependency: 'id-service', circuit },
   });
 }
 
@@ -86,7 +92,8 @@ export class IdClient {
     const key = randomUUID();
     let why = 'circuit open';
     for (let attempt = 0; attempt < this.#options.attempts; attempt++) {
-      if (!this.breaker.admit()) throw dependencyUnavailable(why, this.breaker.retryAfterMs());
+      // Refused before any call only on the first attempt: a later refusal cost this create its calls.
+      if (!this.breaker.admit()) throw dependencyUnavailable(why, this.breaker.retryAfterMs(), attempt === 0 ? this.breaker.state : 'closed');
       try {
         const range = await this.#call(authorization, key, type, count);
         this.breaker.success();
@@ -102,7 +109,7 @@ export class IdClient {
         if (attempt + 1 < this.#options.attempts) await sleep(25 * (attempt + 1));
       }
     }
-    throw dependencyUnavailable(why, this.breaker.retryAfterMs());
+    throw dependencyUnavailable(why, this.breaker.retryAfterMs(), 'closed');
   }
 
   async #call(authorization: string, key: string, type: string, count: number): Promise<IssuedRange> {

@@ -5,18 +5,24 @@ import { taskRowsFromDb } from '@crucible/db';
 import { checkTaskWrites, type TaskWrite } from '@crucible/checkers';
 import { send, type HttpCall, type OperationInput, type ResilienceWorkload } from '@crucible/suite-kit';
 
+import { dependencyOperation, reconcileTaskIds, type DependencyOp } from './resilience.ids.js';
 import { createTask, taskFor } from './resilience.support.js';
 
-/** One iteration: a task creation, or (every 4th, except in the isolation load) a read of the newest tasks. */
-export type TaskOp = TaskWrite | { readonly read: HttpCall };
+/**
+ * One iteration: a task creation, or (every 4th, except in the isolation load) a read of the
+ * newest tasks; in the dependency-outage step, one of its mixed operations.
+ */
+export type TaskOp = TaskWrite | { readonly read: HttpCall } | { readonly dependency: DependencyOp };
 
-const isWrite = (op: TaskOp): op is TaskWrite => !('read' in op);
+const isWrite = (op: TaskOp): op is TaskWrite => !('read' in op) && !('dependency' in op);
 const writesOf = (ops: readonly TaskOp[]) => ops.filter(isWrite);
+const dependencyOps = (ops: readonly TaskOp[]) => ops.flatMap((op) => ('dependency' in op ? [op.dependency] : []));
 
 /** Task numbers per project, so every write of a step has its own `task_id`. */
 const next = new Map<string, number>();
 
 async function writeOrRead(o: OperationInput): Promise<TaskOp> {
+  if (o.step === 'dependency') return { dependency: await dependencyOperation(o) };
   const auth = { authorization: `Bearer ${o.apiKey}` };
   if (o.step !== 'isolation' && o.iteration % 4 === 3) {
     const read = await send(o.http, { path: '/tasks?limit=20', headers: auth });
@@ -40,14 +46,24 @@ const mixed = 'POST /tasks (3 in 4) and GET /tasks';
 export const taskApiWorkload: ResilienceWorkload<TaskOp> = {
   app: 'task-api',
   peer: 'id-service',
+  // Generated task ids come from the ID service: its outage is this app's failure-isolation step.
+  dependency: {
+    app: 'id-service',
+    refusal: 'dependency_unavailable',
+    rate: 30,
+    load: 'POST /tasks without task_id (4 in 8), with one (2 in 8), GET /tasks, POST /tasks/claim',
+    split: (op) => ('dependency' in op ? { call: op.dependency.call, needsDependency: op.dependency.kind === 'generated' } : undefined),
+    verdicts: async (ctx, projectId, ops) => [await reconcileTaskIds(ctx.db, projectId, dependencyOps(ops))],
+  },
   project: '@crucible/task-api-suites',
   warmPath: '/tasks?limit=1',
   load: mixed,
   operations: 'writes',
   operation: writeOrRead,
-  isOk: (op) => (isWrite(op) ? op.outcome === 'ok' : op.read.ok),
+  isOk: (op) => (isWrite(op) ? op.outcome === 'ok' : 'read' in op ? op.read.ok : op.dependency.call.ok),
   // Every acknowledged write stored exactly as sent, nothing half-written or phantom.
-  verdicts: async (ctx, projectId, ops) => [checkTaskWrites(writesOf(ops), await taskRowsFromDb(ctx.db, projectId))],
+  // (The dependency-outage step's project is reconciled by its own verdict, generated ids included.)
+  verdicts: async (ctx, projectId, ops) => (dependencyOps(ops).length > 0 ? [] : [checkTaskWrites(writesOf(ops), await taskRowsFromDb(ctx.db, projectId))]),
   steps: {
     latency: { rate: 15 },
     resetTimeout: {

@@ -27,6 +27,7 @@ export { resetTimeoutStep, resetTimeoutShape, type ResetTimeoutShape } from './r
 export { poolExhaustionStep, poolExhaustionShape, type PoolExhaustionShape } from './resilience/pool-exhaustion.js';
 export { degradedLinkStep, degradedLinkShape, type DegradedLinkShape } from './resilience/degraded-link.js';
 export { startupFaultsScenario, startupFaultsStep } from './resilience/startup-faults.js';
+export { dependencyOutageStep, dependencyOutageShape, isolationFigures, type DependencyOutageShape } from './resilience/dependency-outage.js';
 export {
   resilienceEnv,
   type ResilienceWorkload,
@@ -39,5 +40,7 @@ export {
   type RateTuning,
   type VusTuning,
   type DegradedTuning,
+  type DependencyTuning,
+  type DependencyCall,
 } from './resilience/workload.js';
 export { explainEvidence, poolEvidence } from './evidence.js';

@@ -2,6 +2,7 @@ import type { SuiteDefinition } from '../suite.js';
 import { databaseDownStep } from './database-down.js';
 import { databaseLatencyStep } from './database-latency.js';
 import { degradedLinkStep } from './degraded-link.js';
+import { dependencyOutageStep } from './dependency-outage.js';
 import { failureIsolationStep } from './failure-isolation.js';
 import { poolExhaustionStep } from './pool-exhaustion.js';
 import { resetTimeoutStep } from './reset-timeout.js';
@@ -12,8 +13,8 @@ import { resilienceEnv, type ResilienceContext, type ResilienceWorkload } from '
  * The resilience suite of one app, written once: the app and its peer on a fresh database,
  * each behind Toxiproxy, with the apps' limits of {@link resilienceEnv}; then the fault
  * steps in order — database latency, database down, reset_peer + timeout with idempotent
- * retries, pool exhaustion, bandwidth / slicer / limit_data, failure isolation (the peer
- * killed), start-up faults — each reported before / during / after the fault with the
+ * retries, pool exhaustion, bandwidth / slicer / limit_data, failure isolation (the link to
+ * the app's dependency down then frozen, or, with none, the peer killed), start-up faults — each reported before / during / after the fault with the
  * workload's verdicts, and every proxy reset after each step, even one that failed.
  *
  * @example
@@ -39,7 +40,8 @@ export function resilienceSuite<Op>(w: ResilienceWorkload<Op>): SuiteDefinition<
       resetTimeoutStep(w),
       poolExhaustionStep(w),
       degradedLinkStep(w),
-      failureIsolationStep(w),
+      // An app that calls another is judged on losing it; one that calls none, on its peer's death.
+      w.dependency ? dependencyOutageStep(w) : failureIsolationStep(w),
       startupFaultsStep(w.app),
     ],
     afterStep: async (ctx) => {

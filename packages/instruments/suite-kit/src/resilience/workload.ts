@@ -18,7 +18,7 @@ export interface ResilienceContext {
 }
 
 /** The fault step a load runs under; an operation may vary by it (payload size, mix). */
-export type ResilienceStepName = 'latency' | 'down' | 'reset-timeout' | 'pool' | 'degraded' | 'isolation';
+export type ResilienceStepName = 'latency' | 'down' | 'reset-timeout' | 'pool' | 'degraded' | 'isolation' | 'dependency';
 
 /** What {@link ResilienceWorkload.operation} is given for one iteration of the load. */
 export interface OperationInput {
@@ -92,6 +92,35 @@ export interface DegradedTuning<Op> extends Omit<StepTuning<Op>, 'during'> {
   readonly perFault?: PhaseAdditions<Op>;
 }
 
+/** One operation of the dependency-outage load as the step judges it. */
+export interface DependencyCall {
+  /** Its (last) HTTP attempt. */
+  readonly call: HttpCall;
+  /** Whether it could only succeed with the dependency (a create that needs a generated id). */
+  readonly needsDependency: boolean;
+}
+
+/**
+ * The dependency-outage step: the app under test calls `app` (a testbed `needs` link,
+ * faulted through the `<app>-from-<app under test>` proxy). Operations that do not need it
+ * must keep working; those that do must be refused fast with `refusal` and succeed again
+ * soon after it returns.
+ */
+export interface DependencyTuning<Op> {
+  /** The app depended on, e.g. `id-service`. */
+  readonly app: string;
+  /** The error code of a refusal for want of it, e.g. `dependency_unavailable`. */
+  readonly refusal: string;
+  /** Arrivals per second (default 30). */
+  readonly rate?: number;
+  /** The load, for the executor description. */
+  readonly load?: string;
+  /** Which call an operation made and whether it needed the dependency; `undefined` leaves it out. */
+  split(op: Op): DependencyCall | undefined;
+  /** Correctness verdicts over the outage (e.g. ids reconciled with the dependency's registry), on the `after` row. */
+  verdicts?(ctx: ResilienceContext, projectId: string, ops: readonly Op[]): Promise<readonly Verdict[]>;
+}
+
 /**
  * What an app supplies to get the shared resilience suite: its names, one logical
  * operation, how to judge it, and the tuning of each fault step.
@@ -109,8 +138,13 @@ export interface DegradedTuning<Op> extends Omit<StepTuning<Op>, 'during'> {
 export interface ResilienceWorkload<Op> {
   /** The app under test, e.g. `id-service`; it runs behind Toxiproxy, with `peer`. */
   readonly app: string;
-  /** The other app: the failure-isolation step kills it for 4 s and starts it again. */
+  /**
+   * The other app. Without a `dependency`, the failure-isolation step kills it for 4 s and
+   * starts it again (the app under test must not notice).
+   */
   readonly peer: string;
+  /** An app the app under test calls: the dependency-outage step replaces the peer kill. */
+  readonly dependency?: DependencyTuning<Op>;
   /** Nx project the report belongs to when `NX_TASK_TARGET_PROJECT` is unset. */
   readonly project: string;
   /** A GET sent once per new key before its load, so no measured call pays the key's first verification. */
