@@ -7,7 +7,7 @@ import type { Reservation, ReserveRequest } from './id.service.js';
  *
  * @example
  * const metrics = new IdMetrics(ctx.metrics.registry);
- * metrics.record(request, await reserveIds(db, scope, request));
+ * metrics.record(request, await reserver.reserve(scope, request));
  */
 export class IdMetrics {
   readonly reservations: Counter<'op' | 'outcome'>;
