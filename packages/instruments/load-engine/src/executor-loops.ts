@@ -61,7 +61,8 @@ async function runVus(r: ScenarioRun, e: ExecutorConfig & { type: 'constant-vus'
   const t0 = performance.now();
   const end = t0 + durationMs;
   const vus = owned.map((v) => makeVu(r, v));
-  const inflight = new Set<Promise<void>>();
+  // Each loop awaits its own iteration, so no per-iteration bookkeeping (a Set of promises
+  // costs two hash operations a request); the graceful stop is applied to the loops at the end.
   const loops = vus.map(async (vu, i) => {
     const global = owned[i] as number;
     let n = 0;
@@ -74,16 +75,16 @@ async function runVus(r: ScenarioRun, e: ExecutorConfig & { type: 'constant-vus'
       }
       r.busy++;
       vu.busy = true;
-      const p = iterate(r, vu, n++, performance.now());
-      inflight.add(p);
-      await p;
-      inflight.delete(p);
+      await iterate(r, vu, n++, performance.now());
       vu.busy = false;
       r.busy--;
     }
   });
-  await Promise.all(loops);
-  await settle(r, inflight);
+  const all = Promise.all(loops);
+  const untilEnd = new AbortController();
+  await Promise.race([all, sleepMs(Math.max(0, end - performance.now()), undefined, { signal: untilEnd.signal }).catch(() => undefined)]);
+  untilEnd.abort();
+  await settle(r, new Set([all.then(() => undefined)]));
   return vus;
 }
 

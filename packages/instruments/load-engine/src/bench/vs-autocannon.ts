@@ -1,145 +1,98 @@
 /**
- * The engine's request rate next to autocannon's against the same bare node:http server.
+ * The engine's closed-loop rate next to autocannon's and wrk's against the same bare
+ * node:http server, interleaved (engine, autocannon, wrk, engine, …) so a busy spell of the
+ * shared machine falls on every tool alike.
  *
- *   npm run perf -w @crucible/load-engine -- [--duration=10] [--connections=50] [--rounds=3] [--open=0.5]
+ *   npm run perf -w @crucible/load-engine -- [--duration=5] [--connections=50] [--rounds=5] [--tools=engine,autocannon,wrk]
  *
- * The server runs in its own process (so the two tools only share the CPU with it, not an
- * event loop); autocannon and the engine take turns, `rounds` times, each with one thread and
- * the same number of connections in a closed loop, latency measured from the send. Prints a
- * Markdown table (medians and spread) for docs/performance.md. Not run in CI.
+ * The server runs in its own process; each tool uses one thread and the same connections,
+ * latency from the send. Per round it records each tool's rate, its own CPU per request and
+ * the 1-minute load average before and after, and marks a round "busy" when the load before
+ * any of its runs was over 1.5 (the machine has 2 cores: a ratio from such a round may
+ * measure a starved competitor, not a faster engine). Prints Markdown for
+ * docs/performance.md. Not run in CI. (k6, which issue 12 names, is not used here: it is
+ * under the AGPL, which this project's package policy excludes.)
  */
-import { fork } from 'node:child_process';
 import os from 'node:os';
-import autocannon from 'autocannon';
-import { commandLineOrExit, decodeHistogram, numberArg, summarizeHistogram, wholeArg } from '@crucible/instrument-kit';
-import { constantArrivalRate, constantVUs } from '../executors.js';
-import { run } from '../runner.js';
-import type { ScenarioResult } from '../result.js';
-import { scenario } from '../scenario.js';
+import { commandLineOrExit, wholeArg } from '@crucible/instrument-kit';
+import { BARE_SERVER, load1, median, startServer, viaAutocannon, viaEngine, viaWrk, type Figures } from './tools.js';
 
-/** Latency summary (ms) of a result's base64 HDR histogram. */
-function summary(histogram: string | undefined) {
-  if (!histogram) return null;
-  const h = decodeHistogram(histogram);
-  const out = summarizeHistogram(h);
-  h.destroy();
-  return out;
-}
+const TOOLS = { engine: viaEngine, autocannon: viaAutocannon, wrk: viaWrk } as const;
+type Tool = keyof typeof TOOLS;
+const LABEL: Record<Tool, string> = { engine: 'crucible load-engine', autocannon: 'autocannon 8', wrk: 'wrk 4.1 (C, -t1)' };
+const BUSY = 1.5;
 
-function errorRate(s: ScenarioResult): number {
-  return s.requests === 0 ? 0 : (s.requests - s.successes) / s.requests;
-}
-
-const { duration, connections, rounds, openFraction } = commandLineOrExit(
+const { duration, connections, rounds, tools } = commandLineOrExit(
   process.argv.slice(2),
   {
     usage: 'npm run perf -w @crucible/load-engine --',
     flags: {
-      duration: { type: 'string', value: '<s>', description: 'seconds per measurement (default 10)' },
-      connections: { type: 'string', value: '<n>', description: 'connections of both tools (default 50)' },
-      rounds: { type: 'string', value: '<n>', description: 'turns of each tool (default 3)' },
-      open: { type: 'string', value: '<0..1>', description: "the open model's rate as a fraction of the closed loop's (default 0.5)" },
+      duration: { type: 'string', value: '<s>', description: 'seconds per measurement (default 5)' },
+      connections: { type: 'string', value: '<n>', description: 'connections of every tool (default 50)' },
+      rounds: { type: 'string', value: '<n>', description: 'turns of each tool (default 5)' },
+      tools: { type: 'string', value: '<list>', description: 'comma-separated: engine, autocannon, wrk (default all three)' },
     },
   },
-  (values) => ({
-    duration: wholeArg('--duration', values.duration, 10, 3600),
-    connections: wholeArg('--connections', values.connections, 50, 10_000),
-    rounds: wholeArg('--rounds', values.rounds, 3, 100),
-    openFraction: numberArg('--open', values.open, 0.01, 1) ?? 0.5,
-  }),
+  (values) => {
+    const list = (values.tools ?? 'engine,autocannon,wrk').split(',').map((t) => t.trim());
+    for (const t of list) if (!(t in TOOLS)) throw new Error(`--tools: unknown tool "${t}" (engine, autocannon, wrk)`);
+    return {
+      duration: wholeArg('--duration', values.duration, 5, 3600),
+      connections: wholeArg('--connections', values.connections, 50, 10_000),
+      rounds: wholeArg('--rounds', values.rounds, 5, 100),
+      tools: list as Tool[],
+    };
+  },
 );
 
-const SERVER = `
-const http = require('node:http');
-const body = JSON.stringify({ ok: true, service: 'bare' });
-const server = http.createServer((req, res) => { res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }); res.end(body); });
-server.keepAliveTimeout = 60000;
-server.listen(0, '127.0.0.1', () => process.send(server.address().port));
-`;
-
-interface Figures {
-  rps: number;
-  p50: number;
-  p99: number;
-}
-
-async function startServer(): Promise<{ url: string; stop: () => void }> {
-  const child = fork('-e', [SERVER], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  // fork('-e') runs the code given after it; the port comes back over IPC.
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('message', (m) => resolve(Number(m)));
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
-  return { url: `http://127.0.0.1:${port}`, stop: () => child.kill() };
-}
-
-async function viaAutocannon(url: string): Promise<Figures> {
-  const r = await autocannon({ url, connections, duration, pipelining: 1 });
-  return { rps: r.requests.total / duration, p50: r.latency.p50, p99: r.latency.p99 };
-}
-
-async function viaEngine(url: string): Promise<Figures> {
-  const result = await run(
-    scenario({
-      name: 'bare',
-      executor: constantVUs({ vus: connections, duration: `${duration}s` }),
-      connections,
-      request: (ctx) => ctx.http.request({ path: '/' }),
-      checks: { 'status is 200': (res) => res.status === 200 },
-    }),
-    { baseUrl: url },
-  );
-  const s = result.scenarios[0];
-  if (!s || errorRate(s) > 0) throw new Error(`engine run had errors: ${JSON.stringify(s?.errors)}`);
-  const latency = summary(s.histogram);
-  return { rps: s.requests / duration, p50: latency?.p50 ?? 0, p99: latency?.p99 ?? 0 };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
-
 const fmt = (xs: number[], digits = 0): string => `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`;
+const loads = (f: Figures): string => `${f.loadBefore.toFixed(2)}→${f.loadAfter.toFixed(2)}`;
 
-const server = await startServer();
+const server = await startServer(BARE_SERVER);
 try {
-  // One short warm-up of each so neither pays for JIT and connection set-up in round 1.
-  await autocannon({ url: server.url, connections, duration: 2 });
-  await viaEngine(server.url).catch(() => undefined);
-  const ac: Figures[] = [];
-  const en: Figures[] = [];
+  // A short warm-up of each so none pays for JIT and connection set-up in round 1.
+  for (const t of tools) await TOOLS[t](server.url, connections, 2);
+  const byTool = new Map<Tool, Figures[]>(tools.map((t) => [t, []]));
+  const busyRounds: boolean[] = [];
   for (let i = 0; i < rounds; i++) {
-    ac.push(await viaAutocannon(server.url));
-    en.push(await viaEngine(server.url));
-    process.stderr.write(`round ${i + 1}: autocannon ${ac.at(-1)?.rps.toFixed(0)} req/s, engine ${en.at(-1)?.rps.toFixed(0)} req/s\n`);
+    const line: string[] = [];
+    let busy = false;
+    for (const t of tools) {
+      const f = await TOOLS[t](server.url, connections, duration);
+      byTool.get(t)?.push(f);
+      busy ||= f.loadBefore > BUSY;
+      line.push(`${t} ${f.rps.toFixed(0)}/s ${f.cpuUsPerReq.toFixed(1)} µs CPU/req (load ${loads(f)})`);
+    }
+    busyRounds.push(busy);
+    process.stderr.write(`round ${i + 1}${busy ? ' (busy)' : ''}: ${line.join(', ')}\n`);
   }
-  const ratios = en.map((e, i) => e.rps / (ac[i]?.rps ?? 1));
-  // The open model at a fraction (--open, default 0.5) of the closed loop's rate: can it keep the schedule?
-  const rate = Math.round((openFraction * median(en.map((f) => f.rps))) / 100) * 100;
-  const open = await run(
-    scenario({ name: 'open', executor: constantArrivalRate({ rate, duration: `${duration}s`, preAllocatedVUs: connections, maxVUs: connections * 4 }), connections, request: (ctx) => ctx.http.request({ path: '/' }) }),
-    { baseUrl: server.url },
-  );
-  const o = open.scenarios[0];
-  const oLatency = summary(o?.histogram);
-  const oLag = summary(o?.lagHistogram);
-  process.stdout.write(
-    [
-      `Bare node:http server (own process), ${connections} connections, closed loop, ${duration} s × ${rounds} rounds, one thread each; ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), Node ${process.version}, load average at end ${os.loadavg().map((l) => l.toFixed(1)).join('/')}.`,
-      '',
-      '| tool | req/s median (min–max) | p50 ms | p99 ms |',
-      '|---|---:|---:|---:|',
-      `| autocannon 8 | ${fmt(ac.map((f) => f.rps))} | ${fmt(ac.map((f) => f.p50), 2)} | ${fmt(ac.map((f) => f.p99), 2)} |`,
-      `| crucible load-engine | ${fmt(en.map((f) => f.rps))} | ${fmt(en.map((f) => f.p50), 2)} | ${fmt(en.map((f) => f.p99), 2)} |`,
-      '',
-      `engine / autocannon: median ${median(ratios).toFixed(2)}× (per round: ${ratios.map((r) => r.toFixed(2)).join(', ')})`,
-      '',
-      `open model (constant arrival rate ${rate}/s for ${duration} s, latency from the intended start): achieved ${o && o.durationS > 0 ? (o.requests / o.durationS).toFixed(0) : 0} req/s, dropped ${o?.dropped}, p50 ${oLatency?.p50.toFixed(2)} ms, p99 ${oLatency?.p99.toFixed(2)} ms, start lag p99 ${oLag?.p99.toFixed(2)} ms`,
-      '',
-    ].join('\n'),
-  );
+  const engine = byTool.get('engine') ?? [];
+  const out: string[] = [
+    `Bare node:http server (own process), ${connections} connections, closed loop, ${duration} s × ${rounds} rounds interleaved (${tools.join(', ')}), one thread each; ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), Node ${process.version}; load average at the end ${load1().toFixed(2)}.`,
+    '',
+    '| tool | req/s median (min–max) | CPU µs/request median (min–max) | p50 ms | p99 ms |',
+    '|---|---:|---:|---:|---:|',
+  ];
+  for (const t of tools) {
+    const fs = byTool.get(t) ?? [];
+    out.push(`| ${LABEL[t]} | ${fmt(fs.map((f) => f.rps))} | ${fmt(fs.map((f) => f.cpuUsPerReq), 1)} | ${fmt(fs.map((f) => f.p50), 2)} | ${fmt(fs.map((f) => f.p99), 2)} |`);
+  }
+  out.push('', `| round | ${tools.map((t) => `${t} req/s (load before→after)`).join(' | ')} | ${tools.filter((t) => t !== 'engine').map((t) => `engine ÷ ${t}`).join(' | ')} |`);
+  out.push(`|---|${tools.map(() => '---:').join('|')}|${tools.filter((t) => t !== 'engine').map(() => '---:').join('|')}|`);
+  for (let i = 0; i < rounds; i++) {
+    const cells = tools.map((t) => {
+      const f = byTool.get(t)?.[i] as Figures;
+      return `${f.rps.toFixed(0)} (${loads(f)})`;
+    });
+    const ratios = tools.filter((t) => t !== 'engine').map((t) => ((engine[i]?.rps ?? Number.NaN) / (byTool.get(t)?.[i]?.rps ?? Number.NaN)).toFixed(2));
+    out.push(`| ${i + 1}${busyRounds[i] ? ' (busy)' : ''} | ${cells.join(' | ')} | ${ratios.join(' | ')} |`);
+  }
+  for (const t of tools.filter((x) => x !== 'engine')) {
+    const quiet = engine.map((e, i) => (busyRounds[i] ? Number.NaN : e.rps / (byTool.get(t)?.[i]?.rps ?? Number.NaN))).filter((r) => Number.isFinite(r));
+    const all = engine.map((e, i) => e.rps / (byTool.get(t)?.[i]?.rps ?? Number.NaN));
+    out.push('', `engine ÷ ${t}: median ${median(all).toFixed(2)}× over all rounds; ${quiet.length ? `${median(quiet).toFixed(2)}× over the ${quiet.length} quiet ones (load before ≤ ${BUSY})` : `no quiet round (load before ≤ ${BUSY})`}; CPU per request ${(median(engine.map((f) => f.cpuUsPerReq)) / median((byTool.get(t) ?? []).map((f) => f.cpuUsPerReq))).toFixed(2)}× ${t}'s.`);
+  }
+  process.stdout.write(`${out.join('\n')}\n`);
 } finally {
   server.stop();
 }

@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { Http1Response, HttpTransportError, type RawHeaders } from './response.js';
+import { Http1Response, HttpTransportError } from './response.js';
 
 /** One request handed to a connection: already serialised, with its promise's settlers. */
 export interface PendingRequest {
@@ -66,7 +66,7 @@ export class Http1Connection {
   #state = State.Head;
   #pending: Buffer | undefined;
   #status = 0;
-  #raw: RawHeaders = [];
+  #fields = '';
   #remaining = 0;
   #chunks: Buffer[] = [];
   #closeAfter = false;
@@ -235,17 +235,17 @@ export class Http1Connection {
     let keepAlive = !http10;
     let chunked = false;
     let length = -1;
-    const raw: RawHeaders = [];
+    // Only the framing fields are read here (by length first: most fields are none of them);
+    // the response parses the whole block into an object only if someone reads its headers.
     let p = text.indexOf('\r\n');
     while (p >= 0) {
       const from = p + 2;
       const eol = text.indexOf('\r\n', from);
-      const to = eol < 0 ? text.length : eol;
       const colon = text.indexOf(':', from);
-      if (colon > from && colon < to) {
+      const n = colon - from;
+      if (colon > from && (eol < 0 || colon < eol) && (n === 10 || n === 14 || n === 17)) {
         const name = text.slice(from, colon).toLowerCase();
-        const value = text.slice(colon + 1, to).trim();
-        raw.push(name, value);
+        const value = (eol < 0 ? text.slice(colon + 1) : text.slice(colon + 1, eol)).trim();
         if (name === 'content-length') length = /^\d{1,15}$/.test(value) ? Number(value) : -2;
         else if (name === 'transfer-encoding') chunked = value.toLowerCase().endsWith('chunked');
         else if (name === 'connection') {
@@ -267,7 +267,7 @@ export class Http1Connection {
     // 1xx (but 101) is an interim answer: the real one follows for the same request.
     if (status < 200 && status !== 101) return true;
     this.#status = status;
-    this.#raw = raw;
+    this.#fields = text;
     this.#closeAfter = !keepAlive || status === 101;
     const req = this.inflight[0] as PendingRequest;
     if (req.isHead || status === 204 || status === 304 || status === 101) this.#complete();
@@ -289,7 +289,7 @@ export class Http1Connection {
     let body = '';
     if (chunks.length === 1) body = (chunks[0] as Buffer).toString('utf8');
     else if (chunks.length > 1) body = Buffer.concat(chunks).toString('utf8');
-    const res = new Http1Response(this.#status, this.#raw, body);
+    const res = new Http1Response(this.#status, this.#fields, body);
     if (chunks.length > 0) this.#chunks = [];
     this.#state = State.Head;
     this.#owner.onSettled(1);

@@ -1,6 +1,3 @@
-/** Response header fields as the wire had them: lowercase name, value, name, value, … */
-export type RawHeaders = string[];
-
 /** A transport failure with the code a caller branches on (undici's names where it has one). */
 export class HttpTransportError extends Error {
   override readonly name = 'HttpTransportError';
@@ -21,12 +18,13 @@ export class HttpTransportError extends Error {
 export class Http1Response {
   readonly status: number;
   readonly body: string;
-  readonly #raw: RawHeaders;
+  /** The status line and header block as received (latin1, without the blank line). */
+  readonly #block: string;
   #headers: Record<string, string | string[] | undefined> | undefined;
 
-  constructor(status: number, raw: RawHeaders, body: string) {
+  constructor(status: number, block: string, body: string) {
     this.status = status;
-    this.#raw = raw;
+    this.#block = block;
     this.body = body;
   }
 
@@ -34,10 +32,13 @@ export class Http1Response {
   get headers(): Readonly<Record<string, string | string[] | undefined>> {
     if (this.#headers) return this.#headers;
     const out: Record<string, string | string[] | undefined> = {};
-    const raw = this.#raw;
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i] as string;
-      const value = raw[i + 1] as string;
+    const lines = this.#block.split('\r\n');
+    for (let i = 1; i < lines.length; i++) {
+      const line = lines[i] as string;
+      const colon = line.indexOf(':');
+      if (colon <= 0) continue;
+      const name = line.slice(0, colon).trim().toLowerCase();
+      const value = line.slice(colon + 1).trim();
       const had = out[name];
       if (had === undefined) out[name] = value;
       else if (Array.isArray(had)) had.push(value);
