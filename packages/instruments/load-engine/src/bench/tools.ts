@@ -105,7 +105,9 @@ function wrkMs(v: string): number {
 /** wrk 4 (C, one thread: `-t1`), its CPU read from the shell's `times` after it exits. */
 export async function viaWrk(url: string, connections: number, durationS: number, path = '/'): Promise<Figures> {
   const loadBefore = load1();
-  const { stdout } = await execFileP('sh', ['-c', `wrk -t1 -c${connections} -d${durationS}s --latency ${url}${path} && times`], { maxBuffer: 1 << 20 });
+  const { stdout } = await execFileP('sh', ['-c', `wrk -t1 -c${connections} -d${durationS}s --latency ${url}${path} && times`], { maxBuffer: 1 << 20 }).catch((e: unknown) => {
+    throw new Error(`wrk failed (install it with \`npx nx run tools:install-wrk\`, or leave it out with --tools=engine,autocannon): ${String(e)}`);
+  });
   const total = Number(/(\d+) requests in/.exec(stdout)?.[1] ?? Number.NaN);
   const pct = (p: string) => wrkMs(new RegExp(`^\\s+${p}%\\s+(\\S+)`, 'm').exec(stdout)?.[1] ?? '');
   // `times` prints the shell's user/sys, then its children's: "0m1.234s 0m2.345s".
