@@ -37,7 +37,7 @@ export function burstOf(size: number, round: number, keyed = true): SuiteStep<Id
         }),
       );
       const history = reservationsOf(result).map((r) => r.op);
-      result.verdicts.push(checkIds(history), ...(await sqlVerdicts(kit.db, history, [projectId])));
+      result.verdicts.push(checkIds(history, { reconciledBy: 'id-reconciliation' }), ...(await sqlVerdicts(kit.db, history, [projectId])));
       return result;
     },
   };

@@ -33,7 +33,7 @@ export const fiftyBySix: SuiteStep<IdStressContext> = {
     const history = reservations.map((r) => r.op);
     const registry = (await registryOf(ctx, 'alpha'))['US'] ?? 0;
     result.verdicts.push(
-      checkIds(history),
+      checkIds(history, { reconciledBy: 'id-reconciliation' }),
       ...(await sqlVerdicts(kit.db, history, ['alpha'])),
       expectVerdict('registry', registry === 300, `alpha's US registry at ${registry} after 50 reservations of 6 (want 300)`, { registry, expected: 300 }),
     );

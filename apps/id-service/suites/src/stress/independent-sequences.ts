@@ -30,7 +30,7 @@ export const independentSequences: SuiteStep<IdStressContext> = {
     const registries = await Promise.all(projects.map(async (p) => ({ p, last: (await registryOf(ctx, p))['US'] ?? 0 })));
     const at30 = registries.filter((r) => r.last === 30).length;
     result.verdicts.push(
-      checkIds(history),
+      checkIds(history, { reconciledBy: 'id-reconciliation' }),
       ...(await sqlVerdicts(kit.db, history, projects)),
       expectVerdict(
         'registries-at-30',
