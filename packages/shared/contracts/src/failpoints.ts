@@ -32,6 +32,7 @@ export const failpoints = {
   'tasks.next.serialised': 'GET /tasks/next holds a process-wide lock across a 15 ms section (a lock held across slow work: throughput caps near 66/s per replica)',
   'tasks.ids.no-timeout': "the task API's call to the ID service for a block of task ids has no deadline (no per-call timeout): behind a frozen ID service the call, and every create waiting on it, hangs instead of a fast 503",
   'tasks.ids.no-recovery-log': 'the task API never logs dependency_up when the ID service answers again (the recovery happens, its record in the log does not)',
+  'gateway.api.unscoped': "the gateway's GET /api/v1/runs lists runs without the project filter (another project's runs in a key's answer)",
 } as const;
 
 /** The name of a failpoint. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { projectIdSchema } from './project.js';
 import { latencySummarySchema, outcomeStatusSchema, thresholdResultSchema } from './report.js';
 
 /** A run (channel) name on the metrics gateway: letters, digits and `._:-`. */
@@ -58,6 +59,22 @@ export const runEndSummarySchema = z.object({
 });
 export type RunEndSummary = z.infer<typeof runEndSummarySchema>;
 
+/**
+ * What a run is, sent once before its snapshots: where it ran and on which code, so the
+ * gateway's history can list and trend runs by branch, commit and machine. `project` is read
+ * only from a publisher holding the operator's publish token; a publisher that connected with
+ * a project API key publishes into its key's project, whatever this says.
+ */
+export const runStartSchema = z.object({
+  project: projectIdSchema.optional(),
+  commit: z.string().max(64).optional(),
+  branch: z.string().max(256).optional(),
+  machine: z.string().max(256).optional(),
+  profile: z.string().max(64).optional(),
+  started_at: z.string().optional(),
+});
+export type RunStart = z.infer<typeof runStartSchema>;
+
 /** A small metric event (the generic ingest the WebSocket load scenarios use). */
 export const metricEventSchema = z.object({
   name: z.string().min(1).max(128),
@@ -77,6 +94,7 @@ const seqSchema = z.number().int().positive();
 
 /** Messages a publisher sends to the gateway. */
 export const gatewayPublishSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('run_start'), run_id: runIdSchema, seq: seqSchema.optional(), run: runStartSchema }),
   z.object({ type: z.literal('snapshot'), run_id: runIdSchema, seq: seqSchema.optional(), snapshot: metricSnapshotSchema }),
   z.object({ type: z.literal('event'), run_id: runIdSchema, seq: seqSchema.optional(), event: metricEventSchema }),
   z.object({ type: z.literal('run_end'), run_id: runIdSchema, seq: seqSchema.optional(), summary: runEndSummarySchema }),
@@ -94,6 +112,7 @@ export type GatewayClientMessage = z.infer<typeof gatewayClientMessageSchema>;
 
 /** A message of a run channel as subscribers receive it: the published message with its sequence. */
 export const channelMessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('run_start'), run_id: runIdSchema, seq: seqSchema, run: runStartSchema }),
   z.object({ type: z.literal('snapshot'), run_id: runIdSchema, seq: seqSchema, snapshot: metricSnapshotSchema }),
   z.object({ type: z.literal('event'), run_id: runIdSchema, seq: seqSchema, event: metricEventSchema }),
   z.object({ type: z.literal('run_end'), run_id: runIdSchema, seq: seqSchema, summary: runEndSummarySchema }),
