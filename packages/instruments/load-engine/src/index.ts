@@ -1,6 +1,6 @@
 /**
  * @crucible/load-engine — scenarios that read like tests, open-model (arrival rate) and
- * closed-model (VUs) executors and bursts, HTTP through undici, WebSocket through ws, HDR
+ * closed-model (VUs) executors and bursts, HTTP through its own HTTP/1.1 client (undici for https:), WebSocket through ws, HDR
  * histograms with coordinated-omission-correct latency, custom metrics the engine counts,
  * execution segments, run sessions, events for sinks. It measures; `@crucible/reporting`
  * turns a `RunResult` into a report (`buildReport`) and evaluates its thresholds.

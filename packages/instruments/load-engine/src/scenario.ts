@@ -28,7 +28,7 @@ export interface IterationContext<D extends MetricDeclarations = MetricDeclarati
   readonly vu: number;
   /** Iteration index: the global schedule index in open models, the VU's own counter in closed ones. */
   readonly iteration: number;
-  /** HTTP through the scenario's undici Pool; `tags` of a request land on the iteration's sample. */
+  /** HTTP through the scenario's connection pool (the engine's HTTP/1.1 client); `tags` of a request land on the iteration's sample. */
   readonly http: { request(req: HttpRequest): Promise<HttpResponse> };
   /** WebSocket connections (closed when the VU stops). */
   readonly ws: WebSocketClient;
@@ -74,7 +74,7 @@ export interface ScenarioDefinition<R, D extends MetricDeclarations = MetricDecl
   readonly warmup?: Duration;
   /** Base URL of `ctx.http` (default: the run's `baseUrl`). */
   readonly baseUrl?: string;
-  /** undici Pool connections (default: maxVUs of open models, VUs of closed models, requests of a burst; at most 1024). */
+  /** HTTP connections of the scenario's pool (default: maxVUs of open models, VUs of closed models, requests of a burst; at most 1024). */
   readonly connections?: number;
   /** Delay from the run start (scenarios of a run start together unless `sequential`). */
   readonly startTime?: Duration;
