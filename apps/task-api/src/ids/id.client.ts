@@ -63,6 +63,8 @@ export class IdClient {
   readonly #pool: Pool;
   readonly #options: IdClientOptions;
   readonly breaker: CircuitBreaker;
+  /** When the first call of the current outage failed (`undefined`: the ID service answers). */
+  #downSince: number | undefined;
 
   constructor(options: IdClientOptions) {
     this.#options = options;
@@ -97,19 +99,40 @@ export class IdClient {
       try {
         const range = await this.#call(authorization, key, type, count);
         this.breaker.success();
+        this.#up();
         return range;
       } catch (err) {
         if (err instanceof Refused) {
           // It answered: it is up. The request itself is wrong, which no retry mends.
           this.breaker.success();
+          this.#up();
           throw new ServiceError('internal', `the ID service refused the reservation: ${err.message}`);
         }
         this.breaker.failure();
         why = (err as Error).message;
+        this.#down(why);
         if (attempt + 1 < this.#options.attempts) await sleep(25 * (attempt + 1));
       }
     }
     throw dependencyUnavailable(why, this.breaker.retryAfterMs(), 'closed');
+  }
+
+  // Detection and recovery as log events, once per outage: the evidence the resilience suite reads.
+  #down(error: string): void {
+    if (this.#downSince !== undefined) return;
+    this.#downSince = Date.now();
+    this.#options.logger?.warn({ event: 'dependency_down', dependency: 'id-service', at: new Date(this.#downSince).toISOString(), error }, 'ID service unreachable');
+  }
+
+  #up(): void {
+    if (this.#downSince === undefined) return;
+    const at = Date.now();
+    const outageMs = at - this.#downSince;
+    this.#downSince = undefined;
+    // The planted silence (failpoint `tasks.ids.no-recovery-log`): the recovery happens, its record does not.
+    if (failpoint('tasks.ids.no-recovery-log')) return;
+    // At the level of the failure it ends, so a log kept at `warn` holds both halves of the outage.
+    this.#options.logger?.warn({ event: 'dependency_up', dependency: 'id-service', at: new Date(at).toISOString(), outage_ms: outageMs }, 'ID service reachable again');
   }
 
   async #call(authorization: string, key: string, type: string, count: number): Promise<IssuedRange> {
@@ -145,5 +168,5 @@ export class IdClient {
 function logChange(logger: Logger | undefined, c: BreakerChange): void {
   const at = new Date(c.at).toISOString();
   if (c.state === 'open') logger?.warn({ event: 'circuit_open', dependency: 'id-service', at, failures: c.failures }, 'ID service circuit opened');
-  else logger?.info({ event: 'circuit_closed', dependency: 'id-service', at, outage_ms: c.outageMs }, 'ID service circuit closed');
+  else logger?.warn({ event: 'circuit_closed', dependency: 'id-service', at, outage_ms: c.outageMs }, 'ID service circuit closed');
 }

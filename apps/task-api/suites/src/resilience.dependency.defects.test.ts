@@ -19,7 +19,8 @@ let steps: StepRunner;
 
 beforeAll(async () => {
   // Only the task API is asked for: the testbed starts the ID service it needs, linked through Toxiproxy.
-  sut = await startSut({ server: testServer(), apps: ['task-api'], chaos: true, env: { ...resilienceEnv, LOG_LEVEL: 'silent' } });
+  // At the suite's log level (warn): the step reads the replica's dependency_down / dependency_up events.
+  sut = await startSut({ server: testServer(), apps: ['task-api'], chaos: true, env: { ...resilienceEnv } });
   steps = openStepRunner(sut);
 });
 afterAll(async () => {
@@ -83,6 +84,9 @@ describe('the ID service taken away, on the real task-api', () => {
       expect(m['open_refusal_p99_ms']).toBeLessThan(100);
       expect(m['refusal_max_ms']).toBeLessThan(1500);
     }
+    // Detection and recovery in the log, once per fault, in order.
+    const logged = rows.flatMap((r) => r.verdicts).filter((v) => v.checker === 'dependency-log-events');
+    expect(logged.map((v) => v.status)).toEqual(['pass', 'pass']);
     const reconciled = rows.flatMap((r) => r.verdicts).find((v) => v.checker === 'task-id-reconciliation');
     expect(reconciled?.status).toBe('pass');
     expect(reconciled?.counts['generated_acknowledged']).toBeGreaterThan(50);
@@ -100,5 +104,14 @@ describe('the ID service taken away, on the real task-api', () => {
     expect(failed).toContainEqual(expect.stringMatching(/link: timeout .*: dependent_over_1500ms: value==0 .*= [1-9]\d*/));
     // Slow, not wrong: no id is lost, duplicated or made up.
     expect(rows.flatMap((r) => r.verdicts).find((v) => v.checker === 'task-id-reconciliation')?.status).toBe('pass');
+  });
+
+  it('recovery logged: a task API that never logs dependency_up (tasks.ids.no-recovery-log) fails dependency-log-events on every fault', async () => {
+    // The event is written once per outage, so the defect is armed at 100 %: it is the issue's
+    // "a service that never logs recovery". The recovery itself still happens (recovery_ms passes).
+    const rows = await on('tasks.ids.no-recovery-log=1', dependencyOutageStep(taskApiWorkload, clean('dep-no-recovery-log')));
+    const failed = failedChecks(rows);
+    expect(failed.filter((f) => /dependency-log-events: no dependency_up for id-service/.test(f))).toHaveLength(2);
+    expect(failed.filter((f) => /recovery_ms/.test(f))).toEqual([]);
   });
 });

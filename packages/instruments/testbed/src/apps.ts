@@ -48,6 +48,17 @@ export function discoverApps(root = workspaceRoot()): AppManifest[] {
   return found;
 }
 
+/** One structured log event an app wrote (a JSON log line with an `event` field), e.g. `dependency_down`. */
+export interface AppLogEvent {
+  readonly event: string;
+  /** The line's own time, when it carries one (`at`, ISO 8601), else when the testbed read it; epoch ms. */
+  readonly at: number;
+  readonly fields: Readonly<Record<string, unknown>>;
+}
+
+/** Log events kept per process, newest last (older ones dropped past this). */
+const maxEvents = 5000;
+
 /** One running app process. */
 export interface RunningApp extends AsyncDisposable {
   readonly name: string;
@@ -55,6 +66,11 @@ export interface RunningApp extends AsyncDisposable {
   readonly pid: number;
   /** Everything the process wrote to stderr (its JSON logs), for diagnosis. */
   readonly stderr: () => string;
+  /**
+   * Every structured log event it wrote so far (JSON lines with an `event` field, on stdout
+   * or stderr), kept apart from `stderr`'s tail so a flood of request errors cannot push them out.
+   */
+  readonly events: () => readonly AppLogEvent[];
   /** SIGTERM, then SIGKILL after `graceMs`. */
   stop(graceMs?: number): Promise<void>;
   /** Kills the process at once (SIGKILL), as a crash would. */
@@ -87,9 +103,18 @@ export async function startApp(app: AppManifest, options: StartAppOptions = {}):
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
+  let partial = '';
+  const events: AppLogEvent[] = [];
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-64 * 1024);
+    const lines = (partial + chunk).split('\n');
+    partial = (lines.pop() ?? '').slice(-64 * 1024);
+    for (const line of lines) {
+      const e = eventOf(line);
+      if (e) events.push(e);
+    }
+    if (events.length > maxEvents) events.splice(0, events.length - maxEvents);
   });
   const stop = async (graceMs = 5000) => {
     if (child.exitCode !== null || child.signalCode !== null) return;
@@ -106,6 +131,12 @@ export async function startApp(app: AppManifest, options: StartAppOptions = {}):
     }, timeoutMs);
     const lines = readline.createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
+      // pino writes to stdout: log events come this way too (kept after the listening line).
+      const e = eventOf(line);
+      if (e) {
+        events.push(e);
+        if (events.length > maxEvents) events.splice(0, events.length - maxEvents);
+      }
       try {
         const msg = JSON.parse(line) as { event?: string; url?: string };
         if (msg.event === 'listening' && msg.url) {
@@ -134,6 +165,7 @@ export async function startApp(app: AppManifest, options: StartAppOptions = {}):
     url,
     pid: child.pid!,
     stderr: () => stderr,
+    events: () => events,
     stop: stopOnce,
     kill: async () => {
       child.kill('SIGKILL');
@@ -142,6 +174,18 @@ export async function startApp(app: AppManifest, options: StartAppOptions = {}):
     },
     [Symbol.asyncDispose]: () => stopOnce(),
   };
+}
+
+function eventOf(line: string): AppLogEvent | undefined {
+  if (!line.startsWith('{') || !line.includes('"event"')) return undefined;
+  try {
+    const fields = JSON.parse(line) as Record<string, unknown>;
+    if (typeof fields['event'] !== 'string') return undefined;
+    const at = typeof fields['at'] === 'string' ? Date.parse(fields['at']) : NaN;
+    return { event: fields['event'], at: Number.isNaN(at) ? Date.now() : at, fields };
+  } catch {
+    return undefined;
+  }
 }
 
 /** Polls `GET /health` until it answers 200. */

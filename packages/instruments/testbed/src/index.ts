@@ -9,7 +9,7 @@
  */
 export { startPostgres, parseDatabaseUrl, type PostgresServer, type StartPostgresOptions } from './postgres.js';
 export { ensureTemplate, createDatabase, type TestDatabase } from './databases.js';
-export { discoverApps, startApp, waitHealthy, type AppManifest, type RunningApp, type StartAppOptions } from './apps.js';
+export { discoverApps, startApp, waitHealthy, type AppManifest, type AppLogEvent, type RunningApp, type StartAppOptions } from './apps.js';
 export { startSut, type Sut, type SutOptions } from './sut.js';
 export type { SutChaos } from './sut-chaos.js';
 export { freePort } from './ports.js';

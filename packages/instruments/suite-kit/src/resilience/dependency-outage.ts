@@ -1,5 +1,7 @@
 import { down, spanOf, timeout, type FaultSpec, type StepRecord } from '@crucible/chaos';
-import type { ScenarioReport } from '@crucible/contracts';
+import type { ScenarioReport, Verdict } from '@crucible/contracts';
+import { expectVerdict } from '@crucible/checkers';
+import type { AppLogEvent } from '@crucible/testbed';
 import { constantArrivalRate } from '@crucible/load-engine';
 import { hungCalls, uncleanFailures, type HttpCall } from '../calls.js';
 import { latencyOf, percentileOf, phaseReports } from '../phases.js';
@@ -94,8 +96,9 @@ export function isolationFigures(split: readonly DependencyCall[], step: StepRec
  * 6. Failure isolation from a dependency: while the app's link to the app it calls is down,
  * then frozen, everything that does not need it keeps working (errors < 1 %), what needs it
  * is refused fast (503 `refusal` with `Retry-After`: < 1.5 s, < 100 ms once the breaker is
- * open), and works again within 2 s of its return; the workload's verdicts (ids reconciled
- * with the dependency's registry) on the `after` row. Reported as the calm before, one row
+ * open), and works again within 2 s of its return; the app's log records detection and
+ * recovery (`dependency_down` / `dependency_up`) in order with the fault; the workload's
+ * verdicts (ids reconciled with the dependency's registry) on the `after` row. Reported as the calm before, one row
  * per fault, and the calm after. `shape` resizes the step (a planted-defect test runs less).
  */
 export function dependencyOutageStep<Op>(w: ResilienceWorkload<Op>, shape: DependencyOutageShape = dependencyOutageShape): SuiteStep<ResilienceContext> {
@@ -114,6 +117,9 @@ export function dependencyOutageStep<Op>(w: ResilienceWorkload<Op>, shape: Depen
       const load = await loadUnderFaults(w, ctx, kit, { step: 'dependency', projectId, executor, faults });
       const description = describeLoad(executor, dep.load ?? w.load);
       const split = load.ops.map((op) => dep.split(op)).filter((d): d is DependencyCall => d !== undefined);
+      // The log of the replica the load drove (the app's structured events, as the testbed read them).
+      const replica = Object.values(ctx.sut.apps).flat().find((a) => a.url === ctx.url);
+      const logOf = () => replica?.events() ?? [];
       const calm = await faultRows(withDependencyVerdicts(w, dep), ctx, projectId, {}, load, {
         name: `${w.app} → ${dep.app} link down, then frozen`,
         executor: description,
@@ -126,13 +132,55 @@ export function dependencyOutageStep<Op>(w: ResilienceWorkload<Op>, shape: Depen
       for (const step of load.timeline.steps) {
         if (!step.appliedAt || !step.removedAt) throw new Error(`fault step did not run: ${step.description}: ${step.error ?? ''}`);
         const what = step.fault.type === 'down' ? 'down (connections refused)' : step.description.replace(/^at [\d.]+ s add /, '').replace(/ on [^ ]+ for .*$/, '');
-        const during = await withAdditions({ thresholds: faultThresholds, metrics: isolationFigures(split, step, dep.refusal) }, undefined, load as FaultLoad<Op>, []);
+        const verdicts = [logEventsVerdict(logOf(), step, split, dep.app)];
+        const during = await withAdditions({ thresholds: faultThresholds, metrics: isolationFigures(split, step, dep.refusal), verdicts }, undefined, load as FaultLoad<Op>, []);
         const rows = phaseReports(load.calls, { name: `${w.app} → ${dep.app} link: ${what}`, executor: description, step, run: load.timeline, dropped: load.droppedBySecond, during });
         perFault.push(phaseRow(rows, 'during'));
       }
       return [phaseRow(calm, 'before'), ...perFault, phaseRow(calm, 'after')];
     },
   };
+}
+
+/** Slack for two clocks of one machine (the app's `Date.now` and the client's), ms. */
+const clockSlackMs = 20;
+
+/**
+ * The app's log as evidence of one fault: a `dependency_down` event for `dependency` while
+ * the fault acted and no later than the first refusal (it refused, so it had detected), and
+ * after it a `dependency_up` once the fault was removed, no later than the first success
+ * after it and within 2 s of the removal. Fails when either is missing or out of order.
+ */
+export function logEventsVerdict(events: readonly AppLogEvent[], step: StepRecord, split: readonly DependencyCall[], dependency: string): Verdict {
+  const from = step.appliedAt as number;
+  const to = step.removedAt as number;
+  const mine = events.filter((e) => e.fields['dependency'] === dependency);
+  const down = mine.find((e) => e.event === 'dependency_down' && e.at >= from - clockSlackMs && e.at <= to + clockSlackMs);
+  const up = mine.find((e) => e.event === 'dependency_up' && e.at >= to - clockSlackMs && (down === undefined || e.at >= down.at));
+  const firstRefusal = split.filter((d) => d.needsDependency && !d.call.ok && d.call.end >= from && d.call.start < to).map((d) => d.call.end).sort((a, b) => a - b)[0];
+  const firstBack = split.filter((d) => d.needsDependency && d.call.ok && d.call.start >= to).map((d) => d.call.end).sort((a, b) => a - b)[0];
+  const problems = [
+    ...(down ? [] : [`no dependency_down for ${dependency} while the fault acted`]),
+    ...(down && firstRefusal !== undefined && down.at > firstRefusal + clockSlackMs ? [`dependency_down logged ${Math.round(down.at - firstRefusal)} ms after the first refusal`] : []),
+    ...(up ? [] : [`no dependency_up for ${dependency} after the fault was removed`]),
+    ...(up && up.at - to > 2000 ? [`dependency_up logged ${Math.round(up.at - to)} ms after the removal`] : []),
+    ...(up && firstBack !== undefined && up.at > firstBack + clockSlackMs ? [`dependency_up logged ${Math.round(up.at - firstBack)} ms after the first success`] : []),
+  ];
+  const counts = {
+    events: mine.length,
+    ...(down ? { down_after_fault_ms: Math.round(down.at - from) } : {}),
+    ...(up ? { up_after_removal_ms: Math.round(up.at - to) } : {}),
+    ...(typeof up?.fields['outage_ms'] === 'number' ? { logged_outage_ms: up.fields['outage_ms'] } : {}),
+  };
+  return expectVerdict(
+    'dependency-log-events',
+    problems.length === 0,
+    problems.length === 0
+      ? `dependency_down ${counts.down_after_fault_ms} ms into the fault, dependency_up ${counts.up_after_removal_ms} ms after its removal, in order`
+      : problems.join('; '),
+    counts,
+    problems.length === 0 ? [] : mine.slice(-6).map((e) => ({ event: e.event, at: new Date(e.at).toISOString() })),
+  );
 }
 
 // The workload's verdicts of the step's project, and the dependency's own beside them.
