@@ -14,14 +14,14 @@ it('runs every migration up, down and up again on a real PostgreSQL', async () =
   const db = createDb(createPool({ connectionString: empty.url, max: 1 }));
   try {
     expect(await migrateToLatest(db)).toEqual(migrationNames);
-    expect(await tables(db)).toEqual(['api_keys', 'artifacts', 'id_registry', 'id_reservations', 'projects', 'tasks']);
+    expect(await tables(db)).toEqual(['api_keys', 'artifacts', 'gateway_points', 'gateway_run_scenarios', 'gateway_runs', 'id_registry', 'id_reservations', 'projects', 'tasks']);
     expect(await migrateDown(db)).toEqual([migrationNames.at(-1)]);
     // Down reverted exactly the last migration: going up again re-applies only that one.
     expect(await migrateToLatest(db)).toEqual([migrationNames.at(-1)]);
     await migrateToEmpty(db);
     expect(await tables(db)).toEqual([]);
     expect(await migrateToLatest(db)).toEqual(migrationNames);
-    expect(await tables(db)).toHaveLength(6);
+    expect(await tables(db)).toHaveLength(9);
     const { rows } = await sql<{ indexdef: string }>`select indexdef from pg_indexes where indexname = 'tasks_queue_idx'`.execute(db);
     expect(rows[0]?.indexdef).toContain('(project_id, status, priority DESC, created_at)');
   } finally {

@@ -63,6 +63,54 @@ export interface ArtifactTable {
   updated_at: Timestamp;
 }
 
+export interface GatewayRunTable {
+  project_id: string;
+  run_id: string;
+  commit: string | null;
+  branch: string | null;
+  machine: string | null;
+  profile: string | null;
+  started_at: Timestamp;
+  ended_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** `passed`, `failed` or `inconclusive` once the run ended. */
+  outcome: string | null;
+  duration_s: number | null;
+}
+
+/** One scenario of a finished run, from its `run_end` summary. */
+export interface GatewayRunScenarioTable {
+  project_id: string;
+  run_id: string;
+  scenario: string;
+  requests: BigIntColumn;
+  errors: BigIntColumn;
+  error_rate: number;
+  rps: number;
+  p50_ms: number | null;
+  p95_ms: number | null;
+  p99_ms: number | null;
+  passed: boolean;
+  status: string | null;
+  thresholds: ColumnType<unknown, string, string>;
+}
+
+/** One per-second snapshot of a run's scenario. */
+export interface GatewayPointTable {
+  project_id: string;
+  run_id: string;
+  scenario: string;
+  t: number;
+  received_at: Timestamp;
+  requests: BigIntColumn;
+  errors: BigIntColumn;
+  rps: number;
+  p50_ms: number | null;
+  p95_ms: number | null;
+  p99_ms: number | null;
+  histogram: string | null;
+  snapshot: ColumnType<unknown, string, string>;
+}
+
 /** The Kysely database interface: every table Crucible's system under test owns. */
 export interface Database {
   projects: ProjectTable;
@@ -71,6 +119,9 @@ export interface Database {
   id_registry: IdRegistryTable;
   id_reservations: IdReservationTable;
   artifacts: ArtifactTable;
+  gateway_runs: GatewayRunTable;
+  gateway_run_scenarios: GatewayRunScenarioTable;
+  gateway_points: GatewayPointTable;
 }
 
 export type ProjectRow = Selectable<ProjectTable>;

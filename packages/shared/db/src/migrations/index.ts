@@ -5,6 +5,7 @@ import * as ids from './20261123T0120_ids.js';
 import * as artifacts from './20261123T0130_artifacts.js';
 import * as tasksListIndex from './20261123T0200_tasks_list_index.js';
 import * as sequenceType from './20261124T0100_sequence_type.js';
+import * as gatewayHistory from './20261201T0100_gateway_history.js';
 
 /**
  * Every migration, by timestamped name. Listed statically (not read from a folder) so
@@ -17,4 +18,5 @@ export const migrations: Record<string, Migration> = {
   '20261123T0130_artifacts': artifacts,
   '20261123T0200_tasks_list_index': tasksListIndex,
   '20261124T0100_sequence_type': sequenceType,
+  '20261201T0100_gateway_history': gatewayHistory,
 };
