@@ -88,6 +88,8 @@ export class Channel {
   lastSeq = 0;
   ended = false;
   lastActivity = Date.now();
+  /** The project whose history this run is filed under, once a publisher made it known. */
+  project: string | undefined;
   /** Subscriptions by connection id. */
   readonly subscribers = new Map<number, Subscription>();
 

@@ -22,6 +22,13 @@ const envSchema = z.object({
   GATEWAY_MAX_CONNECTIONS: envInt('GATEWAY_MAX_CONNECTIONS', 1, 1_000_000).default(20_000),
   GATEWAY_MAX_ANONYMOUS_SUBSCRIPTIONS: envInt('GATEWAY_MAX_ANONYMOUS_SUBSCRIPTIONS', 1, 100_000).default(16),
   CRUCIBLE_FAILPOINTS: z.string().optional(),
+  DATABASE_URL: z.string().url('DATABASE_URL must be a postgres:// URL').optional(),
+  DB_POOL_MAX: envInt('DB_POOL_MAX', 1, 100).default(4),
+  DB_STATEMENT_TIMEOUT_MS: envInt('DB_STATEMENT_TIMEOUT_MS', 1, 600_000).default(5000),
+  GATEWAY_STORE_FLUSH_MS: envInt('GATEWAY_STORE_FLUSH_MS', 10, 60_000).default(250),
+  GATEWAY_STORE_BATCH_ROWS: envInt('GATEWAY_STORE_BATCH_ROWS', 1, 100_000).default(1000),
+  GATEWAY_STORE_BUFFER_ROWS: envInt('GATEWAY_STORE_BUFFER_ROWS', 1, 10_000_000).default(50_000),
+  API_KEY_CACHE_TTL_MS: envInt('API_KEY_CACHE_TTL_MS', 0, 3_600_000).default(5000),
 });
 
 /** Everything the metrics gateway reads from its environment, read once and frozen. */
@@ -59,6 +66,30 @@ export interface GatewayConfig {
   readonly maxAnonymousSubscriptions: number;
   /** Planted defects armed from `CRUCIBLE_FAILPOINTS` (tests only; empty in production). */
   readonly failpoints: FailpointSettings;
+  /**
+   * The run history in PostgreSQL (`DATABASE_URL`); absent, the gateway keeps nothing past a
+   * run's channel (in memory only) and `/api/v1` answers 404.
+   */
+  readonly store: StoreConfig | undefined;
+  /** How long a verified project API key is trusted without asking the database again. */
+  readonly apiKeyCacheTtlMs: number;
+}
+
+/** Where and how the gateway writes its run history. */
+export interface StoreConfig {
+  readonly databaseUrl: string;
+  readonly poolMax: number;
+  readonly statementTimeoutMs: number;
+  /** A batch is written at the latest this long after its first row arrived (`GATEWAY_STORE_FLUSH_MS`). */
+  readonly flushMs: number;
+  /** A batch is written at once when it reaches this many rows (`GATEWAY_STORE_BATCH_ROWS`). */
+  readonly batchRows: number;
+  /**
+   * Rows held unwritten at most (`GATEWAY_STORE_BUFFER_ROWS`): in a database outage the gateway
+   * keeps accepting up to this many, then refuses publishes (`database_unavailable`) until
+   * the database takes them.
+   */
+  readonly bufferRows: number;
 }
 
 /**
@@ -84,5 +115,16 @@ export function loadGatewayConfig(env: Env = process.env, service = 'metrics-gat
     maxConnections: e.GATEWAY_MAX_CONNECTIONS,
     maxAnonymousSubscriptions: e.GATEWAY_MAX_ANONYMOUS_SUBSCRIPTIONS,
     failpoints: parseFailpoints(e.CRUCIBLE_FAILPOINTS),
+    store: e.DATABASE_URL
+      ? Object.freeze({
+          databaseUrl: e.DATABASE_URL,
+          poolMax: e.DB_POOL_MAX,
+          statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
+          flushMs: e.GATEWAY_STORE_FLUSH_MS,
+          batchRows: e.GATEWAY_STORE_BATCH_ROWS,
+          bufferRows: e.GATEWAY_STORE_BUFFER_ROWS,
+        })
+      : undefined,
+    apiKeyCacheTtlMs: e.API_KEY_CACHE_TTL_MS,
   });
 }

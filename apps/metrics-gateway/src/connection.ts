@@ -42,6 +42,8 @@ export class Connection implements SubscriberSocket {
     readonly ws: WebSocket,
     readonly publisher: boolean,
     readonly batcher: WriteBatcher,
+    /** The project of the API key it connected with (a project publisher); undefined with the operator's publish token. */
+    readonly project?: string,
   ) {}
   /** The TCP socket under the WebSocket (ws keeps it as `_socket`). */
   get socket(): Socket | undefined {

@@ -2,7 +2,8 @@ import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { errorStatus, runIdSchema, type ErrorCode, type GatewayHealth } from '@crucible/contracts';
-import { ServiceError, armFailpoints, baseApp, errorEdge, listenHttp, parseInput } from '@crucible/service-kit';
+import { createDb, createPool } from '@crucible/db';
+import { ApiKeyVerifier, ServiceError, adminRouter, armFailpoints, baseApp, errorEdge, listenHttp, parseInput, type ProjectScope } from '@crucible/service-kit';
 import type { Express, Request, Response } from 'express';
 import { pino, type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
@@ -10,6 +11,8 @@ import { z } from 'zod';
 import type { GatewayConfig } from './config.js';
 import { dashboardPage } from './dashboard.page.js';
 import { GatewayMetrics } from './gateway.metrics.js';
+import { historyRouter } from './history/history.routes.js';
+import { HistoryStore } from './history/history.store.js';
 import { CloseCode, Hub } from './hub.js';
 
 /** A gateway built and ready to listen. */
@@ -17,6 +20,8 @@ export interface Gateway extends AsyncDisposable {
   readonly app: Express;
   readonly hub: Hub;
   readonly metrics: GatewayMetrics;
+  /** The run history writer, when the gateway has a database (`DATABASE_URL`). */
+  readonly store: HistoryStore | undefined;
   /** Listens on `config.host:config.port` (0 = a free port); resolves with the base URL. */
   listen(): Promise<string>;
   /** Graceful stop: new upgrades refused, every socket closed with 1001, then the HTTP server. */
@@ -64,7 +69,14 @@ export function createGateway(config: GatewayConfig, options: { logger?: Logger 
   if (Object.keys(config.failpoints).length > 0) logger.warn({ failpoints: config.failpoints }, 'failpoints armed: this process carries planted defects');
   // The metrics read the hub lazily (at scrape time), so it can be built after them.
   const metrics: GatewayMetrics = new GatewayMetrics(config.service, () => hub.stats());
-  const hub = new Hub(config, logger, metrics);
+  // With a database the gateway keeps every run (runs, points, summaries) and serves /api/v1;
+  // without one it is the in-memory hub it always was.
+  const db = config.store
+    ? createDb(createPool({ connectionString: config.store.databaseUrl, max: config.store.poolMax, statementTimeoutMs: config.store.statementTimeoutMs, applicationName: config.service }))
+    : undefined;
+  const store = db && config.store ? new HistoryStore(db, config.store, logger) : undefined;
+  const verifier = db ? new ApiKeyVerifier(db, { ttlMs: config.apiKeyCacheTtlMs }) : undefined;
+  const hub = new Hub(config, logger, metrics, store);
   const started = performance.now();
   let closing = false;
 
@@ -87,7 +99,7 @@ export function createGateway(config: GatewayConfig, options: { logger?: Logger 
       heartbeat_terminations: s.heartbeatTerminations,
     };
     if (closing) res.setHeader('Retry-After', '1');
-    res.status(closing ? 503 : 200).json(body);
+    res.status(closing ? 503 : 200).json({ ...body, history: store ? store.stats() : null });
   });
 
   app.get('/metrics', async (req, res) => {
@@ -128,6 +140,16 @@ export function createGateway(config: GatewayConfig, options: { logger?: Logger 
     res.json({ dropped: count });
   });
 
+  if (db && verifier) {
+    app.use(historyRouter(db, verifier));
+    // Projects and their keys, as on the other services (they share the database).
+    app.use(adminRouter(db, config.adminToken));
+  } else {
+    app.use('/api/v1', () => {
+      throw new ServiceError('not_found', 'this gateway keeps no run history: start it with DATABASE_URL');
+    });
+  }
+
   app.use((req: Request) => {
     throw new ServiceError('not_found', `no route for ${req.method} ${req.path}`);
   });
@@ -148,10 +170,20 @@ export function createGateway(config: GatewayConfig, options: { logger?: Logger 
       return refuse('too_many_connections', `the gateway holds its limit of ${config.maxConnections} connections (GATEWAY_MAX_CONNECTIONS)`);
     }
     const token = bearer(req.headers.authorization) ?? url.searchParams.get('token') ?? undefined;
-    if (token !== undefined && !sameToken(token, config.publishToken)) {
-      return refuse('unauthorized', 'the publish token is wrong; connect without one to subscribe only');
+    const admit = (project?: string) => void (socket.destroyed || wss.handleUpgrade(req, socket, head, (ws) => hub.attach(ws, token !== undefined, project)));
+    if (token === undefined || sameToken(token, config.publishToken)) return admit();
+    const wrong = () => refuse('unauthorized', 'the publish token or API key is wrong; connect without one to subscribe only');
+    // A project API key publishes into its project's history.
+    if (!verifier) return wrong();
+    const scoped = (scope: ProjectScope | undefined) => (scope ? admit(scope.projectId) : wrong());
+    let found: ReturnType<ApiKeyVerifier['verify']>;
+    try {
+      found = verifier.verify(token);
+    } catch {
+      return refuse('database_unavailable', 'the API key cannot be checked now (the database is unavailable); retry');
     }
-    wss.handleUpgrade(req, socket, head, (ws) => hub.attach(ws, token !== undefined));
+    if (!(found instanceof Promise)) return scoped(found);
+    found.then(scoped, () => refuse('database_unavailable', 'the API key cannot be checked now (the database is unavailable); retry'));
   };
 
   let server: Server | undefined;
@@ -166,6 +198,9 @@ export function createGateway(config: GatewayConfig, options: { logger?: Logger 
       await all.done;
       const sockets = all.count;
       hub.stop();
+      // Every socket is closed: nothing more arrives, so what is buffered is all there is to write.
+      await store?.close(config.shutdownTimeoutMs);
+      await db?.destroy();
       const timer = setTimeout(() => s?.closeAllConnections(), config.shutdownTimeoutMs);
       await serverClosed;
       clearTimeout(timer);
@@ -176,6 +211,7 @@ export function createGateway(config: GatewayConfig, options: { logger?: Logger 
     app,
     hub,
     metrics,
+    store,
     async listen() {
       let url: string;
       ({ server, url } = await listenHttp(app, config.host, config.port));

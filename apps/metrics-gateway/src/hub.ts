@@ -6,6 +6,7 @@ import { ChannelRegistry } from './channel-registry.js';
 import type { GatewayConfig } from './config.js';
 import { Connection, WriteBatcher } from './connection.js';
 import type { GatewayMetrics, HubStats } from './gateway.metrics.js';
+import type { HistoryStore } from './history/history.store.js';
 
 /** Close codes the gateway uses. */
 export const CloseCode = {
@@ -32,6 +33,7 @@ export class Hub {
   readonly #config: GatewayConfig;
   readonly #logger: Logger;
   readonly #metrics: GatewayMetrics | undefined;
+  readonly #store: HistoryStore | undefined;
   readonly #clients = new Map<number, Connection>();
   readonly #channels: ChannelRegistry;
   readonly #batcher = new WriteBatcher();
@@ -39,10 +41,11 @@ export class Hub {
   #nextId = 1;
   readonly #heartbeat: NodeJS.Timeout;
 
-  constructor(config: GatewayConfig, logger: Logger, metrics?: GatewayMetrics) {
+  constructor(config: GatewayConfig, logger: Logger, metrics?: GatewayMetrics, store?: HistoryStore) {
     this.#config = config;
     this.#logger = logger;
     this.#metrics = metrics;
+    this.#store = store;
     this.#channels = new ChannelRegistry(config, logger);
     this.#heartbeat = setInterval(() => this.#beat(), config.heartbeatMs);
     this.#heartbeat.unref();
@@ -75,9 +78,12 @@ export class Hub {
     return this.#channels.runs();
   }
 
-  /** Takes over an upgraded socket. `publisher`: it presented the publish token. */
-  attach(ws: WebSocket, publisher: boolean): void {
-    const client = new Connection(this.#nextId++, ws, publisher, this.#batcher);
+  /**
+   * Takes over an upgraded socket. `publisher`: it presented the publish token or a project
+   * API key; `project`: the key's project, whose history its runs are filed under.
+   */
+  attach(ws: WebSocket, publisher: boolean, project?: string): void {
+    const client = new Connection(this.#nextId++, ws, publisher, this.#batcher, project);
     this.#clients.set(client.id, client);
     this.#metrics?.connectionsOpened.inc({ role: publisher ? 'publisher' : 'subscriber' });
     ws.on('pong', () => {
@@ -138,10 +144,10 @@ export class Hub {
     if (client.open) client.send(JSON.stringify(msg));
   }
 
-  #reject(client: Connection, code: string, message: string): void {
+  #reject(client: Connection, code: string, message: string, details?: unknown): void {
     this.#counts.rejected++;
     this.#metrics?.rejected.inc({ code });
-    this.#send(client, { type: 'error', error: { code, message } });
+    this.#send(client, { type: 'error', error: { code, message, ...(details === undefined ? {} : { details }) } });
   }
 
   #onMessage(client: Connection, data: RawData, isBinary: boolean): void {
@@ -187,6 +193,24 @@ export class Hub {
       // A publisher replaying after a reconnect: already have it, do not deliver twice.
       this.#send(client, { type: 'ack', run_id: msg.run_id, seq: msg.seq, duplicate: true });
       return;
+    }
+    // The run's project: the publishing key's; with the operator's token, what run_start named.
+    if (client.project !== undefined && channel.project !== undefined && channel.project !== client.project) {
+      return this.#reject(client, 'forbidden', `run ${msg.run_id} belongs to another project; choose another run_id`);
+    }
+    if (client.project !== undefined) channel.project = client.project;
+    else if (msg.type === 'run_start' && msg.run.project !== undefined) channel.project = msg.run.project;
+    if (this.#store && channel.project !== undefined && !this.#store.accept(channel.project, msg)) {
+      // The history is behind (the database is down or slow) and its buffer is full: refuse
+      // rather than accept what could not be kept. The publisher keeps it and retries.
+      const s = this.#store.stats();
+      return this.#reject(client, 'database_unavailable', 'the run history cannot take this message now (its database is behind or down); retry in a second', {
+        run_id: msg.run_id,
+        seq: msg.seq,
+        buffered_rows: s.buffered,
+        buffer_rows: s.bufferRows,
+        retry_after_ms: 1000,
+      });
     }
     const seq = msg.seq ?? channel.lastSeq + 1;
     this.#counts.ingested++;

@@ -1,0 +1,81 @@
+import type { Database } from '@crucible/db';
+import { failpoint, type ProjectScope } from '@crucible/service-kit';
+import { sql, type Kysely } from 'kysely';
+
+/** Filters of `GET /api/v1/runs`. */
+export interface RunFilter {
+  branch?: string | undefined;
+  scenario?: string | undefined;
+  /** `passed`, `failed`, `inconclusive`, or `running` (no run_end yet). */
+  outcome?: string | undefined;
+  /** Runs started at or after this instant. */
+  since?: Date | undefined;
+  limit: number;
+}
+
+const runColumns = ['project_id', 'run_id', 'commit', 'branch', 'machine', 'profile', 'started_at', 'ended_at', 'outcome', 'duration_s'] as const;
+
+/**
+ * The runs of the key's project, newest first. Exported as a builder so the EXPLAIN a
+ * benchmark captures is this query, not a copy.
+ */
+export function listRunsQuery(db: Kysely<Database>, scope: ProjectScope, f: RunFilter) {
+  let q = db.selectFrom('gateway_runs as r').select(runColumns.map((c) => `r.${c}` as const));
+  // Planted defect: the list forgets its project filter (every project's runs in the answer).
+  if (!failpoint('gateway.api.unscoped')) q = q.where('r.project_id', '=', scope.projectId);
+  if (f.branch !== undefined) q = q.where('r.branch', '=', f.branch);
+  if (f.outcome === 'running') q = q.where('r.outcome', 'is', null);
+  else if (f.outcome !== undefined) q = q.where('r.outcome', '=', f.outcome);
+  if (f.since !== undefined) q = q.where('r.started_at', '>=', f.since);
+  if (f.scenario !== undefined) {
+    const scenario = f.scenario;
+    // A run has a scenario once it sent a point of it or ended with it.
+    q = q.where((eb) =>
+      eb.or([
+        eb.exists(eb.selectFrom('gateway_run_scenarios as s').select(sql`1`.as('one')).whereRef('s.project_id', '=', 'r.project_id').whereRef('s.run_id', '=', 'r.run_id').where('s.scenario', '=', scenario)),
+        eb.exists(eb.selectFrom('gateway_points as p').select(sql`1`.as('one')).whereRef('p.project_id', '=', 'r.project_id').whereRef('p.run_id', '=', 'r.run_id').where('p.scenario', '=', scenario)),
+      ]),
+    );
+  }
+  return q.orderBy('r.started_at', 'desc').orderBy('r.run_id').limit(f.limit);
+}
+
+/** One run of the key's project, or nothing. */
+export function runQuery(db: Kysely<Database>, scope: ProjectScope, runId: string) {
+  return db.selectFrom('gateway_runs').select(runColumns).where('project_id', '=', scope.projectId).where('run_id', '=', runId);
+}
+
+/** The scenario summaries of a run of the key's project. */
+export function runScenariosQuery(db: Kysely<Database>, scope: ProjectScope, runId: string) {
+  return db
+    .selectFrom('gateway_run_scenarios')
+    .select(['scenario', 'requests', 'errors', 'error_rate', 'rps', 'p50_ms', 'p95_ms', 'p99_ms', 'passed', 'status', 'thresholds'])
+    .where('project_id', '=', scope.projectId)
+    .where('run_id', '=', runId)
+    .orderBy('scenario');
+}
+
+/** The per-second points of a run of the key's project (the histograms stay in the table). */
+export function runPointsQuery(db: Kysely<Database>, scope: ProjectScope, runId: string, limit: number) {
+  return db
+    .selectFrom('gateway_points')
+    .select(['scenario', 't', 'requests', 'errors', 'rps', 'p50_ms', 'p95_ms', 'p99_ms'])
+    .where('project_id', '=', scope.projectId)
+    .where('run_id', '=', runId)
+    .orderBy('scenario')
+    .orderBy('t')
+    .limit(limit);
+}
+
+/** A scenario's p50/p95/p99 and error rate over the key's project's last `last` ended runs, newest first. */
+export function trendQuery(db: Kysely<Database>, scope: ProjectScope, scenario: string, last: number) {
+  return db
+    .selectFrom('gateway_run_scenarios as s')
+    .innerJoin('gateway_runs as r', (j) => j.onRef('r.project_id', '=', 's.project_id').onRef('r.run_id', '=', 's.run_id'))
+    .select(['r.run_id', 'r.commit', 'r.branch', 'r.machine', 'r.started_at', 'r.outcome', 's.p50_ms', 's.p95_ms', 's.p99_ms', 's.error_rate', 's.requests', 's.errors'])
+    .where('s.project_id', '=', scope.projectId)
+    .where('s.scenario', '=', scenario)
+    .orderBy('r.started_at', 'desc')
+    .orderBy('r.run_id')
+    .limit(last);
+}
