@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runReportSchema, type RunReport } from '@crucible/contracts';
 import { describe, expect, it } from 'vitest';
+import { startEchoServer } from '../tests/echo-server.js';
 import { startItemsServer } from '../tests/items-server.js';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -153,5 +154,26 @@ describe('crucible (the command, as a process)', { timeout: 180_000 }, () => {
     const compared = await crucible(['compare', path.join(fast, 'http-api.json'), path.join(slow, 'http-api.json')]);
     expect(compared.code).toBe(r.code);
     if (!starved) expect(compared.stdout).toMatch(/regressed: list items latency_ms.p50/);
+  });
+});
+
+describe('crucible run examples/websocket.ts (as a process)', { timeout: 120_000 }, () => {
+  it('passes on an echo service, counting exactly the messages it answered, and exits 1 when it mixes up its clients', async () => {
+    const out = await mkdtemp(path.join(os.tmpdir(), 'crucible-ws-'));
+    {
+      await using echo = await startEchoServer();
+      const r = await crucible(['run', 'examples/websocket.ts', '--base-url', echo.url, '--env', 'DURATION=2s', '--out', out]);
+      const rep = await report(out, 'websocket');
+      expectPassed(r.code, rep, r.stderr);
+      expect(rep.scenarios[0]?.requests).toBe(echo.messages());
+      expect(rep.scenarios[0]?.checks['reply is to this request']).toMatchObject({ fails: 0 });
+    }
+    // 50/s for 2 s is ~100 messages: every 25th crossed means ≥ 3 replies that are not the sender's own.
+    await using crossed = await startEchoServer({ crossEvery: 25 });
+    const r = await crucible(['run', 'examples/websocket.ts', '--base-url', crossed.url, '--env', 'DURATION=2s', '--out', out]);
+    expect(r.code, r.stdout).toBe(1);
+    const rep = await report(out, 'websocket');
+    expect(rep.scenarios[0]?.checks['reply is to this request']?.fails).toBeGreaterThanOrEqual(3);
+    expect(thresholdsOf(rep, 'echo round trip')).toMatchObject({ 'checks: rate==1': 'fail' });
   });
 });

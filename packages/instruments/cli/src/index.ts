@@ -28,6 +28,7 @@ export {
   constantVUs,
   rampingArrivalRate,
   rampingVUs,
+  WebSocketClient,
   type ExecutorConfig,
   type HttpRequest,
   type HttpResponse,

@@ -46,7 +46,8 @@ export function runSettings(
   if (values.baseline !== undefined && !existsSync(values.baseline)) throw new InstrumentError('bad_argument', `--baseline: no baseline at ${values.baseline} (save one with: crucible compare, or report baseline save)`);
   return {
     file: path.resolve(file),
-    ...(values['base-url'] === undefined ? {} : { baseUrl: values['base-url'] }),
+    // The engine's HTTP pool takes http(s) only; its WebSocket client turns http back into ws.
+    ...(baseUrl === undefined ? {} : { baseUrl: baseUrl.replace(/^ws(s?):/i, 'http$1:') }),
     workers,
     outDir: path.resolve(values.out ?? process.env['CRUCIBLE_REPORTS_DIR'] ?? 'reports'),
     thresholds: parseExtraThresholds(values.threshold ?? []),
