@@ -94,7 +94,7 @@ async function openModel(rate: number): Promise<Figures> {
   if (!s) throw new Error('no result');
   const h = decodeHistogram(s.histogram as string);
   const q = (p: number) => h.getValueAtPercentile(p) / 1000;
-  const f = { rps: s.requests / s.durationS, p50: q(50), p90: q(90), p95: q(95), p99: q(99), cpuUsPerReq: Number.NaN, loadBefore, loadAfter: load1() };
+  const f = { rps: s.requests / s.durationS, p50: q(50), p90: q(90), p95: q(95), p99: q(99), cpuUsPerReq: Number.NaN, loadBefore, loadAfter: load1(), othersCores: Number.NaN };
   h.destroy();
   if (s.dropped > 0 || s.successes !== s.requests) process.stderr.write(`open ${rate}/s: ${s.dropped} dropped, ${s.requests - s.successes} failed\n`);
   return f;

@@ -11,10 +11,9 @@
  * CPU is reported too, so a reader can see who had the cores. Not run in CI.
  */
 import { commandLineOrExit, decodeHistogram, wholeArg } from '@crucible/instrument-kit';
-import { readFileSync } from 'node:fs';
 import { runParallel } from '../parallel.js';
 import type { ScenarioResult } from '../result.js';
-import { BARE_SERVER, load1, startServer } from './tools.js';
+import { BARE_SERVER, cpuOfPid, load1, startServer } from './tools.js';
 
 const { rate, duration, workers, maxVUs } = commandLineOrExit(
   process.argv.slice(2),
@@ -35,11 +34,6 @@ const { rate, duration, workers, maxVUs } = commandLineOrExit(
   }),
 );
 
-/** CPU seconds (user + system) a process has used, from /proc. */
-function cpuOf(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 function line(label: string, s: ScenarioResult | undefined, load: string, serverCpu: number): string {
   if (!s) return `| ${label} | — |`;
@@ -58,10 +52,10 @@ try {
   const rows: string[] = [];
   for (const w of [1, workers]) {
     const before = load1();
-    const cpu0 = cpuOf(server.child.pid as number);
+    const cpu0 = cpuOfPid(server.child.pid as number);
     const result = await runParallel({ module, params: { rate, durationS: duration, maxVUs: Math.ceil(maxVUs / w) }, workers: w, mode: 'process', baseUrl: server.url });
     // The server's CPU over warm-up and measurement, per measured second (roughly: +1 s warm-up).
-    const serverCpu = ((cpuOf(server.child.pid as number) - cpu0) * duration) / (duration + 1);
+    const serverCpu = ((cpuOfPid(server.child.pid as number) - cpu0) * duration) / (duration + 1);
     rows.push(line(`${w} process${w > 1 ? 'es' : ''}, ${maxVUs} VUs in all`, result.scenarios[0], `${before.toFixed(2)}→${load1().toFixed(2)}`, serverCpu));
   }
   process.stdout.write(
