@@ -55,7 +55,10 @@ const ENTRY = new URL(`./parallel-entry.${FROM_SOURCE ? 'ts' : 'js'}`, import.me
  * resolved from here: `--import tsx` alone resolves from the working directory, which need not
  * have it (`crucible run --workers 2` from a user's own folder).
  */
-const TS_ARGS = FROM_SOURCE ? ['--conditions=@crucible/source', '--import', import.meta.resolve('tsx')] : [];
+// Inside a worker thread this module is loaded through tsx's CommonJS hook, whose
+// `import.meta` has no `resolve` (it threw there and failed every thread-mode run); a
+// worker never starts processes, so the plain specifier is enough for it.
+const TS_ARGS = FROM_SOURCE ? ['--conditions=@crucible/source', '--import', typeof import.meta.resolve === 'function' ? import.meta.resolve('tsx') : 'tsx'] : [];
 
 /**
  * On Node 20 a worker thread gets no ESM loader hooks (neither `--import tsx` nor
