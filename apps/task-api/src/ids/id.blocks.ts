@@ -102,8 +102,7 @@ export class TaskIdBlocks {
 }
 
 function takeFrom(p: ProjectBlocks): number | undefined {
-  while (p.ranges.length > 0) {
-    const r = p.ranges[0]!;
+  for (let r = p.ranges[0]; r !== undefined; r = p.ranges[0]) {
     if (r.next <= r.last) return r.next++;
     p.ranges.shift();
   }

@@ -49,6 +49,17 @@ describe('task ids from the ID service', () => {
     expect(Number(rows[0]?.n)).toBe(200);
   });
 
+  it('costs one reservation per block, not one per create: 64 sequential creates make 2 keyed reservations (3 with the one ahead of need)', async () => {
+    const seq = await api.project('per-block');
+    for (let i = 0; i < 64; i++) expect((await seq.request('POST', '/tasks', { json: { title: `t${i}` } })).status).toBe(201);
+    const { rows } = await sql<{ n: string; keys: string }>`
+      select count(*)::text as n, count(distinct idempotency_key)::text as keys from id_reservations where project_id = 'per-block' and sequence_type = 'TASK'`.execute(api.db);
+    expect(Number(rows[0]?.n)).toBeGreaterThanOrEqual(2);
+    expect(Number(rows[0]?.n)).toBeLessThanOrEqual(3);
+    // Each reservation under a key of its own: a retry would have replayed, not added a row.
+    expect(rows[0]?.keys).toBe(rows[0]?.n);
+  });
+
   it('opens the breaker on a frozen ID service (fast 503 dependency_unavailable with Retry-After), half-opens, and closes when it is back', async () => {
     const beta = await api.project('breaker');
     const ids = api.service.idService;
