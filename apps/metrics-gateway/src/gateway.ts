@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import { errorStatus, runIdSchema, type ErrorCode, type GatewayHealth } from '@crucible/contracts';
 import { createDb, createPool } from '@crucible/db';
 import { ApiKeyVerifier, ServiceError, adminRouter, armFailpoints, baseApp, errorEdge, listenHttp, parseInput, type ProjectScope } from '@crucible/service-kit';
-import type { Express, Request, Response } from 'express';
+import express, { type Express, type Request, type Response } from 'express';
 import { pino, type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { z } from 'zod';
@@ -142,7 +142,9 @@ export function createGateway(config: GatewayConfig, options: { logger?: Logger 
 
   if (db && verifier) {
     app.use(historyRouter(db, verifier));
-    // Projects and their keys, as on the other services (they share the database).
+    // Projects and their keys, as on the other services (they share the database). The only
+    // JSON body the gateway takes over HTTP, so the parser is mounted for it alone.
+    app.use('/admin/projects', express.json({ limit: '16kb', strict: true }));
     app.use(adminRouter(db, config.adminToken));
   } else {
     app.use('/api/v1', () => {

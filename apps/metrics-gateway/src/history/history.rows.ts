@@ -16,7 +16,9 @@ export function runRow(projectId: string, runId: string, run: RunStart | undefin
     branch: run?.branch ?? null,
     machine: run?.machine ?? null,
     profile: run?.profile ?? null,
-    ...(run?.started_at ? { started_at: run.started_at } : {}),
+    // The gateway's receipt time unless the publisher said when it started: every row of a
+    // batch would otherwise share the transaction's now(), and runs could not be ordered.
+    started_at: run?.started_at ?? new Date(),
   };
 }
 
@@ -39,9 +41,11 @@ export function pointRow(projectId: string, s: MetricSnapshot): PointRow {
   };
 }
 
-/** The outcome a summary records: its status when the sender gave one, else passed/failed. */
+const outcomes = { pass: 'passed', fail: 'failed', inconclusive: 'inconclusive' } as const;
+
+/** The outcome a run records (`passed`, `failed`, `inconclusive`): its status when the sender gave one, else `passed`. */
 export function outcomeOf(summary: RunEndSummary): string {
-  return summary.status ?? (summary.passed ? 'passed' : 'failed');
+  return summary.status ? outcomes[summary.status] : summary.passed ? 'passed' : 'failed';
 }
 
 /** One row per scenario of a `run_end` summary, thresholds and verdicts included. */

@@ -17,7 +17,7 @@ interface RunEnd {
 
 /** What the store did, for `/health` and `/metrics`. */
 export interface StoreStats {
-  /** Rows accepted and not yet written. */
+  /** Rows accepted and not yet written (a batch being written included). */
   buffered: number;
   bufferRows: number;
   /** Rows written to PostgreSQL. */
@@ -55,6 +55,8 @@ export class HistoryStore {
   #points: PointRow[] = [];
   #ends = new Map<string, RunEnd>();
   #buffered = 0;
+  /** Rows of the batch being written: still held, so they count against the bound. */
+  #inFlight = 0;
   readonly #known = new Set<string>();
   readonly #stats = { written: 0, refused: 0, failed: 0, unavailable: 0 };
   #timer: NodeJS.Timeout | undefined;
@@ -70,7 +72,7 @@ export class HistoryStore {
 
   /** Counts so far (a copy). */
   stats(): StoreStats {
-    return { buffered: this.#buffered, bufferRows: this.#config.bufferRows, ...this.#stats };
+    return { buffered: this.#buffered + this.#inFlight, bufferRows: this.#config.bufferRows, ...this.#stats };
   }
 
   /**
@@ -82,7 +84,7 @@ export class HistoryStore {
     const k = key(projectId, msg.run_id);
     const needsRun = msg.type === 'run_start' || (!this.#known.has(k) && !this.#runs.has(k));
     const rows = (needsRun ? 1 : 0) + (msg.type === 'snapshot' ? 1 : msg.type === 'run_end' ? 1 + msg.summary.scenarios.length : 0);
-    if (this.#closed || this.#buffered + rows > this.#config.bufferRows) {
+    if (this.#closed || this.#buffered + this.#inFlight + rows > this.#config.bufferRows) {
       this.#stats.refused++;
       return false;
     }
@@ -145,6 +147,7 @@ export class HistoryStore {
     this.#points = [];
     this.#ends = new Map();
     this.#buffered = 0;
+    this.#inFlight = rows;
     try {
       await this.#db.transaction().execute(async (tx) => {
         if (runs.size > 0) {
@@ -209,6 +212,8 @@ export class HistoryStore {
       this.#stats.unavailable++;
       this.#restore(runs, points, ends, rows);
       this.#logger.warn({ err: (err as Error).message, buffered: this.#buffered, bound: this.#config.bufferRows }, 'history database unavailable: rows kept in the buffer');
+    } finally {
+      this.#inFlight = 0;
     }
   }
 
