@@ -22,7 +22,10 @@ export class HistoryPublisher {
         const d = msg.error.details as { run_id?: string; seq?: number } | undefined;
         if (d?.run_id !== undefined && d.seq !== undefined) this.#answer(d.run_id, d.seq, { ok: false, code: msg.error.code, message: msg.error.message, details: d });
         // A refusal that names no message (e.g. another project's run) answers every publish waiting.
-        else for (const [k, resolve] of this.#waiting) (this.#waiting.delete(k), resolve({ ok: false, code: msg.error.code, message: msg.error.message, details: d }));
+        else {
+          for (const resolve of this.#waiting.values()) resolve({ ok: false, code: msg.error.code, message: msg.error.message, details: d });
+          this.#waiting.clear();
+        }
       }
     });
   }

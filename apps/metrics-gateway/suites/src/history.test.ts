@@ -7,54 +7,11 @@ import { createDb, createPool } from '@crucible/db';
 import { startSut, type Sut } from '@crucible/testbed';
 import { testServer } from '@crucible/testbed/testing';
 import { describe, expect, it } from 'vitest';
-import { checkHistoryIsolation, type PublishingProject } from './history-isolation.js';
-import { HistoryPublisher, snapshot, summary, type PublishAnswer } from './history-publisher.js';
+import { drained, publishRun, twoProjects } from './history-fixtures.js';
+import { checkHistoryIsolation } from './history-isolation.js';
+import { HistoryPublisher, snapshot, type PublishAnswer } from './history-publisher.js';
 
 const app = 'metrics-gateway';
-
-/** Publishes one whole run (run_start, `points` snapshots, run_end) and returns every answer. */
-export async function publishRun(p: HistoryPublisher, runId: string, o: { scenario: string; p99: number; passed: boolean; branch: string; points?: number }): Promise<PublishAnswer[]> {
-  const answers: PublishAnswer[] = [];
-  let seq = 1;
-  answers.push(await p.publish({ type: 'run_start', run_id: runId, seq: seq++, run: { commit: `c-${runId}`, branch: o.branch, machine: 'ci-2cpu', profile: 'quick' } }));
-  for (let t = 1; t <= (o.points ?? 3); t++) answers.push(await p.publish({ type: 'snapshot', run_id: runId, seq: seq++, snapshot: snapshot(runId, o.scenario, t, o.p99) }));
-  answers.push(await p.publish({ type: 'run_end', run_id: runId, seq: seq++, summary: summary(runId, o.scenario, o.p99, o.passed) }));
-  return answers;
-}
-
-/** Waits until the gateway's history buffer is empty (everything accepted is written). */
-export async function drained(url: string, withinMs = 10_000): Promise<void> {
-  const deadline = Date.now() + withinMs;
-  for (;;) {
-    const h = (await (await fetch(`${url}/health`)).json()) as { history: { buffered: number } | null };
-    if (h.history?.buffered === 0) return;
-    if (Date.now() > deadline) throw new Error(`history not written within ${withinMs} ms: ${JSON.stringify(h.history)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** Two projects, each publishing `runs` runs with its own key under run ids of its own. */
-export async function twoProjects(sut: Sut, runs = 3): Promise<PublishingProject[]> {
-  const suffix = Math.random().toString(36).slice(2, 8);
-  const out: PublishingProject[] = [];
-  for (const name of ['alpha', 'beta']) {
-    const project = `${name}-${suffix}`;
-    const { api_key } = await sut.createProject(project, app);
-    const pub = await HistoryPublisher.connect(sut.url(app), api_key);
-    const ids: string[] = [];
-    for (let i = 0; i < runs; i++) {
-      const runId = `${project}-run-${i}`;
-      const answers = await publishRun(pub, runId, { scenario: 'checkout', p99: 40 + 10 * i, passed: i !== 1, branch: i === 2 ? 'feature' : 'main' });
-      expect(answers.every((a) => a.ok)).toBe(true);
-      ids.push(runId);
-    }
-    pub.close();
-    out.push({ project, apiKey: api_key, runs: ids, scenario: 'checkout' });
-  }
-  await drained(sut.url(app));
-  return out;
-}
-
 const api = async (sut: Sut, key: string, path: string) => {
   const res = await fetch(`${sut.url(app)}${path}`, { headers: { authorization: `Bearer ${key}` } });
   return { status: res.status, body: (await res.json()) as Record<string, any> };
@@ -66,50 +23,50 @@ describe('metrics gateway run history (real process, real PostgreSQL)', () => {
     const [alpha, beta] = await twoProjects(sut);
     const db = createDb(createPool({ connectionString: sut.databaseUrl, max: 2 }));
     try {
-      const verdicts = await checkHistoryIsolation(sut.url(app), db, [alpha!, beta!], 3);
+      const verdicts = await checkHistoryIsolation(sut.url(app), db, [alpha, beta], 3);
       expect(verdicts.map((v) => [v.checker, v.status, v.summary])).toEqual([
         ['api-isolation', 'pass', expect.any(String)],
         ['history-sql-isolation', 'pass', expect.any(String)],
       ]);
       // Rows the checks saw: 3 rounds × 2 projects × (3 listed + 3 trend) runs.
       expect(verdicts[0]!.counts['items']).toBe(36);
-      const points = await db.selectFrom('gateway_points').select(['project_id', 'histogram']).where('run_id', '=', alpha!.runs[0]!).execute();
+      const points = await db.selectFrom('gateway_points').select(['project_id', 'histogram']).where('run_id', '=', alpha.runs[0]!).execute();
       expect(points).toHaveLength(3);
-      expect(points.every((p) => p.project_id === alpha!.project && p.histogram?.startsWith('HISTFAKE'))).toBe(true);
+      expect(points.every((p) => p.project_id === alpha.project && p.histogram?.startsWith('HISTFAKE'))).toBe(true);
     } finally {
       await db.destroy();
     }
 
-    const key = alpha!.apiKey;
+    const key = alpha.apiKey;
     const listed = (await api(sut, key, '/api/v1/runs')).body['runs'] as { run_id: string; outcome: string; branch: string; commit: string }[];
-    expect(listed.map((r) => r.run_id).sort()).toEqual([...alpha!.runs].sort());
-    expect((await api(sut, key, '/api/v1/runs?branch=feature')).body['runs'].map((r: { run_id: string }) => r.run_id)).toEqual([alpha!.runs[2]]);
-    expect((await api(sut, key, '/api/v1/runs?outcome=failed')).body['runs'].map((r: { run_id: string }) => r.run_id)).toEqual([alpha!.runs[1]]);
+    expect(listed.map((r) => r.run_id).sort()).toEqual([...alpha.runs].sort());
+    expect((await api(sut, key, '/api/v1/runs?branch=feature')).body['runs'].map((r: { run_id: string }) => r.run_id)).toEqual([alpha.runs[2]]);
+    expect((await api(sut, key, '/api/v1/runs?outcome=failed')).body['runs'].map((r: { run_id: string }) => r.run_id)).toEqual([alpha.runs[1]]);
     expect((await api(sut, key, '/api/v1/runs?scenario=nope')).body['runs']).toEqual([]);
     expect((await api(sut, key, `/api/v1/runs?since=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`)).body['runs']).toEqual([]);
 
-    const detail = await api(sut, key, `/api/v1/runs/${alpha!.runs[1]}`);
+    const detail = await api(sut, key, `/api/v1/runs/${alpha.runs[1]}`);
     expect(detail.status).toBe(200);
-    expect(detail.body['run']).toMatchObject({ project_id: alpha!.project, commit: `c-${alpha!.runs[1]}`, machine: 'ci-2cpu', profile: 'quick', outcome: 'failed', duration_s: 3 });
+    expect(detail.body['run']).toMatchObject({ project_id: alpha.project, commit: `c-${alpha.runs[1]}`, machine: 'ci-2cpu', profile: 'quick', outcome: 'failed', duration_s: 3 });
     expect(detail.body['scenarios']).toMatchObject([{ scenario: 'checkout', errors: 30, error_rate: 0.1, p99_ms: 50, passed: false, thresholds: [{ expression: 'p(99)<100', actual: 50 }] }]);
     expect(detail.body['points'].map((p: { t: number; p99_ms: number }) => [p.t, p.p99_ms])).toEqual([
       [1, 50],
       [2, 50],
       [3, 50],
     ]);
-    expect((await api(sut, key, `/api/v1/runs/${beta!.runs[0]}`)).status).toBe(404);
+    expect((await api(sut, key, `/api/v1/runs/${beta.runs[0]}`)).status).toBe(404);
     expect((await api(sut, 'ck_not-a-key', '/api/v1/runs')).status).toBe(401);
 
     const trend = await api(sut, key, '/api/v1/trend?scenario=checkout&last=2');
     // Newest first: runs 2 and 1, with their own figures.
     expect(trend.body['runs'].map((r: { run_id: string; p50_ms: number; p95_ms: number; p99_ms: number; error_rate: number }) => [r.run_id, r.p50_ms, r.p95_ms, r.p99_ms, r.error_rate])).toEqual([
-      [alpha!.runs[2], 15, 30, 60, 0],
-      [alpha!.runs[1], 12.5, 25, 50, 0.1],
+      [alpha.runs[2], 15, 30, 60, 0],
+      [alpha.runs[1], 12.5, 25, 50, 0.1],
     ]);
 
     // A key cannot publish into another project's run.
-    const intruder = await HistoryPublisher.connect(sut.url(app), beta!.apiKey);
-    const live = `${alpha!.project}-live`;
+    const intruder = await HistoryPublisher.connect(sut.url(app), beta.apiKey);
+    const live = `${alpha.project}-live`;
     const owner = await HistoryPublisher.connect(sut.url(app), key);
     expect((await owner.publish({ type: 'snapshot', run_id: live, seq: 1, snapshot: snapshot(live, 'checkout', 1, 10) })).ok).toBe(true);
     expect(await intruder.publish({ type: 'snapshot', run_id: live, seq: 2, snapshot: snapshot(live, 'checkout', 2, 10) })).toMatchObject({ ok: false, code: 'forbidden' });
