@@ -4,7 +4,7 @@
 // toxiproxy-server (down: connections refused; timeout 0: accepted, never answered). The
 // defect is a failpoint armed in a task-api replica started for it (same link, same ID
 // service); the clean first replica shows the same step passing.
-import { timeout, down } from '@crucible/chaos';
+import { down, latency, resetPeer, timeout } from '@crucible/chaos';
 import type { ScenarioReport } from '@crucible/contracts';
 import { dependencyOutageStep, resilienceEnv, type DependencyOutageShape, type ResilienceContext, type SuiteStep } from '@crucible/suite-kit';
 import { correctnessFailures, failedChecks, openStepRunner, type StepRunner } from '@crucible/suite-kit/testing';
@@ -29,17 +29,19 @@ afterAll(async () => {
 });
 
 /**
- * 13 s at 40/s (20 creates a second need a generated id): the link down from 1 s for 4 s,
- * then frozen from 6.5 s for 4 s. A block of 32 (+ up to 8 left) lasts ≤ 2 s of that, so
- * both faults run the block dry and creates are refused.
+ * 22 s at 40/s (20 creates a second need a generated id), on the link 3.5 s each, 5 s apart
+ * from 1 s: down, frozen, reset_peer, 250 ms of latency. A block of 32 (+ up to 8 left)
+ * lasts ≤ 2 s, so each fault that takes the ID service away runs the block dry.
  */
 const clean = (projectId: string): DependencyOutageShape => ({
   projectId,
   rate: 40,
-  durationS: 13,
+  durationS: 22,
   faults: [
-    { at: 1000, for: 4000, fault: down() },
-    { at: 6500, for: 4000, fault: timeout(0) },
+    { at: 1000, for: 3500, fault: down() },
+    { at: 6000, for: 3500, fault: timeout(0) },
+    { at: 11_000, for: 3500, fault: resetPeer(0) },
+    { at: 16_000, for: 3500, fault: latency(250), expect: 'served' },
   ],
 });
 
@@ -72,9 +74,13 @@ describe('the ID service taken away, on the real task-api', () => {
       expect.stringMatching(/· before$/),
       expect.stringMatching(/link: down/),
       expect.stringMatching(/link: timeout/),
+      expect.stringMatching(/link: reset_peer/),
+      expect.stringMatching(/link: latency/),
       expect.stringMatching(/· after$/),
     ]);
-    for (const fault of [/link: down/, /link: timeout/]) {
+    // Slowed within the deadline, the ID service still serves: nothing refused.
+    expect(linkRow(rows, /link: latency/)?.metrics['dependent_over_1500ms']).toBe(0);
+    for (const fault of [/link: down/, /link: timeout/, /link: reset_peer/]) {
       const m = linkRow(rows, fault)?.metrics ?? {};
       // The fault took effect, and the calls that did not need the ID service were there to judge.
       expect(m['refusals']).toBeGreaterThan(0);
@@ -86,7 +92,7 @@ describe('the ID service taken away, on the real task-api', () => {
     }
     // Detection and recovery in the log, once per fault, in order.
     const logged = rows.flatMap((r) => r.verdicts).filter((v) => v.checker === 'dependency-log-events');
-    expect(logged.map((v) => v.status)).toEqual(['pass', 'pass']);
+    expect(logged.map((v) => v.status)).toEqual(['pass', 'pass', 'pass']);
     const reconciled = rows.flatMap((r) => r.verdicts).find((v) => v.checker === 'task-id-reconciliation');
     expect(reconciled?.status).toBe('pass');
     expect(reconciled?.counts['generated_acknowledged']).toBeGreaterThan(50);
@@ -111,7 +117,7 @@ describe('the ID service taken away, on the real task-api', () => {
     // "a service that never logs recovery". The recovery itself still happens (recovery_ms passes).
     const rows = await on('tasks.ids.no-recovery-log=1', dependencyOutageStep(taskApiWorkload, clean('dep-no-recovery-log')));
     const failed = failedChecks(rows);
-    expect(failed.filter((f) => /dependency-log-events: no dependency_up for id-service/.test(f))).toHaveLength(2);
+    expect(failed.filter((f) => /dependency-log-events: no dependency_up for id-service/.test(f))).toHaveLength(3);
     expect(failed.filter((f) => /recovery_ms/.test(f))).toEqual([]);
   });
 });

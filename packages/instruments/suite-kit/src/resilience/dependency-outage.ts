@@ -1,4 +1,4 @@
-import { down, spanOf, timeout, type FaultSpec, type StepRecord } from '@crucible/chaos';
+import { down, latency, resetPeer, spanOf, timeout, type FaultSpec, type StepRecord } from '@crucible/chaos';
 import type { ScenarioReport, Verdict } from '@crucible/contracts';
 import { expectVerdict } from '@crucible/checkers';
 import type { AppLogEvent } from '@crucible/testbed';
@@ -16,21 +16,30 @@ export interface DependencyOutageShape {
   /** Arrivals per second; the workload's `dependency.rate` (else 30) when left out. */
   readonly rate?: number;
   readonly durationS: number;
-  /** The faults on the link, one after the other: each acts `for` ms from `at` ms. */
-  readonly faults: readonly { readonly at: number; readonly for: number; readonly fault: FaultSpec }[];
+  /**
+   * The faults on the link, one after the other: each acts `for` ms from `at` ms. `expect`:
+   * `refused` (default) for a fault that takes the dependency away (down, frozen, reset), whose
+   * row requires refusals, fast ones, and recovery; `served` for one that only slows it
+   * (latency within the app's deadline), whose row requires that nothing failed or waited.
+   */
+  readonly faults: readonly { readonly at: number; readonly for: number; readonly fault: FaultSpec; readonly expect?: 'refused' | 'served' }[];
 }
 
 /**
- * The suite's step: 17 s of load; the link to the dependency down (connections refused) from
- * 2 s for 4 s, then frozen (a `timeout 0` toxic: connections accepted, nothing answered)
- * from 9 s for 4 s. 4 s each, so the block of ids the app holds runs out inside the fault.
+ * The suite's step: 31 s of load; on the link to the dependency, 4 s each, 7 s apart from
+ * 2 s: down (connections refused), frozen (a `timeout 0` toxic: connections accepted, nothing
+ * answered), reset_peer (every connection reset as data arrives), and 250 ms of latency
+ * (slow, within the app's deadline). 4 s, so the block of ids the app holds runs out inside
+ * each fault that takes the dependency away.
  */
 export const dependencyOutageShape: DependencyOutageShape = Object.freeze({
   projectId: 'res-dependency',
-  durationS: 17,
+  durationS: 31,
   faults: [
     { at: 2000, for: 4000, fault: down() },
     { at: 9000, for: 4000, fault: timeout(0) },
+    { at: 16_000, for: 4000, fault: resetPeer(0) },
+    { at: 23_000, for: 4000, fault: latency(250), expect: 'served' as const },
   ],
 });
 
@@ -48,6 +57,15 @@ const faultThresholds = [
   'dependent_over_1500ms: value==0',
   // Those creates succeed again within 2 s of the dependency's return.
   'recovery_ms: value<2000',
+  'unclean_failures: value==0',
+  'hung_requests: value==0',
+];
+
+/** What a row of a fault that only slows the dependency checks: nothing failed, nothing waited. */
+const servedThresholds = [
+  'independent_error_pct: value<1',
+  'dependent_calls: value>0',
+  'dependent_over_1500ms: value==0',
   'unclean_failures: value==0',
   'hung_requests: value==0',
 ];
@@ -106,7 +124,7 @@ export function dependencyOutageStep<Op>(w: ResilienceWorkload<Op>, shape: Depen
   if (!dep) throw new Error(`${w.app} declares no dependency: use the failure-isolation step`);
   const projectId = shape.projectId;
   return {
-    name: `${dep.app} down, then frozen`,
+    name: `${dep.app} link: ${shape.faults.map((f) => f.fault.type).join(', ')}`,
     async run(ctx, kit): Promise<ScenarioReport[]> {
       const chaos = ctx.sut.chaos;
       if (!chaos) throw new Error('chaos was not started');
@@ -121,7 +139,7 @@ export function dependencyOutageStep<Op>(w: ResilienceWorkload<Op>, shape: Depen
       const replica = Object.values(ctx.sut.apps).flat().find((a) => a.url === ctx.url);
       const logOf = () => replica?.events() ?? [];
       const calm = await faultRows(withDependencyVerdicts(w, dep), ctx, projectId, {}, load, {
-        name: `${w.app} → ${dep.app} link down, then frozen`,
+        name: `${w.app} → ${dep.app} link faults`,
         executor: description,
         step: spanOf(load.timeline),
         targetRps: rate,
@@ -129,11 +147,14 @@ export function dependencyOutageStep<Op>(w: ResilienceWorkload<Op>, shape: Depen
         // No error rate after: the first refusals after the fault are the recovery, which each fault row times.
       });
       const perFault: ScenarioReport[] = [];
-      for (const step of load.timeline.steps) {
+      for (const [i, step] of load.timeline.steps.entries()) {
         if (!step.appliedAt || !step.removedAt) throw new Error(`fault step did not run: ${step.description}: ${step.error ?? ''}`);
+        const served = shape.faults[i]?.expect === 'served';
         const what = step.fault.type === 'down' ? 'down (connections refused)' : step.description.replace(/^at [\d.]+ s add /, '').replace(/ on [^ ]+ for .*$/, '');
-        const verdicts = [logEventsVerdict(logOf(), step, split, dep.app)];
-        const during = await withAdditions({ thresholds: faultThresholds, metrics: isolationFigures(split, step, dep.refusal), verdicts }, undefined, load as FaultLoad<Op>, []);
+        // A slowed dependency is never down: no outage to log, nothing to recover from.
+        const verdicts = served ? [] : [logEventsVerdict(logOf(), step, split, dep.app)];
+        const thresholds = served ? servedThresholds : faultThresholds;
+        const during = await withAdditions({ thresholds, metrics: isolationFigures(split, step, dep.refusal), verdicts }, undefined, load as FaultLoad<Op>, []);
         const rows = phaseReports(load.calls, { name: `${w.app} → ${dep.app} link: ${what}`, executor: description, step, run: load.timeline, dropped: load.droppedBySecond, during });
         perFault.push(phaseRow(rows, 'during'));
       }
