@@ -1,4 +1,5 @@
 import { ServiceError } from '@crucible/service-kit';
+import type { BreakerState } from './circuit-breaker.js';
 import { dependencyUnavailable, type IdClient, type IssuedRange } from './id.client.js';
 
 /** The ID-service sequence that generated task ids (`TASK-001`) come from. */
@@ -67,6 +68,11 @@ export class TaskIdBlocks {
       }
     }
     return this.#take(p, authorization);
+  }
+
+  /** The breaker's state towards the ID service. */
+  get state(): BreakerState {
+    return this.#client.state;
   }
 
   /** Puts back a number `take` gave that no task holds (its insert was refused), first in line. */

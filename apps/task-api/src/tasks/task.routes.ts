@@ -9,6 +9,7 @@ import {
 import { failpoint, parseInput, scopeOf, type ServiceContext } from '@crucible/service-kit';
 import { Router } from 'express';
 import type { TaskIdBlocks } from '../ids/id.blocks.js';
+import { dependencyUnavailable } from '../ids/id.client.js';
 import * as tasks from './task.service.js';
 
 /**
@@ -32,6 +33,9 @@ export function taskRoutes(ctx: ServiceContext, ids: TaskIdBlocks): Router {
   });
 
   router.get('/tasks', requireApiKey, async (req, res) => {
+    // The planted coupling (failpoint `tasks.list.needs-id-service`): a read refused while the
+    // ID service is unreachable, though listing never needs it.
+    if (ids.state !== 'closed' && failpoint('tasks.list.needs-id-service')) throw dependencyUnavailable('circuit open', 1000, ids.state);
     const query = parseInput(listTasksQuerySchema, req.query, 'query');
     res.json(await tasks.listTasks(db, scopeOf(res), query));
   });

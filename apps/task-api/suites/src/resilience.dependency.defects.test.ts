@@ -64,6 +64,9 @@ async function on(failpoints: string | undefined, step: SuiteStep<ResilienceCont
   }
 }
 
+/** 10 s at 40/s, the link down from 1 s for 4 s: ~80 generated creates refused, ~10 reads while it is down. */
+const oneOutage = (projectId: string): DependencyOutageShape => ({ projectId, rate: 40, durationS: 10, faults: [{ at: 1000, for: 4000, fault: down() }] });
+
 const linkRow = (rows: readonly ScenarioReport[], fault: RegExp) => rows.find((r) => /link: /.test(r.name) && fault.test(r.name));
 
 describe('the ID service taken away, on the real task-api', () => {
@@ -119,5 +122,26 @@ describe('the ID service taken away, on the real task-api', () => {
     const failed = failedChecks(rows);
     expect(failed.filter((f) => /dependency-log-events: no dependency_up for id-service/.test(f))).toHaveLength(3);
     expect(failed.filter((f) => /recovery_ms/.test(f))).toEqual([]);
+  });
+
+  it('ids from the ID service only: a task API that makes a number up when it cannot get one (tasks.ids.local-fallback, 20 %) fails task-id-reconciliation', async () => {
+    // ~80 creates are refused while the link is down; none of them falling back has
+    // probability 0.8^80 ≈ 2e-8. A made-up number (100000 + clock) is above anything issued.
+    const rows = await on('tasks.ids.local-fallback=0.2', dependencyOutageStep(taskApiWorkload, oneOutage('dep-local-fallback')));
+    const verdict = rows.flatMap((r) => r.verdicts).find((v) => v.checker === 'task-id-reconciliation');
+    expect(verdict?.status).toBe('fail');
+    expect(verdict?.counts['not_issued']).toBeGreaterThan(0);
+    expect(verdict?.summary).toMatch(/[1-9]\d* never issued by the ID service/);
+    expect(verdict?.examples[0]).toMatchObject({ kind: 'not_issued' });
+  });
+
+  it('isolation: a read refused while the ID service is away (tasks.list.needs-id-service, 50 %) fails independent_error_pct', async () => {
+    // ~20 reads run while the breaker is open (1 in 8 calls, 4 s at 40/s); half refused is
+    // ~5 % of the ~80 calls that never need the ID service, far past 1 %; none refused has
+    // probability 0.5^20 ≈ 1e-6.
+    const rows = await on('tasks.list.needs-id-service=0.5', dependencyOutageStep(taskApiWorkload, oneOutage('dep-read-coupled')));
+    expect(failedChecks(rows)).toContainEqual(expect.stringMatching(/link: down .*: independent_error_pct: value<1 /));
+    // Only the isolation: the generated ids still reconcile.
+    expect(rows.flatMap((r) => r.verdicts).find((v) => v.checker === 'task-id-reconciliation')?.status).toBe('pass');
   });
 });
