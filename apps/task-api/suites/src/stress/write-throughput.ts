@@ -78,8 +78,8 @@ function targetVerdict(target: number, r: ScenarioResult): Verdict {
 
 /** One constant-rate step of `POST /tasks`, with every acknowledged task looked up in the database. */
 async function writeStep(ctx: StressContext, kit: SuiteKit, rate: number, duration: string, warmup: string, maxVUs: number): Promise<ScenarioResult> {
-  // Client-chosen ids (as an importer sends them): generated ids serialise each project's
-  // creators on its id_registry row, which the id-service suite measures on its own.
+  // Client-chosen ids (as an importer sends them): generated ids come from the ID service in
+  // blocks, a dependency the resilience suite's dependency-outage step judges on its own.
   const runTag = `${rate}-${Date.now().toString(36)}`;
   let n = 0;
   const result = await kit.runOne(
