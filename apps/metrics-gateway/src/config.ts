@@ -25,6 +25,7 @@ const envSchema = z.object({
   DATABASE_URL: z.string().url('DATABASE_URL must be a postgres:// URL').optional(),
   DB_POOL_MAX: envInt('DB_POOL_MAX', 1, 100).default(4),
   DB_STATEMENT_TIMEOUT_MS: envInt('DB_STATEMENT_TIMEOUT_MS', 1, 600_000).default(5000),
+  DB_STARTUP_TIMEOUT_MS: envInt('DB_STARTUP_TIMEOUT_MS', 0, 600_000).default(5000),
   GATEWAY_STORE_FLUSH_MS: envInt('GATEWAY_STORE_FLUSH_MS', 10, 60_000).default(250),
   GATEWAY_STORE_BATCH_ROWS: envInt('GATEWAY_STORE_BATCH_ROWS', 1, 100_000).default(1000),
   GATEWAY_STORE_BUFFER_ROWS: envInt('GATEWAY_STORE_BUFFER_ROWS', 1, 10_000_000).default(50_000),
@@ -80,6 +81,8 @@ export interface StoreConfig {
   readonly databaseUrl: string;
   readonly poolMax: number;
   readonly statementTimeoutMs: number;
+  /** How long start-up waits for the database to answer (`DB_STARTUP_TIMEOUT_MS`). */
+  readonly startupTimeoutMs: number;
   /** A batch is written at the latest this long after its first row arrived (`GATEWAY_STORE_FLUSH_MS`). */
   readonly flushMs: number;
   /** A batch is written at once when it reaches this many rows (`GATEWAY_STORE_BATCH_ROWS`). */
@@ -120,6 +123,7 @@ export function loadGatewayConfig(env: Env = process.env, service = 'metrics-gat
           databaseUrl: e.DATABASE_URL,
           poolMax: e.DB_POOL_MAX,
           statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
+          startupTimeoutMs: e.DB_STARTUP_TIMEOUT_MS,
           flushMs: e.GATEWAY_STORE_FLUSH_MS,
           batchRows: e.GATEWAY_STORE_BATCH_ROWS,
           bufferRows: e.GATEWAY_STORE_BUFFER_ROWS,

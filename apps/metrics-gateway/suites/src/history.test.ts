@@ -4,7 +4,7 @@
 // database is down and the buffer is full.
 import { down } from '@crucible/chaos';
 import { createDb, createPool } from '@crucible/db';
-import { startSut, type Sut } from '@crucible/testbed';
+import { createDatabase, discoverApps, startApp, startSut, type Sut } from '@crucible/testbed';
 import { testServer } from '@crucible/testbed/testing';
 import { describe, expect, it } from 'vitest';
 import { drained, publishRun, twoProjects } from './history-fixtures.js';
@@ -72,6 +72,15 @@ describe('metrics gateway run history (real process, real PostgreSQL)', () => {
     expect(await intruder.publish({ type: 'snapshot', run_id: live, seq: 2, snapshot: snapshot(live, 'checkout', 2, 10) })).toMatchObject({ ok: false, code: 'forbidden' });
     owner.close();
     intruder.close();
+  });
+
+  it('does not start on a database without the history tables, naming the migration to run', async () => {
+    await using empty = await createDatabase(testServer(), 'template0', 'gateway_unmigrated');
+    const manifest = discoverApps().find((a) => a.name === app);
+    if (!manifest) throw new Error('apps/metrics-gateway not found');
+    await expect(startApp(manifest, { env: { CRUCIBLE_ADMIN_TOKEN: 'history-test-admin-token-0123', DATABASE_URL: empty.url } })).rejects.toThrow(
+      /no run history tables \(gateway_runs\): run the migrations/,
+    );
   });
 
   it('keeps every acknowledged point across a SIGTERM (the buffer is written before exit), and a SIGKILL shows the test can tell', async () => {
