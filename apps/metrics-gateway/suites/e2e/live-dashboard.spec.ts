@@ -18,13 +18,15 @@ test('the dashboard shows a live run as it happens, and its numbers match the fi
         name: 'ping',
         executor: constantArrivalRate({ rate: 40, duration: '8s', preAllocatedVUs: 10, maxVUs: 40 }),
         request: (ctx) => ctx.http.request({ path: '/' }),
-        thresholds: ['p(99)<2000', 'rate<0.5'],
+        // Every 25th answer is a 500: `errors: count==0` fails whatever the machine's load, so
+        // the run shows FAILED even when a starved generator leaves the latency bounds unjudged.
+        thresholds: ['p(99)<2000', 'rate<0.5', 'errors: count==0'],
       }),
       scenario({
         name: 'slow',
         executor: constantArrivalRate({ rate: 10, duration: '8s', preAllocatedVUs: 5, maxVUs: 20 }),
         request: (ctx) => ctx.http.request({ path: '/slow' }),
-        // Every request takes 20 ms, so this threshold fails and the run must show FAILED.
+        // Every request takes 20 ms: this latency bound fails (or, on a starved generator, is inconclusive).
         thresholds: ['p(50)<1'],
       }),
     ];
