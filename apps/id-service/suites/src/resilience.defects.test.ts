@@ -28,16 +28,8 @@ afterAll(async () => {
 /** 5 s of 8 retrying clients: reset_peer from 1 s for 1.5 s, silent from 3 s for 1 s. */
 const shape = (projectId: string): ResetTimeoutShape => ({ projectId, durationS: 5, resetAtMs: 1000, resetForMs: 1500, timeoutAtMs: 3000, timeoutForMs: 1000 });
 
-async function retryStep(projectId: string, failpoints?: string): Promise<ScenarioReport[]> {
-  const step = resetTimeoutStep(idServiceWorkload, shape(projectId));
-  if (failpoints === undefined) return steps.run(step, steps.resilienceContext('id-service'));
-  const replica = await sut.startReplica('id-service', { CRUCIBLE_FAILPOINTS: failpoints });
-  try {
-    return await steps.run(step, steps.resilienceContext('id-service', replica.url));
-  } finally {
-    await replica.stop();
-  }
-}
+const retryStep = (projectId: string, failpoints?: string): Promise<ScenarioReport[]> =>
+  steps.onReplica('id-service', failpoints, resetTimeoutStep(idServiceWorkload, shape(projectId)));
 
 const reconciliation = (rows: readonly ScenarioReport[]) => rows.flatMap((r) => r.verdicts).find((v) => v.checker === 'id-reconciliation');
 

@@ -6,7 +6,7 @@
 import type { ScenarioReport } from '@crucible/contracts';
 import { databaseDownStep, resetTimeoutStep, resilienceEnv, type DatabaseDownShape, type ResetTimeoutShape } from '@crucible/suite-kit';
 import { correctnessFailures, failedChecks, openStepRunner, type StepRunner } from '@crucible/suite-kit/testing';
-import { startSut, type RunningApp, type Sut } from '@crucible/testbed';
+import { startSut, type Sut } from '@crucible/testbed';
 import { testServer } from '@crucible/testbed/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -29,20 +29,8 @@ const down = (projectId: string): DatabaseDownShape => ({ projectId, rate: 30, d
 /** 5 s of 6 retrying writers: reset_peer from 1 s for 1.5 s, silent from 3 s for 1 s. */
 const resetTimeout = (projectId: string): ResetTimeoutShape => ({ projectId, durationS: 5, resetAtMs: 1000, resetForMs: 1500, timeoutAtMs: 3000, timeoutForMs: 1000 });
 
-/** Runs `run` against a task-api replica started with `failpoints` armed (`undefined`: the clean first replica). */
-async function on(failpoints: string | undefined, run: (url: string) => Promise<ScenarioReport[]>): Promise<ScenarioReport[]> {
-  if (failpoints === undefined) return run(sut.url('task-api'));
-  const replica: RunningApp = await sut.startReplica('task-api', { CRUCIBLE_FAILPOINTS: failpoints });
-  try {
-    return await run(replica.url);
-  } finally {
-    await replica.stop();
-  }
-}
-
-const downStep = (projectId: string, failpoints?: string) => on(failpoints, (url) => steps.run(databaseDownStep(taskApiWorkload, down(projectId)), steps.resilienceContext('task-api', url)));
-const retryStep = (projectId: string, failpoints?: string) =>
-  on(failpoints, (url) => steps.run(resetTimeoutStep(taskApiWorkload, resetTimeout(projectId)), steps.resilienceContext('task-api', url)));
+const downStep = (projectId: string, failpoints?: string) => steps.onReplica('task-api', failpoints, databaseDownStep(taskApiWorkload, down(projectId)));
+const retryStep = (projectId: string, failpoints?: string) => steps.onReplica('task-api', failpoints, resetTimeoutStep(taskApiWorkload, resetTimeout(projectId)));
 
 const metric = (rows: readonly ScenarioReport[], phase: string, name: string) => rows.find((r) => r.tags['phase'] === phase)?.metrics[name];
 

@@ -53,16 +53,8 @@ const threeFreezes = (projectId: string): DependencyOutageShape => ({
   faults: [1000, 6500, 12000].map((at) => ({ at, for: 3500, fault: timeout(0) })),
 });
 
-async function on(failpoints: string | undefined, step: SuiteStep<ResilienceContext>): Promise<ScenarioReport[]> {
-  if (failpoints === undefined) return steps.run(step, steps.resilienceContext('task-api'));
-  const replica = await sut.startReplica('task-api', { CRUCIBLE_FAILPOINTS: failpoints });
-  try {
-    return await steps.run(step, steps.resilienceContext('task-api', replica.url));
-  } finally {
-    // A call without a deadline may still hang on the ID service link: 1 s of grace, then SIGKILL.
-    await replica.stop(1000);
-  }
-}
+/** Runs `step` on the clean first replica (`failpoints` undefined) or on one started with them armed. */
+const on = (failpoints: string | undefined, step: SuiteStep<ResilienceContext>): Promise<ScenarioReport[]> => steps.onReplica('task-api', failpoints, step);
 
 /** 10 s at 40/s, the link down from 1 s for 4 s: ~80 generated creates refused, ~10 reads while it is down. */
 const oneOutage = (projectId: string): DependencyOutageShape => ({ projectId, rate: 40, durationS: 10, faults: [{ at: 1000, for: 4000, fault: down() }] });

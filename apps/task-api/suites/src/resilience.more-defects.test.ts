@@ -37,17 +37,8 @@ const pool = (projectId: string): PoolExhaustionShape => ({ projectId, durationS
 /** 9 s at 24/s, bandwidth, slicer and limit_data 2 s each from 1 s, 2.5 s apart. */
 const degraded = (projectId: string): DegradedLinkShape => ({ projectId, rate: 24, durationS: 9, firstAtMs: 1000, faultForMs: 2000, everyMs: 2500 });
 
-/** Runs `step` against a task-api replica started with `failpoints` armed (`undefined`: the clean first replica). */
-async function on(failpoints: string | undefined, step: SuiteStep<ResilienceContext>): Promise<ScenarioReport[]> {
-  if (failpoints === undefined) return steps.run(step, steps.resilienceContext('task-api'));
-  const replica = await sut.startReplica('task-api', { CRUCIBLE_FAILPOINTS: failpoints });
-  try {
-    return await steps.run(step, steps.resilienceContext('task-api', replica.url));
-  } finally {
-    // A replica with leaked connections never finishes closing its pool: 1 s of grace, then SIGKILL.
-    await replica.stop(1000);
-  }
-}
+/** Runs `step` on the clean first replica (`failpoints` undefined) or on one started with them armed. */
+const on = (failpoints: string | undefined, step: SuiteStep<ResilienceContext>): Promise<ScenarioReport[]> => steps.onReplica('task-api', failpoints, step);
 
 const metric = (rows: readonly ScenarioReport[], phase: string, name: string) => rows.find((r) => r.tags['phase'] === phase)?.metrics[name];
 const row = (rows: readonly ScenarioReport[], name: RegExp) => rows.find((r) => name.test(r.name));

@@ -37,6 +37,13 @@ export interface StepRunner extends AsyncDisposable {
    * with a failpoint armed); the link is the app's database proxy either way.
    */
   resilienceContext(app: string, url?: string): ResilienceContext;
+  /**
+   * Runs a resilience `step` on `app`: on its first replica when `failpoints` is undefined (the
+   * clean system), else on one more replica started with `CRUCIBLE_FAILPOINTS=failpoints`,
+   * stopped afterwards (`graceMs` to close, then SIGKILL: a planted defect may keep it from
+   * draining).
+   */
+  onReplica(app: string, failpoints: string | undefined, step: SuiteStep<ResilienceContext>, graceMs?: number): Promise<ScenarioReport[]>;
   close(): Promise<void>;
 }
 
@@ -63,14 +70,25 @@ export function openStepRunner(sut: Sut): StepRunner {
       await session.close();
       await db.destroy();
     })());
+  const resilienceContext = (app: string, url?: string): ResilienceContext => {
+    const chaos = sut.chaos;
+    if (!chaos) throw new Error('the system was started without chaos: true');
+    return { sut, db, url: url ?? sut.url(app), link: chaos.proxy(app) };
+  };
+  const run = async <Ctx>(step: SuiteStep<Ctx>, ctx: Ctx) => reportsOf(await step.run(ctx, kit));
   return {
     db,
     log,
-    run: async (step, ctx) => reportsOf(await step.run(ctx, kit)),
-    resilienceContext(app, url) {
-      const chaos = sut.chaos;
-      if (!chaos) throw new Error('the system was started without chaos: true');
-      return { sut, db, url: url ?? sut.url(app), link: chaos.proxy(app) };
+    run,
+    resilienceContext,
+    async onReplica(app, failpoints, step, graceMs = 1000) {
+      if (failpoints === undefined) return run(step, resilienceContext(app));
+      const replica = await sut.startReplica(app, { CRUCIBLE_FAILPOINTS: failpoints });
+      try {
+        return await run(step, resilienceContext(app, replica.url));
+      } finally {
+        await replica.stop(graceMs);
+      }
     },
     close,
     [Symbol.asyncDispose]: close,
