@@ -135,16 +135,20 @@ describe('crucible (the command, as a process)', { timeout: 180_000 }, () => {
     expect(broken.stderr).toContain('http-api.md is not JSON');
   });
 
-  it('exits 3 when GET /items got 60 ms slower than the baseline run, by compare and by run --baseline', async () => {
+  it('exits 3 when GET /items got 60 ms slower than the baseline run, by compare and by run --baseline', async (t) => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'crucible-regress-'));
     const [fast, slow] = [path.join(dir, 'fast'), path.join(dir, 'slow')];
-    // A starved baseline has no timing figures to compare with: take it again once if so (a shared machine).
-    for (let attempt = 0; attempt < 2; attempt++) {
+    // A starved baseline has no timing figures to compare with: take it again (up to 4 times,
+    // 2 s apart) on a shared machine; if every attempt was starved the case is skipped, visibly,
+    // as the report itself would say inconclusive: it can neither pass nor fail on no figures.
+    let starvedBaseline = true;
+    for (let attempt = 0; attempt < 4 && starvedBaseline; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, 2000));
       await using server = await startItemsServer();
       await crucible(['run', EXAMPLE, '--base-url', server.url, '--env', 'DURATION=2s', '--out', fast]);
-      if (!(await report(fast)).scenarios.some((s) => s.generator?.starved)) break;
+      starvedBaseline = (await report(fast)).scenarios.some((s) => s.generator?.starved);
     }
-    expect((await report(fast)).scenarios.some((s) => s.generator?.starved), 'the baseline run was starved twice').toBe(false);
+    if (starvedBaseline) t.skip('the baseline run was starved 4 times: no timing figures to compare (inconclusive)');
     await using slower = await startItemsServer({ delayMs: 60 });
     const r = await crucible(['run', EXAMPLE, '--base-url', slower.url, '--env', 'DURATION=2s', '--out', slow, '--baseline', path.join(fast, 'http-api.json')]);
     const rep = await report(slow);
