@@ -25,7 +25,7 @@ export {
 } from './auth.js';
 export { adminRouter, createProject } from './admin.js';
 export { ServiceMetrics } from './metrics.js';
-export { createService, waitForDatabase, type Service, type ServiceContext, type ServiceDefinition } from './service.js';
+export { createService, waitForDatabase, waitForSchema, type Service, type ServiceContext, type ServiceDefinition } from './service.js';
 export { runProcess, runService, type Listener, type RunProcessOptions } from './run.js';
 export { listenHttp } from './listen.js';
 export { explainHotQueries, explainRouter, type HotQuery, type HotQueries } from './explain.js';

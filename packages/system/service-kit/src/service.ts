@@ -277,23 +277,37 @@ export function createService(config: ServiceConfig, definition: ServiceDefiniti
  * Waits until the database answers and holds the Crucible schema, or throws a message that
  * names the problem once `timeoutMs` has passed.
  */
-export async function waitForDatabase(config: ServiceConfig): Promise<void> {
-  const target = new URL(config.databaseUrl);
-  const deadline = Date.now() + config.dbStartupTimeoutMs;
+export function waitForDatabase(config: ServiceConfig): Promise<void> {
+  return waitForSchema(config.databaseUrl, config.dbStartupTimeoutMs, { table: 'projects', missing: 'no Crucible schema' });
+}
+
+/**
+ * Waits until the database at `databaseUrl` answers and holds `schema.table`, retrying every
+ * 250 ms for `timeoutMs`; throws naming the address and the last error, or at once naming the
+ * migration to run when the database answers without the table.
+ *
+ * @example
+ * await waitForSchema(url, 5000, { table: 'gateway_runs', missing: 'no run history tables (gateway_runs)' });
+ */
+export async function waitForSchema(databaseUrl: string, timeoutMs: number, schema: { readonly table: string; readonly missing: string }): Promise<void> {
+  const target = new URL(databaseUrl);
+  const deadline = Date.now() + timeoutMs;
+  const noSchema = `database ${target.pathname.slice(1)} has ${schema.missing}: run the migrations (npm run migrate -w @crucible/db)`;
   let last: unknown;
   for (;;) {
-    const client = new pg.Client({ connectionString: config.databaseUrl, connectionTimeoutMillis: 2000, query_timeout: 2000 });
+    const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 2000, query_timeout: 2000 });
+    let found: boolean | undefined;
     try {
       await client.connect();
-      const { rows } = await client.query<{ ok: boolean }>(`select to_regclass('public.projects') is not null as ok`);
-      if (!rows[0]?.ok) throw new Error(`database ${target.pathname.slice(1)} has no Crucible schema: run the migrations (npm run migrate -w @crucible/db)`);
-      return;
+      const { rows } = await client.query<{ ok: boolean }>('select to_regclass($1) is not null as ok', [`public.${schema.table}`]);
+      found = rows[0]?.ok === true;
     } catch (err) {
       last = err;
-      if ((err as Error).message.includes('no Crucible schema')) throw err;
     } finally {
       await client.end().catch(() => {});
     }
+    if (found === true) return;
+    if (found === false) throw new Error(noSchema);
     if (Date.now() >= deadline) break;
     await new Promise((r) => setTimeout(r, 250));
   }
