@@ -10,7 +10,7 @@
  * 3 regression against the baseline · 4 inconclusive (a starved load generator).
  */
 import path from 'node:path';
-import { commandLineOrExit, InstrumentError, type CommandSpec, type FlagSpec } from '@crucible/instrument-kit';
+import { commandLineOrExit, failureText, InstrumentError, type CommandSpec, type FlagSpec } from '@crucible/instrument-kit';
 import { baselineFrom, compareRunReports, EXIT, mergeRunReports, processIo, readRunReports } from '@crucible/reporting';
 import { runCommand, runSettings } from './run-command.js';
 
@@ -97,9 +97,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    // A usage problem (a bad file, a threshold typo) is the user's to fix: the message names it; no stack.
-    const usage = error instanceof InstrumentError && error.kind === 'usage';
-    process.stderr.write(`${error instanceof Error ? (usage ? error.message : (error.stack ?? error.message)) : String(error)}\n`);
+    process.stderr.write(`${failureText(error)}\n`);
     process.exitCode = EXIT.crash;
   },
 );

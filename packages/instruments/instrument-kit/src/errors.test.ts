@@ -23,3 +23,13 @@ describe('InstrumentError', () => {
     for (const kind of Object.values(instrumentErrorKinds)) expect(['usage', 'environment', 'fault', 'measurement']).toContain(kind);
   });
 });
+
+describe('failureText', () => {
+  it('prints a usage error as its message alone and anything else with its stack', async () => {
+    const { failureText, InstrumentError } = await import('./errors.js');
+    expect(failureText(new InstrumentError('bad_argument', 'unknown flag --profle'))).toBe('unknown flag --profle');
+    const crash = new Error('boom');
+    expect(failureText(crash)).toBe(crash.stack);
+    expect(failureText('plain')).toBe('plain');
+  });
+});

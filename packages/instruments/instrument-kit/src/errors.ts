@@ -61,3 +61,16 @@ export class InstrumentError<C extends InstrumentErrorCode = InstrumentErrorCode
 export function isInstrumentError<C extends InstrumentErrorCode>(err: unknown, code?: C): err is InstrumentError<C> {
   return err instanceof InstrumentError && (code === undefined || err.code === code);
 }
+
+/**
+ * What a command prints for an error that ended it: the message alone for a usage problem
+ * (a bad flag, file or threshold — the user's to fix, and the message names it), the stack for
+ * anything else.
+ *
+ * @example
+ * main().catch((err) => { process.stderr.write(`${failureText(err)}\n`); process.exitCode = 2; });
+ */
+export function failureText(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  return err instanceof InstrumentError && err.kind === 'usage' ? err.message : (err.stack ?? err.message);
+}

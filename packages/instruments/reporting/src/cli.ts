@@ -13,7 +13,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { InstrumentError, parseCommandLine, usageText, type CommandSpec, type FlagSpec } from '@crucible/instrument-kit';
+import { failureText, InstrumentError, parseCommandLine, usageText, type CommandSpec, type FlagSpec } from '@crucible/instrument-kit';
 import { createBaseline, loadBaseline, saveBaseline } from './baseline.js';
 import { scanRunReports } from './combine.js';
 import { EXIT } from './exit-codes.js';
@@ -122,9 +122,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    // A bad argument is the user's to fix: the message lists the accepted flags; no stack.
-    const usage = error instanceof InstrumentError && error.kind === 'usage';
-    console.error(error instanceof Error ? (usage ? error.message : (error.stack ?? error.message)) : String(error));
+    process.stderr.write(`${failureText(error)}\n`);
     process.exitCode = EXIT.crash;
   },
 );

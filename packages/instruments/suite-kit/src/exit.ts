@@ -1,4 +1,4 @@
-import { isInstrumentError } from '@crucible/instrument-kit';
+import { failureText } from '@crucible/instrument-kit';
 import { EXIT } from '@crucible/reporting';
 
 /**
@@ -13,9 +13,7 @@ export function exitWith(main: Promise<number>): void {
   main.then(
     (code) => process.exit(code),
     (err: unknown) => {
-      // A bad argument is the user's to fix: its message (which lists the accepted flags), not a stack.
-      const usage = isInstrumentError(err) && err.kind === 'usage';
-      process.stderr.write(`${err instanceof Error ? (usage ? err.message : (err.stack ?? err.message)) : String(err)}\n`);
+      process.stderr.write(`${failureText(err)}\n`);
       process.exit(EXIT.crash);
     },
   );
