@@ -10,7 +10,8 @@ import { startSut, type Sut } from '@crucible/testbed';
 import { testServer } from '@crucible/testbed/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claims } from './stress/claims.js';
-import { Replicas, type StressContext } from './stress/context.js';
+import { type StressContext } from './stress/context.js';
+import { caseSystem, type CaseSystem } from './stress/defects.testing.js';
 import { isolation } from './stress/isolation.js';
 import { seedProjects, seedThroughApi } from './stress/seed.js';
 import { writeThroughput } from './stress/write-throughput.js';
@@ -28,25 +29,9 @@ afterAll(async () => {
   await sut?.stop();
 });
 
-/** The replica a case speaks to: the clean one, or one more started with `failpoints` armed. */
-interface System {
-  readonly replicas: Replicas;
-}
-
-function systemWith(failpoints?: string): System & { start(): Promise<void>; close(): Promise<void> } {
-  let replicas: Replicas | undefined;
-  return {
-    get replicas() {
-      if (!replicas) throw new Error('the replica is not started');
-      return replicas;
-    },
-    async start() {
-      const url = failpoints ? (await sut.startReplica('task-api', { CRUCIBLE_FAILPOINTS: failpoints })).url : sut.url('task-api');
-      replicas = new Replicas([url], 256);
-    },
-    close: async () => replicas?.close(),
-  };
-}
+/** The replica a case speaks to. */
+type System = Pick<CaseSystem, 'replicas'>;
+const systemWith = (failpoints?: string): CaseSystem => caseSystem(() => sut, failpoints);
 
 /** Five fresh projects named after the case, with their keys; the tasks are seeded by the caller. */
 async function projectsFor(name: string): Promise<Pick<StressContext, 'projects' | 'keys'>> {

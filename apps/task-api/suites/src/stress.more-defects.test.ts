@@ -11,7 +11,8 @@ import { testServer } from '@crucible/testbed/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { artifactIsolation } from './stress/artifacts.js';
 import { capacityRamp } from './stress/capacity.js';
-import { Replicas, type StressContext } from './stress/context.js';
+import { type Replicas, type StressContext } from './stress/context.js';
+import { caseSystem, type CaseSystem } from './stress/defects.testing.js';
 import { resourceCache } from './stress/resource-cache.js';
 import { seedProjects } from './stress/seed.js';
 
@@ -29,20 +30,7 @@ afterAll(async () => {
 });
 
 /** The replica a case speaks to: the clean one, or one more started with `failpoints` armed. */
-function systemWith(failpoints?: string): { readonly replicas: Replicas; start(): Promise<void>; close(): Promise<void> } {
-  let replicas: Replicas | undefined;
-  return {
-    get replicas() {
-      if (!replicas) throw new Error('the replica is not started');
-      return replicas;
-    },
-    async start() {
-      const url = failpoints ? (await sut.startReplica('task-api', { CRUCIBLE_FAILPOINTS: failpoints })).url : sut.url('task-api');
-      replicas = new Replicas([url], 256);
-    },
-    close: async () => replicas?.close(),
-  };
-}
+const systemWith = (failpoints?: string): CaseSystem => caseSystem(() => sut, failpoints);
 
 /** Five fresh projects named after the case, with their keys, and `tasks` SQL-seeded tasks each (as the suite seeds them). */
 async function contextFor(system: { readonly replicas: Replicas }, name: string, tasks = 0): Promise<StressContext> {
