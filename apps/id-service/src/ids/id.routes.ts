@@ -2,17 +2,22 @@ import {
   formatId,
   idRegistryQuerySchema,
   idempotencyKeyHeader,
+  lookupIdsRequestSchema,
+  retireIdRequestSchema,
   nextIdQuerySchema,
   reserveIdsHeadersSchema,
   reserveIdsQuerySchema,
   reserveIdsRequestSchema,
   type IdRegistryResponse,
+  type LookupIdsResponse,
   type NextIdResponse,
+  type RetireIdResponse,
   type ReserveIdsResponse,
 } from '@crucible/contracts';
 import { ServiceError, parseInput, resolveProject, scopeOf, type ServiceContext } from '@crucible/service-kit';
 import { Router, type IRouter, type Request, type Response } from 'express';
 import { IdMetrics } from './id.metrics.js';
+import { lookupIds, retireId } from './id.refs.js';
 import { listSequences } from './id.repository.js';
 import { IdReserver, type Reservation, type ReserveRequest } from './id.service.js';
 
@@ -38,7 +43,8 @@ function methodNotAllowed(allowed: string) {
 
 /**
  * The ID routes: `POST /ids/reserve`, `GET /ids/next` (both reserve, both honour
- * `Idempotency-Key`) and `GET /ids/registry`. Every route needs an API key and serves only
+ * `Idempotency-Key`), `GET /ids/registry`, `POST /ids/retire` and `POST /ids/lookup`
+ * (the state of ids, for the task API's entity references). Every route needs an API key and serves only
  * the key's project. Added to `router` (a new `Router` unless given); the service adds them
  * to its app itself, which spares every request a nested router's walk.
  *
@@ -85,6 +91,28 @@ export function idRoutes<R extends IRouter>(ctx: ServiceContext, router: R = Rou
     res.json(answer);
   });
   router.all('/ids/registry', methodNotAllowed('GET'));
+
+  router.post('/ids/retire', ctx.requireApiKey, async (req, res) => {
+    const body = parseInput(retireIdRequestSchema, req.body, 'body');
+    const scope = scopeOf(res);
+    const retired = await retireId(ctx.db, scope, body.id);
+    // Never issued to this project, or another project's: the same 404, which tells nothing of other projects.
+    if (!retired) {
+      throw new ServiceError('id_not_found', `${body.id} was never issued to project ${scope.projectId}`, { details: [{ path: 'body.id', message: `${body.id} was never issued to this project` }] });
+    }
+    const answer: RetireIdResponse = { project_id: scope.projectId, id: retired.id, state: 'retired', retired_at: retired.retiredAt.toISOString() };
+    res.json(answer);
+  });
+  router.all('/ids/retire', methodNotAllowed('POST'));
+
+  // A POST though it changes nothing: a list of ids does not fit a query string's bounds.
+  router.post('/ids/lookup', ctx.requireApiKey, async (req, res) => {
+    const body = parseInput(lookupIdsRequestSchema, req.body, 'body');
+    const scope = scopeOf(res);
+    const answer: LookupIdsResponse = { project_id: scope.projectId, ids: await lookupIds(ctx.db, scope, body.ids) };
+    res.json(answer);
+  });
+  router.all('/ids/lookup', methodNotAllowed('POST'));
 
   return router;
 }

@@ -76,6 +76,56 @@ export const idRegistryResponseSchema = z.object({
 export type IdRegistryResponse = z.infer<typeof idRegistryResponseSchema>;
 
 /**
+ * An issued ID as text, in the one form {@link formatId} renders it (`US-011`, `US-1000`;
+ * not `US-11`, `US-0011` or `US-000`), so one id has one spelling to store and look up.
+ */
+export const entityIdSchema = z
+  .string()
+  .max(64)
+  .refine((v) => {
+    const p = parseId(v);
+    return p !== undefined && p.number >= 1 && Number.isSafeInteger(p.number) && formatId(p.type, p.number) === v;
+  }, 'must be an issued id such as US-011: TYPE-NNN, TYPE matching ^[A-Z][A-Z0-9_]{0,15}$, NNN a number from 001 written as formatId renders it');
+export type EntityId = z.infer<typeof entityIdSchema>;
+
+/** `POST /ids/retire` body: the id to retire, which must have been issued to the key's project. */
+export const retireIdRequestSchema = z.strictObject({ id: entityIdSchema });
+export type RetireIdRequest = z.infer<typeof retireIdRequestSchema>;
+
+/** `POST /ids/retire` answer. Retiring is final and idempotent: a second call answers the first `retired_at`. */
+export const retireIdResponseSchema = z.object({
+  project_id: projectIdSchema,
+  id: entityIdSchema,
+  state: z.literal('retired'),
+  retired_at: z.string(),
+});
+export type RetireIdResponse = z.infer<typeof retireIdResponseSchema>;
+
+/**
+ * What an id is to the asking project: `issued` to it (and live), `retired` (issued to it,
+ * then retired), or `unknown` (never issued to it; another project's id reads `unknown` too,
+ * so an answer never tells whether some other project holds it).
+ */
+export const idStateSchema = z.enum(['issued', 'retired', 'unknown']);
+export type IdState = z.infer<typeof idStateSchema>;
+
+/** Most ids one `POST /ids/lookup` may ask about. */
+export const maxLookupIds = 100;
+
+/** `POST /ids/lookup` body. */
+export const lookupIdsRequestSchema = z.strictObject({
+  ids: z.array(entityIdSchema).min(1).max(maxLookupIds),
+});
+export type LookupIdsRequest = z.infer<typeof lookupIdsRequestSchema>;
+
+/** `POST /ids/lookup` answer: each distinct id asked, in the order asked, with its state. */
+export const lookupIdsResponseSchema = z.object({
+  project_id: projectIdSchema,
+  ids: z.array(z.object({ id: entityIdSchema, state: idStateSchema })),
+});
+export type LookupIdsResponse = z.infer<typeof lookupIdsResponseSchema>;
+
+/**
  * Renders an ID as `TYPE-NNN`, zero-padded to three digits and growing past 999.
  * @example formatId('US', 7) // 'US-007'; formatId('US', 1000) // 'US-1000'
  */

@@ -28,6 +28,8 @@ export interface TaskTable {
   priority: ColumnType<number, number | undefined, number>;
   payload: ColumnType<unknown, string | null | undefined, string | null>;
   claimed_by: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Ids of entities the ID service issued to the project (`US-011`), as given; `{}` when none. */
+  refs: ColumnType<string[], string[] | undefined, string[]>;
   version: ColumnType<number, number | undefined, number>;
   created_at: Timestamp;
   updated_at: Timestamp;
@@ -50,6 +52,14 @@ export interface IdReservationTable {
   first_id: BigIntColumn;
   last_id: BigIntColumn;
   created_at: Timestamp;
+}
+
+/** An id the ID service retired: issued to the project once, never live again. */
+export interface IdRetirementTable {
+  project_id: string;
+  sequence_type: string;
+  number: BigIntColumn;
+  retired_at: Timestamp;
 }
 
 export interface ArtifactTable {
@@ -118,6 +128,7 @@ export interface Database {
   tasks: TaskTable;
   id_registry: IdRegistryTable;
   id_reservations: IdReservationTable;
+  id_retirements: IdRetirementTable;
   artifacts: ArtifactTable;
   gateway_runs: GatewayRunTable;
   gateway_run_scenarios: GatewayRunScenarioTable;
@@ -131,4 +142,5 @@ export type NewTaskRow = Insertable<TaskTable>;
 export type TaskUpdate = Updateable<TaskTable>;
 export type IdRegistryRow = Selectable<IdRegistryTable>;
 export type IdReservationRow = Selectable<IdReservationTable>;
+export type IdRetirementRow = Selectable<IdRetirementTable>;
 export type ArtifactRow = Selectable<ArtifactTable>;
