@@ -12,5 +12,7 @@ export { ensureTemplate, createDatabase, type TestDatabase } from './databases.j
 export { discoverApps, startApp, waitHealthy, type AppManifest, type AppLogEvent, type RunningApp, type StartAppOptions } from './apps.js';
 export { startSut, type Sut, type SutOptions } from './sut.js';
 export type { SutChaos } from './sut-chaos.js';
+export { startRedis, resolveRedisServer, type RedisServer, type StartRedisOptions } from './redis.js';
+export { startNginx, nginxConfig, resolveNginx, type Nginx, type StartNginxOptions } from './nginx.js';
 export { freePort } from './ports.js';
 export { onTeardown, teardownAll } from './cleanup.js';

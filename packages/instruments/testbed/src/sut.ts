@@ -5,7 +5,9 @@ import { discoverApps, startApp, type AppManifest, type RunningApp } from './app
 import { onTeardown } from './cleanup.js';
 import { createDatabase, ensureTemplate, type TestDatabase } from './databases.js';
 import { startPostgres, type PostgresServer } from './postgres.js';
+import { startRedis, type RedisServer } from './redis.js';
 import { startSutChaos, type SutChaos, type SutChaosControl } from './sut-chaos.js';
+import { startNginx, type Nginx } from './nginx.js';
 
 export interface SutOptions {
   /** Apps to start by service name, with the apps they need (default: every app found under `apps/`). */
@@ -31,6 +33,17 @@ export interface SutOptions {
    * `databaseUrlFor`, if given, then receives the proxied URL.
    */
   chaos?: boolean;
+  /**
+   * Apps to put behind a real nginx (round robin over every replica started with the
+   * system; `sut.balancedUrl(app)`, `sut.balancer(app)`), e.g. `['task-api']` with
+   * `replicas: { 'task-api': 3 }`. Needs nginx (`tools/install-nginx.sh`).
+   */
+  balance?: readonly string[];
+  /**
+   * Start a redis-server (or use `REDIS_URL`) and give every app `REDIS_URL` and a
+   * `REDIS_KEY_PREFIX` of this SUT's own, so SUTs sharing one Redis never see each other's keys.
+   */
+  redis?: boolean;
   log?: (line: string) => void;
 }
 
@@ -45,8 +58,14 @@ export interface Sut extends AsyncDisposable {
   readonly apps: Readonly<Record<string, RunningApp[]>>;
   /** The proxies between the apps and PostgreSQL, when started with `chaos: true`. */
   readonly chaos: SutChaos | undefined;
+  /** The Redis the apps share, when started with `redis: true` (`kill`/`restart`/`freeze` take it away). */
+  readonly redis: RedisServer | undefined;
   /** The base URL of the first replica of `app`. */
   url(app: string): string;
+  /** The nginx in front of every replica of `app` (started with `balance: [app]`). */
+  balancer(app: string): Nginx;
+  /** The base URL of {@link Sut.balancer}: where a client of all of `app`'s replicas sends requests. */
+  balancedUrl(app: string): string;
   /** Creates a project through the admin endpoint of `via` (default: first app) and returns its key. */
   createProject(id: string, via?: string): Promise<CreateProjectResponse>;
   /** Starts one more replica (or a restarted one) of `app`. */
@@ -107,9 +126,14 @@ export async function startSut(options: SutOptions = {}): Promise<Sut> {
   const apps: Record<string, RunningApp[]> = {};
   let database: TestDatabase | undefined;
   let chaos: SutChaosControl | undefined;
+  let redis: RedisServer | undefined;
+  const balancers = new Map<string, Nginx>();
   const stopAll = async () => {
+    // The balancers first, so nothing is routed to a replica while it stops.
+    await Promise.allSettled([...balancers.values()].map((b) => b.stop()));
     await Promise.allSettled(Object.values(apps).flat().map((a) => a.stop()));
     await chaos?.stop();
+    await redis?.stop();
     await database?.drop();
     if (ownServer) await server.stop();
   };
@@ -122,6 +146,8 @@ export async function startSut(options: SutOptions = {}): Promise<Sut> {
     database = await createDatabase(server, template, 'crucible_sut');
     const db = database;
     if (options.chaos) chaos = await startSutChaos();
+    if (options.redis) redis = await startRedis({ url: process.env['REDIS_URL'] });
+    const redisEnv = redis ? { REDIS_URL: redis.url, REDIS_KEY_PREFIX: `crucible:${db.name}:` } : {};
     const routed = chaos;
     const urlFor = async (app: string) => {
       const url = routed ? await routed.databaseUrlFor(app, db.url) : db.url;
@@ -141,6 +167,7 @@ export async function startSut(options: SutOptions = {}): Promise<Sut> {
       CRUCIBLE_ADMIN_TOKEN: adminToken,
       ...(m.database ? { DATABASE_URL: await urlFor(m.name) } : {}),
       ...(await needsFor(m)),
+      ...redisEnv,
       ...options.env,
       ...options.appEnv?.[m.name],
       ...extra,
@@ -156,6 +183,16 @@ export async function startSut(options: SutOptions = {}): Promise<Sut> {
     for (const level of startOrder(manifests)) {
       await Promise.all(level.flatMap((m) => Array.from({ length: options.replicas?.[m.name] ?? 1 }, () => startReplica(m.name))));
     }
+    for (const app of options.balance ?? []) {
+      const replicas = apps[app];
+      if (!replicas?.length) throw new InstrumentError('unknown_app', `cannot balance "${app}": it is not one of the apps started (${manifests.map((m) => m.name).join(', ')})`);
+      balancers.set(app, await startNginx({ upstreams: replicas.map((r) => r.url) }));
+    }
+    const balancer = (app: string) => {
+      const b = balancers.get(app);
+      if (!b) throw new InstrumentError('unknown_app', `app "${app}" has no balancer: start the SUT with balance: ['${app}']`);
+      return b;
+    };
     const url = (app: string) => {
       const first = apps[app]?.[0];
       if (!first) throw new InstrumentError('unknown_app', `app "${app}" is not running in this SUT`);
@@ -168,7 +205,10 @@ export async function startSut(options: SutOptions = {}): Promise<Sut> {
       adminToken,
       apps,
       chaos: routed,
+      redis,
       url,
+      balancer,
+      balancedUrl: (app) => balancer(app).url,
       startReplica,
       async createProject(id, via) {
         const base = url(via ?? manifests.find((m) => m.database)?.name ?? wanted[0]!);
@@ -187,6 +227,8 @@ export async function startSut(options: SutOptions = {}): Promise<Sut> {
         line['database_url'] = db.url;
         line['admin_token'] = adminToken;
         if (routed) line['toxiproxy_url'] = routed.server.url;
+        if (redis) line['redis_url'] = redis.url;
+        for (const [app, b] of balancers) line[`${app.replaceAll('-', '_')}_balanced_url`] = b.url;
         return line;
       },
       stop,
