@@ -29,6 +29,8 @@ export const failpoints = {
   'artifacts.get.unscoped': "GET /artifacts/:id looks the id up without the project filter (another project's bytes for a shared id; a foreign id becomes visible)",
   'artifacts.put.wrong-project': "PUT /artifacts/:id stores the artifact under another project's id and answers from the request, as if stored for the caller (a cross-project write no answer shows)",
   'resources.cache.bypass': 'GET /resources/:name skips the cache and reads the document from disk, counted as a miss (the hit rate falls)',
+  'resources.redis.unguarded': "GET /resources/:name lets a Redis error (down, timed out) escape the lookup as a 500 instead of serving the document from disk",
+  'artifacts.cache.instance-local': "GET /artifacts/:id answers from this replica's own in-process copy, which PUTs through other replicas never invalidate (a stale read another replica's write does not reach)",
   'tasks.next.serialised': 'GET /tasks/next holds a process-wide lock across a 15 ms section (a lock held across slow work: throughput caps near 66/s per replica)',
   'tasks.ids.no-timeout': "the task API's call to the ID service for a block of task ids has no deadline (no per-call timeout): behind a frozen ID service the call, and every create waiting on it, hangs instead of a fast 503",
   'tasks.ids.no-recovery-log': 'the task API never logs dependency_up when the ID service answers again (the recovery happens, its record in the log does not)',
