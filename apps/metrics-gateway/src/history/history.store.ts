@@ -1,5 +1,6 @@
 import type { GatewayPublish } from '@crucible/contracts';
 import { classifyDbError, type Database } from '@crucible/db';
+import { DatabaseWatch } from '@crucible/service-kit';
 import { sql, type Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { StoreConfig } from '../config.js';
@@ -63,11 +64,14 @@ export class HistoryStore {
   #writing: Promise<void> | undefined;
   #failures = 0;
   #closed = false;
+  /** The outage's detection and recovery as log events (db_unreachable / db_recovered). */
+  readonly #watch: DatabaseWatch;
 
   constructor(db: Kysely<Database>, config: StoreConfig, logger: Logger) {
     this.#db = db;
     this.#config = config;
     this.#logger = logger;
+    this.#watch = new DatabaseWatch({ logger, probe: () => sql`select 1`.execute(db) });
   }
 
   /** Counts so far (a copy). */
@@ -198,6 +202,7 @@ export class HistoryStore {
         }
       });
       this.#failures = 0;
+      this.#watch.succeeded();
       this.#stats.written += rows;
       if (this.#known.size > maxKnownRuns) this.#known.clear();
       for (const k of runs.keys()) this.#known.add(k);
@@ -210,6 +215,7 @@ export class HistoryStore {
       }
       this.#failures++;
       this.#stats.unavailable++;
+      this.#watch.failed(err);
       this.#restore(runs, points, ends, rows);
       this.#logger.warn({ err: (err as Error).message, buffered: this.#buffered, bound: this.#config.bufferRows }, 'history database unavailable: rows kept in the buffer');
     } finally {
@@ -248,6 +254,7 @@ export class HistoryStore {
       await this.#write();
       if (this.#buffered > 0) await new Promise((r) => setTimeout(r, 200));
     }
+    this.#watch.close();
     if (this.#buffered > 0) this.#logger.error({ rows: this.#buffered }, 'stopping with history rows the database never took: they are lost');
     else this.#logger.info({ written: this.#stats.written }, 'history flushed');
   }

@@ -16,7 +16,8 @@ let sut: Sut;
 let steps: StepRunner;
 
 beforeAll(async () => {
-  sut = await startSut({ server: testServer(), apps: ['task-api'], chaos: true, env: { ...resilienceEnv, LOG_LEVEL: 'silent' } });
+  // At the suite's log level (warn): the database-down step reads the replica's db_unreachable / db_recovered events.
+  sut = await startSut({ server: testServer(), apps: ['task-api'], chaos: true, env: { ...resilienceEnv, LOG_LEVEL: 'warn' } });
   steps = openStepRunner(sut);
 });
 afterAll(async () => {
@@ -52,6 +53,16 @@ describe('database down, on the real task-api', () => {
     expect(failed).toContainEqual(expect.stringMatching(/· during: health_detect_ms: value<5000 .*unknown metric "health_detect_ms"/));
     // Only health detection: requests were refused and the service recovered.
     expect(correctnessFailures(rows).filter((f) => !/health_(unavailable_samples|detect_ms)/.test(f))).toEqual([]);
+  });
+
+  it('recovery logged: a service that never logs db_recovered (db.no-recovery-log) fails db-log-events, and only it', async () => {
+    const rows = await downStep('down-no-recovery-log', 'db.no-recovery-log=1');
+    const failed = failedChecks(rows);
+    expect(failed).toContainEqual(expect.stringMatching(/· during: db-log-events: no db_recovered for the database after the fault was removed/));
+    // Detected in time, and the service itself recovered: only the record of it is missing.
+    const verdict = rows.find((r) => r.tags['phase'] === 'during')?.verdicts.find((v) => v.checker === 'db-log-events');
+    expect(verdict?.counts['down_after_fault_ms']).toBeLessThan(1000);
+    expect(correctnessFailures(rows).filter((f) => !/db-log-events/.test(f))).toEqual([]);
   });
 
   it('recovery: a service that refuses for 15 s after a database error (db.slow-recovery) fails recovery_ms', async () => {

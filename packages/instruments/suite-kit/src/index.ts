@@ -27,6 +27,7 @@ export { resetTimeoutStep, resetTimeoutShape, type ResetTimeoutShape } from './r
 export { poolExhaustionStep, poolExhaustionShape, type PoolExhaustionShape } from './resilience/pool-exhaustion.js';
 export { degradedLinkStep, degradedLinkShape, type DegradedLinkShape } from './resilience/degraded-link.js';
 export { startupFaultsScenario, startupFaultsStep } from './resilience/startup-faults.js';
+export { databaseLogSpec, databaseLogVerdict, outageLogEvidence, outageLogVerdict, replicaEvents, type OutageLogEvidence, type OutageLogSpec } from './resilience/log-events.js';
 export { dependencyOutageStep, dependencyOutageShape, isolationFigures, type DependencyOutageShape } from './resilience/dependency-outage.js';
 export {
   resilienceEnv,

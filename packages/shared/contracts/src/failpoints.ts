@@ -18,6 +18,7 @@ export const failpoints = {
   'tasks.claim.without-lock': 'POST /tasks/claim selects the next pending task without FOR UPDATE SKIP LOCKED, then updates it (two claimers can get one task)',
   'tasks.next.per-project-cost': 'GET /tasks/next spends time proportional to the number of projects active in the last second (latency degrades with more projects)',
   'health.stale-ok': '/health answers from a cached result up to 30 s old (a database outage is not detected)',
+  'db.no-recovery-log': 'the service never logs db_recovered when the database answers again (the recovery happens, its record in the log does not)',
   'db.slow-recovery': 'after a database error the service refuses every request with 503 for 15 s (recovery is slow)',
   'gateway.deliver.drop': 'the gateway drops an event on its way to a subscriber (delivery)',
   'gateway.deliver.reorder': 'the gateway swaps an event with the next one on its way to a subscriber (ordering)',
@@ -37,6 +38,7 @@ export const failpoints = {
   'gateway.api.unscoped': "the gateway's GET /api/v1/runs lists runs without the project filter (another project's runs in a key's answer)",
   'tasks.ids.local-fallback': 'when the ID service cannot issue a task number, POST /tasks makes one up from the clock instead of refusing (a task id the ID service never issued)',
   'tasks.list.needs-id-service': 'GET /tasks refuses with 503 dependency_unavailable while the breaker to the ID service is not closed (a read needlessly coupled to a dependency it does not use)',
+  'tasks.refs.unchecked': 'POST /tasks and PATCH /tasks/:id accept refs without asking the ID service (another project\'s id, or one never issued, is stored as a reference)',
 } as const;
 
 /** The name of a failpoint. */

@@ -25,6 +25,7 @@ export {
 } from './auth.js';
 export { adminRouter, createProject } from './admin.js';
 export { ServiceMetrics } from './metrics.js';
+export { DatabaseWatch, type DatabaseWatchOptions } from './database-watch.js';
 export { createService, waitForDatabase, waitForSchema, type Service, type ServiceContext, type ServiceDefinition } from './service.js';
 export { runProcess, runService, type Listener, type RunProcessOptions } from './run.js';
 export { listenHttp } from './listen.js';

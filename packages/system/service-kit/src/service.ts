@@ -13,6 +13,7 @@ import { ServiceError } from './errors.js';
 import { explainRouter, type HotQueries } from './explain.js';
 import { baseApp, errorEdge } from './base-app.js';
 import { ServiceMetrics } from './metrics.js';
+import { DatabaseWatch } from './database-watch.js';
 import { listenHttp } from './listen.js';
 
 /** What a service's routes are given. */
@@ -139,6 +140,8 @@ export function createService(config: ServiceConfig, definition: ServiceDefiniti
   });
   if (config.failpoints['db.pool.leak'] !== undefined || config.failpoints['db.acquire.no-timeout'] !== undefined) plantPoolFaults(pool);
   const watch = new PoolWatch(pool);
+  // Detection and recovery of a database outage as log events (db_unreachable / db_recovered).
+  const dbWatch = new DatabaseWatch({ logger, probe: () => healthPool.query('select 1') });
   const db = createDb(pool);
   const metrics = new ServiceMetrics(config.service, pool, config.pool.max);
   const verifier = new ApiKeyVerifier(db, { ttlMs: config.apiKeyCacheTtlMs });
@@ -165,10 +168,12 @@ export function createService(config: ServiceConfig, definition: ServiceDefiniti
       try {
         await healthPool.query('select 1');
         latencyMs = Math.round((performance.now() - t0) * 100) / 100;
+        dbWatch.succeeded();
         if (failpoint('health.stale-ok')) staleOk = { at: t0, latencyMs };
       } catch (err) {
         reachable = false;
         error = err instanceof Error ? err.message : String(err);
+        dbWatch.failed(err);
       }
     }
     const body: HealthResponse = {
@@ -234,6 +239,7 @@ export function createService(config: ServiceConfig, definition: ServiceDefiniti
       logger,
       observe(e, thrown) {
         if (e.code === 'pool_exhausted') watch.acquireTimeouts++;
+        if (e.code === 'database_unavailable' && !(thrown instanceof ServiceError)) dbWatch.failed(thrown);
         // A real database error (not the breaker's own refusal) opens the planted breaker.
         if (e.code === 'database_unavailable' && !(thrown instanceof ServiceError) && failpoint('db.slow-recovery')) refuseUntil = performance.now() + 15_000;
       },
@@ -246,6 +252,7 @@ export function createService(config: ServiceConfig, definition: ServiceDefiniti
   const close = () =>
     (closed ??= (async () => {
       closing = true;
+      dbWatch.close();
       if (server) {
         const s = server;
         const done = new Promise<void>((resolve) => s.close(() => resolve()));

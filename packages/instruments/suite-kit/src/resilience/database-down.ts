@@ -4,6 +4,7 @@ import { healthStatus, hungCalls, uncleanFailures } from '../calls.js';
 import { percentileOf, recoveryMs } from '../phases.js';
 import { startProbe } from '../probe.js';
 import type { SuiteStep } from '../suite.js';
+import { databaseLogVerdict, replicaEvents } from './log-events.js';
 import { callsAround, describeLoad, faultRows, loadUnderFaults, measured, stepOf } from './load.js';
 import type { FaultLoad, ResilienceContext, ResilienceWorkload } from './workload.js';
 
@@ -27,7 +28,8 @@ export const databaseDownShape: DatabaseDownShape = Object.freeze({ projectId: '
  * hang, `/health` says 503 within 5 s, and the service serves again within 10 s. The fault
  * must have taken effect: some requests refused with 503 and some `/health` answers 503 — a
  * detection or recovery time that was never observed is left out of the row, so its
- * threshold fails. `shape` resizes the step (a planted-defect test runs a few seconds of it).
+ * threshold fails. The app's log must record the outage (`db_unreachable`, then
+ * `db_recovered`, each within 1 s). `shape` resizes the step (a planted-defect test runs a few seconds of it).
  */
 export function databaseDownStep<Op>(w: ResilienceWorkload<Op>, shape: DatabaseDownShape = databaseDownShape): SuiteStep<ResilienceContext> {
   const t = w.steps.down ?? {};
@@ -71,6 +73,8 @@ export function databaseDownStep<Op>(w: ResilienceWorkload<Op>, shape: DatabaseD
             'hung_requests: value==0',
             'unclean_failures: value==0',
           ],
+          // The app's log records the outage: db_unreachable within 1 s of the fault, db_recovered within 1 s of its end.
+          verdicts: [databaseLogVerdict(replicaEvents(ctx), step)],
           metrics: measured({
             health_detect_ms: detected && detected.at - appliedAt,
             health_unavailable_samples: unavailable,

@@ -1,11 +1,11 @@
 import { down, latency, resetPeer, spanOf, timeout, type FaultSpec, type StepRecord } from '@crucible/chaos';
 import type { ScenarioReport, Verdict } from '@crucible/contracts';
-import { expectVerdict } from '@crucible/checkers';
 import type { AppLogEvent } from '@crucible/testbed';
 import { constantArrivalRate } from '@crucible/load-engine';
 import { hungCalls, uncleanFailures, type HttpCall } from '../calls.js';
 import { latencyOf, percentileOf, phaseReports } from '../phases.js';
 import type { SuiteStep } from '../suite.js';
+import { clockSlackMs, outageLogEvidence, outageLogVerdict, replicaEvents, type OutageLogSpec } from './log-events.js';
 import { describeLoad, faultRows, loadUnderFaults, measured, phaseRow, withAdditions } from './load.js';
 import type { DependencyCall, DependencyTuning, FaultLoad, ResilienceContext, ResilienceWorkload } from './workload.js';
 
@@ -135,9 +135,6 @@ export function dependencyOutageStep<Op>(w: ResilienceWorkload<Op>, shape: Depen
       const load = await loadUnderFaults(w, ctx, kit, { step: 'dependency', projectId, executor, faults });
       const description = describeLoad(executor, dep.load ?? w.load);
       const split = load.ops.map((op) => dep.split(op)).filter((d): d is DependencyCall => d !== undefined);
-      // The log of the replica the load drove (the app's structured events, as the testbed read them).
-      const replica = Object.values(ctx.sut.apps).flat().find((a) => a.url === ctx.url);
-      const logOf = () => replica?.events() ?? [];
       const calm = await faultRows(withDependencyVerdicts(w, dep), ctx, projectId, {}, load, {
         name: `${w.app} → ${dep.app} link faults`,
         executor: description,
@@ -152,7 +149,7 @@ export function dependencyOutageStep<Op>(w: ResilienceWorkload<Op>, shape: Depen
         const served = shape.faults[i]?.expect === 'served';
         const what = step.fault.type === 'down' ? 'down (connections refused)' : step.description.replace(/^at [\d.]+ s add /, '').replace(/ on [^ ]+ for .*$/, '');
         // A slowed dependency is never down: no outage to log, nothing to recover from.
-        const verdicts = served ? [] : [logEventsVerdict(logOf(), step, split, dep.app)];
+        const verdicts = served ? [] : [logEventsVerdict(replicaEvents(ctx), step, split, dep.app)];
         const thresholds = served ? servedThresholds : faultThresholds;
         const during = await withAdditions({ thresholds, metrics: isolationFigures(split, step, dep.refusal), verdicts }, undefined, load as FaultLoad<Op>, []);
         const rows = phaseReports(load.calls, { name: `${w.app} → ${dep.app} link: ${what}`, executor: description, step, run: load.timeline, dropped: load.droppedBySecond, during });
@@ -163,9 +160,6 @@ export function dependencyOutageStep<Op>(w: ResilienceWorkload<Op>, shape: Depen
   };
 }
 
-/** Slack for two clocks of one machine (the app's `Date.now` and the client's), ms. */
-const clockSlackMs = 20;
-
 /**
  * The app's log as evidence of one fault: a `dependency_down` event for `dependency` while
  * the fault acted and no later than the first refusal (it refused, so it had detected), and
@@ -173,35 +167,17 @@ const clockSlackMs = 20;
  * after it and within 2 s of the removal. Fails when either is missing or out of order.
  */
 export function logEventsVerdict(events: readonly AppLogEvent[], step: StepRecord, split: readonly DependencyCall[], dependency: string): Verdict {
+  const spec: OutageLogSpec = { checker: 'dependency-log-events', down: 'dependency_down', up: 'dependency_up', subject: dependency, match: (e) => e.fields['dependency'] === dependency, recoverWithinMs: 2000 };
+  const evidence = outageLogEvidence(events, step, spec);
+  const { down, up } = evidence;
   const from = step.appliedAt as number;
   const to = step.removedAt as number;
-  const mine = events.filter((e) => e.fields['dependency'] === dependency);
-  const down = mine.find((e) => e.event === 'dependency_down' && e.at >= from - clockSlackMs && e.at <= to + clockSlackMs);
-  const up = mine.find((e) => e.event === 'dependency_up' && e.at >= to - clockSlackMs && (down === undefined || e.at >= down.at));
   const firstRefusal = split.filter((d) => d.needsDependency && !d.call.ok && d.call.end >= from && d.call.start < to).map((d) => d.call.end).sort((a, b) => a - b)[0];
   const firstBack = split.filter((d) => d.needsDependency && d.call.ok && d.call.start >= to).map((d) => d.call.end).sort((a, b) => a - b)[0];
-  const problems = [
-    ...(down ? [] : [`no dependency_down for ${dependency} while the fault acted`]),
+  return outageLogVerdict(evidence, spec, [
     ...(down && firstRefusal !== undefined && down.at > firstRefusal + clockSlackMs ? [`dependency_down logged ${Math.round(down.at - firstRefusal)} ms after the first refusal`] : []),
-    ...(up ? [] : [`no dependency_up for ${dependency} after the fault was removed`]),
-    ...(up && up.at - to > 2000 ? [`dependency_up logged ${Math.round(up.at - to)} ms after the removal`] : []),
     ...(up && firstBack !== undefined && up.at > firstBack + clockSlackMs ? [`dependency_up logged ${Math.round(up.at - firstBack)} ms after the first success`] : []),
-  ];
-  const counts = {
-    events: mine.length,
-    ...(down ? { down_after_fault_ms: Math.round(down.at - from) } : {}),
-    ...(up ? { up_after_removal_ms: Math.round(up.at - to) } : {}),
-    ...(typeof up?.fields['outage_ms'] === 'number' ? { logged_outage_ms: up.fields['outage_ms'] } : {}),
-  };
-  return expectVerdict(
-    'dependency-log-events',
-    problems.length === 0,
-    problems.length === 0
-      ? `dependency_down ${counts.down_after_fault_ms} ms into the fault, dependency_up ${counts.up_after_removal_ms} ms after its removal, in order`
-      : problems.join('; '),
-    counts,
-    problems.length === 0 ? [] : mine.slice(-6).map((e) => ({ event: e.event, at: new Date(e.at).toISOString() })),
-  );
+  ]);
 }
 
 // The workload's verdicts of the step's project, and the dependency's own beside them.
