@@ -1,0 +1,27 @@
+// The task-api scale suite: `npx nx run @crucible/task-api-suites:scale [--profile=full]`.
+// Three task-api replicas behind a real nginx (tools/install-nginx.sh) on the embedded
+// PostgreSQL, and, with numbers: each replica's share of the traffic, 1 against 3 replicas
+// at the same rate, and a replica SIGKILLed under a mixed read/write load. Each step lives
+// in ./scale/.
+import { suiteMain } from '@crucible/suite-kit';
+import type { ScaleContext } from './scale/context.js';
+import { replicaShares } from './scale/replica-shares.js';
+
+const replicas = 3;
+const projects = ['north', 'south', 'east'];
+
+suiteMain<ScaleContext>({
+  name: 'task-api scale',
+  target: 'scale',
+  project: '@crucible/task-api-suites',
+  sut: { apps: ['task-api'], replicas: { 'task-api': replicas }, balance: ['task-api'], env: { LOG_LEVEL: 'warn' } },
+  config: { replicas, balancer: 'nginx (round robin, keep-alive, max_fails=1 fail_timeout=5s)' },
+  async setup(kit) {
+    const keys: Record<string, string> = {};
+    for (const p of projects) keys[p] = (await kit.sut.createProject(p)).api_key;
+    const lb = kit.sut.balancer('task-api');
+    kit.log(`nginx at ${lb.url} in front of ${lb.upstreams.join(', ')}`);
+    return { balancedUrl: lb.url, replicaUrls: lb.upstreams, projects, keys };
+  },
+  steps: () => [replicaShares()],
+});
