@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { reserveIdsResponseSchema } from '@crucible/contracts';
+import { lookupIdsResponseSchema, reserveIdsResponseSchema, type IdState } from '@crucible/contracts';
 import { failpoint, ServiceError, type ServiceContext } from '@crucible/service-kit';
 import { Pool } from 'undici';
 import { CircuitBreaker, type BreakerChange, type BreakerState } from './circuit-breaker.js';
@@ -32,13 +32,17 @@ export interface IssuedRange {
 /** The ID service answered, but not with ids (a 4xx): retrying the same request cannot help. */
 class Refused extends Error {}
 
+const taskIdPurpose = 'issue task ids';
+const refsPurpose = 'check refs';
+
 /**
- * The error a create gets when the ID service cannot give it an id: 503 with `Retry-After`.
- * `circuit` is the breaker's state when the create asked: `closed` means it waited on calls
- * to the ID service; `open` / `half-open` mean it was refused without one.
+ * The error a create gets when the ID service cannot give it an id (or check its refs): 503
+ * with `Retry-After`. `circuit` is the breaker's state when the create asked: `closed` means
+ * it waited on calls to the ID service; `open` / `half-open` mean it was refused without one.
  */
-export function dependencyUnavailable(why: string, retryAfterMs: number, circuit: BreakerState): ServiceError<'dependency_unavailable'> {
-  return new ServiceError('dependency_unavailable', `the ID service cannot issue task ids (${why}); retry shortly, or give a task_id`, {
+export function dependencyUnavailable(why: string, retryAfterMs: number, circuit: BreakerState, purpose = taskIdPurpose): ServiceError<'dependency_unavailable'> {
+  const advice = purpose === taskIdPurpose ? 'retry shortly, or give a task_id' : 'retry shortly';
+  return new ServiceError('dependency_unavailable', `the ID service cannot ${purpose} (${why}); ${advice}`, {
     retryAfter: Math.max(1, Math.ceil(retryAfterMs / 1000)),
     // A client (and the resilience suite) can tell a refusal that cost no call from one that waited.
     details: { dependency: 'id-service', circuit },
@@ -91,30 +95,46 @@ export class IdClient {
    * is open or every attempt failed.
    */
   async reserve(authorization: string, type: string, count: number): Promise<IssuedRange> {
+    // One key for every attempt: a retry after a lost answer replays the range, never a second one.
     const key = randomUUID();
+    return this.#guarded(this.#options.attempts, () => this.#call(authorization, key, type, count), taskIdPurpose);
+  }
+
+  /**
+   * The state of each of `ids` (at most `maxLookupIds`) for the caller's project, as the ID
+   * service answers `POST /ids/lookup`. `attempts` defaults to the configured ones (a read
+   * that can do without the answer passes 1). Throws 503 `dependency_unavailable` as
+   * {@link reserve} does.
+   */
+  async lookup(authorization: string, ids: readonly string[], attempts = this.#options.attempts): Promise<Map<string, IdState>> {
+    return this.#guarded(attempts, () => this.#lookupCall(authorization, ids), refsPurpose);
+  }
+
+  // Every call through the breaker, with retries (safe: a reservation resends its key, a lookup changes nothing).
+  async #guarded<T>(attempts: number, call: () => Promise<T>, purpose: string): Promise<T> {
     let why = 'circuit open';
-    for (let attempt = 0; attempt < this.#options.attempts; attempt++) {
+    for (let attempt = 0; attempt < attempts; attempt++) {
       // Refused before any call only on the first attempt: a later refusal cost this create its calls.
-      if (!this.breaker.admit()) throw dependencyUnavailable(why, this.breaker.retryAfterMs(), attempt === 0 ? this.breaker.state : 'closed');
+      if (!this.breaker.admit()) throw dependencyUnavailable(why, this.breaker.retryAfterMs(), attempt === 0 ? this.breaker.state : 'closed', purpose);
       try {
-        const range = await this.#call(authorization, key, type, count);
+        const answer = await call();
         this.breaker.success();
         this.#up();
-        return range;
+        return answer;
       } catch (err) {
         if (err instanceof Refused) {
           // It answered: it is up. The request itself is wrong, which no retry mends.
           this.breaker.success();
           this.#up();
-          throw new ServiceError('internal', `the ID service refused the reservation: ${err.message}`);
+          throw new ServiceError('internal', `the ID service refused the call: ${err.message}`);
         }
         this.breaker.failure();
         why = (err as Error).message;
         this.#down(why);
-        if (attempt + 1 < this.#options.attempts) await sleep(25 * (attempt + 1));
+        if (attempt + 1 < attempts) await sleep(25 * (attempt + 1));
       }
     }
-    throw dependencyUnavailable(why, this.breaker.retryAfterMs(), 'closed');
+    throw dependencyUnavailable(why, this.breaker.retryAfterMs(), 'closed', purpose);
   }
 
   // Detection and recovery as log events, once per outage: the evidence the resilience suite reads.
@@ -136,23 +156,31 @@ export class IdClient {
   }
 
   async #call(authorization: string, key: string, type: string, count: number): Promise<IssuedRange> {
+    const body = reserveIdsResponseSchema.parse(await this.#post('/ids/reserve', { authorization, 'idempotency-key': key }, { type, count }));
+    return { first: body.first, last: body.last };
+  }
+
+  async #lookupCall(authorization: string, ids: readonly string[]): Promise<Map<string, IdState>> {
+    const body = lookupIdsResponseSchema.parse(await this.#post('/ids/lookup', { authorization }, { ids }));
+    return new Map(body.ids.map((r) => [r.id, r.state]));
+  }
+
+  /** One POST with the call's deadline; the parsed JSON of a 200, or what to do about anything else. */
+  async #post(path: string, headers: Record<string, string>, json: unknown): Promise<unknown> {
     // The planted hang (failpoint `tasks.ids.no-timeout`): this call has no deadline at all.
     const unbounded = failpoint('tasks.ids.no-timeout');
     const t = this.#options.timeoutMs;
     const res = await this.#pool.request({
       method: 'POST',
-      path: '/ids/reserve',
-      headers: { authorization, 'content-type': 'application/json', 'idempotency-key': key },
-      body: JSON.stringify({ type, count }),
+      path,
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify(json),
       headersTimeout: unbounded ? 0 : t,
       bodyTimeout: unbounded ? 0 : t,
       ...(unbounded ? {} : { signal: AbortSignal.timeout(t) }),
     });
     const text = await res.body.text();
-    if (res.statusCode === 200) {
-      const body = reserveIdsResponseSchema.parse(JSON.parse(text));
-      return { first: body.first, last: body.last };
-    }
+    if (res.statusCode === 200) return JSON.parse(text);
     const what = `${res.statusCode} ${text.slice(0, 200)}`;
     // 5xx (its database down, its pool exhausted) and 429 pass; anything else is final.
     if (res.statusCode >= 500 || res.statusCode === 429) throw new Error(`ID service answered ${what}`);

@@ -8,6 +8,6 @@ export const taskHotQueries: HotQueries = (trx, projectId) => {
     { title: 'GET /tasks/next', query: nextTaskQuery(trx, scope, 'pending') },
     { title: 'GET /tasks (first page of 50)', query: listTasksQuery(trx, scope, { limit: 50 }) },
     { title: 'POST /tasks/claim (rolled back)', query: claimNextTaskQuery(trx, scope, 'explain') },
-    { title: 'POST /tasks insert (rolled back)', query: insertTaskQuery(trx, scope, { taskId: 'explain-insert', title: 'explain', status: 'pending', priority: 0, payload: undefined }) },
+    { title: 'POST /tasks insert (rolled back)', query: insertTaskQuery(trx, scope, { taskId: 'explain-insert', title: 'explain', status: 'pending', priority: 0, payload: undefined, refs: [] }) },
   ];
 };

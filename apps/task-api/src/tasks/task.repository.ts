@@ -17,6 +17,8 @@ export interface NewTask {
   status: TaskStatus;
   priority: number;
   payload: unknown;
+  /** Entity references, already checked against the ID service. */
+  refs: readonly string[];
 }
 
 /** Fields a PATCH may change. */
@@ -24,6 +26,7 @@ export interface TaskChanges {
   status?: TaskStatus | undefined;
   title?: string | undefined;
   priority?: number | undefined;
+  refs?: readonly string[] | undefined;
 }
 
 // PostgreSQL keeps microseconds; a JS Date keeps milliseconds. The cursor carries the
@@ -62,6 +65,7 @@ export function insertTaskQuery(db: Kysely<Database>, scope: ProjectScope, task:
       status: task.status,
       priority: task.priority,
       payload: task.payload === undefined ? null : JSON.stringify(task.payload),
+      refs: [...task.refs],
     })
     .onConflict((oc) => oc.columns(['project_id', 'task_id']).doNothing())
     .returningAll();
@@ -183,6 +187,7 @@ export async function updateTask(
       ...(changes.title !== undefined ? { title: changes.title } : {}),
       ...(changes.priority !== undefined ? { priority: changes.priority } : {}),
       ...(changes.status !== undefined ? { status: changes.status } : {}),
+      ...(changes.refs !== undefined ? { refs: [...changes.refs] } : {}),
       // A task put back in the queue belongs to no worker.
       ...(changes.status === 'pending' ? { claimed_by: null } : {}),
       version: (eb) => eb('version', '+', 1),

@@ -6,30 +6,38 @@ import {
   taskParamsSchema,
   updateTaskRequestSchema,
 } from '@crucible/contracts';
+import type { Task } from '@crucible/contracts';
 import { failpoint, parseInput, scopeOf, type ServiceContext } from '@crucible/service-kit';
-import { Router } from 'express';
+import { Router, type Request, type Response } from 'express';
 import type { TaskIdBlocks } from '../ids/id.blocks.js';
 import { dependencyUnavailable } from '../ids/id.client.js';
+import type { TaskRefs } from '../ids/id.refs.js';
 import * as tasks from './task.service.js';
 
 /**
  * The task routes: create, list (keyset pages), next, claim, read, update, delete. Every
  * route needs an API key and works in the key's project only. A create without `task_id`
- * takes the next number of the project's block of ids from the ID service (`ids`).
+ * takes the next number of the project's block of ids from the ID service (`ids`). `refs`
+ * are checked with the ID service on create and update, and marked stale on every answer
+ * that carries a task (`refs`).
  *
  * @example
- * app.use(taskRoutes(ctx, new TaskIdBlocks(client, { blockSize: 32, lowWater: 8 })));
+ * app.use(taskRoutes(ctx, new TaskIdBlocks(client, { blockSize: 32, lowWater: 8 }), new TaskRefs(client, { liveTtlMs: 2000, maxEntries: 10_000 })));
  */
-export function taskRoutes(ctx: ServiceContext, ids: TaskIdBlocks): Router {
+export function taskRoutes(ctx: ServiceContext, ids: TaskIdBlocks, refs: TaskRefs): Router {
   const { db, requireApiKey } = ctx;
   const router = Router();
+  // The caller's own key goes to the ID service: it scopes every call to this project.
+  const authOf = (req: Request) => req.headers.authorization ?? '';
+  const marked = async (req: Request, res: Response, task: Task): Promise<Task> => (await refs.mark(scopeOf(res).projectId, authOf(req), [task]))[0] as Task;
 
   router.post('/tasks', requireApiKey, async (req, res) => {
     const body = parseInput(createTaskRequestSchema, req.body, 'body');
     const scope = scopeOf(res);
-    // The caller's own key goes to the ID service: it scopes the reservation to this project.
-    const numbers = { take: () => ids.take(scope.projectId, req.headers.authorization ?? ''), giveBack: (n: number) => ids.giveBack(scope.projectId, n) };
-    res.status(201).json(await tasks.createTask(db, scope, body, numbers));
+    // Checked before an id is taken, so a refused ref burns no task number.
+    await refs.validate(scope.projectId, authOf(req), body.refs ?? []);
+    const numbers = { take: () => ids.take(scope.projectId, authOf(req)), giveBack: (n: number) => ids.giveBack(scope.projectId, n) };
+    res.status(201).json(await marked(req, res, await tasks.createTask(db, scope, body, numbers)));
   });
 
   router.get('/tasks', requireApiKey, async (req, res) => {
@@ -37,30 +45,32 @@ export function taskRoutes(ctx: ServiceContext, ids: TaskIdBlocks): Router {
     // ID service is unreachable, though listing never needs it.
     if (ids.state !== 'closed' && failpoint('tasks.list.needs-id-service')) throw dependencyUnavailable('circuit open', 1000, ids.state);
     const query = parseInput(listTasksQuerySchema, req.query, 'query');
-    res.json(await tasks.listTasks(db, scopeOf(res), query));
+    const page = await tasks.listTasks(db, scopeOf(res), query);
+    res.json({ ...page, items: await refs.mark(scopeOf(res).projectId, authOf(req), page.items) });
   });
 
   // Before /tasks/:task_id, which would otherwise take "next" for an id.
   router.get('/tasks/next', requireApiKey, async (req, res) => {
     const query = parseInput(nextTaskQuerySchema, req.query, 'query');
     const next = () => tasks.nextTask(db, scopeOf(res), query);
-    res.json(await (failpoint('tasks.next.serialised') ? serialised(next) : next()));
+    res.json(await marked(req, res, await (failpoint('tasks.next.serialised') ? serialised(next) : next())));
   });
 
   router.post('/tasks/claim', requireApiKey, async (req, res) => {
     const body = parseInput(claimTaskRequestSchema, req.body, 'body');
-    res.json(await tasks.claimTask(db, scopeOf(res), body));
+    res.json(await marked(req, res, await tasks.claimTask(db, scopeOf(res), body)));
   });
 
   router.get('/tasks/:task_id', requireApiKey, async (req, res) => {
     const { task_id } = parseInput(taskParamsSchema, req.params, 'params');
-    res.json(await tasks.getTask(db, scopeOf(res), task_id));
+    res.json(await marked(req, res, await tasks.getTask(db, scopeOf(res), task_id)));
   });
 
   router.patch('/tasks/:task_id', requireApiKey, async (req, res) => {
     const { task_id } = parseInput(taskParamsSchema, req.params, 'params');
     const body = parseInput(updateTaskRequestSchema, req.body, 'body');
-    res.json(await tasks.updateTask(db, scopeOf(res), task_id, body));
+    if (body.refs) await refs.validate(scopeOf(res).projectId, authOf(req), body.refs);
+    res.json(await marked(req, res, await tasks.updateTask(db, scopeOf(res), task_id, body)));
   });
 
   router.delete('/tasks/:task_id', requireApiKey, async (req, res) => {

@@ -41,7 +41,7 @@ export interface TaskNumbers {
  * issue one. Throws 409 `task_exists` for an id the project already has.
  */
 export async function createTask(db: Kysely<Database>, scope: ProjectScope, body: CreateTaskRequest, numbers: TaskNumbers): Promise<Task> {
-  const fields = { title: body.title, status: body.status ?? 'pending', priority: body.priority ?? 0, payload: body.payload } as const;
+  const fields = { title: body.title, status: body.status ?? 'pending', priority: body.priority ?? 0, payload: body.payload, refs: body.refs ?? [] } as const;
   const insert = (trx: Kysely<Database>) =>
     body.task_id === undefined ? insertGenerated(trx, scope, fields, numbers) : insertGiven(trx, scope, { taskId: body.task_id, ...fields });
   try {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { entityIdSchema } from './ids.js';
 import { projectIdSchema } from './project.js';
 
 /** Where a task is in its life: `pending` tasks wait in the queue; a claim makes one `in_progress`. */
@@ -38,6 +39,30 @@ function nestingWithin(value: unknown, max: number): boolean {
   return true;
 }
 
+/** Most entity references one task may carry. */
+export const maxTaskRefs = 20;
+
+/**
+ * `refs` of a create or update: ids the ID service issued to the task's project (`US-011`),
+ * at most {@link maxTaskRefs}, none twice. The shape is checked here (400); whether each was
+ * issued to the project is the ID service's answer (422 `ref_not_issued` naming it).
+ */
+export const taskRefsRequestSchema = z
+  .array(entityIdSchema)
+  .max(maxTaskRefs)
+  .refine((ids) => new Set(ids).size === ids.length, 'must not name an id twice');
+
+/**
+ * One reference of a task as the API returns it. `stale: true` — the ID service retired the
+ * id since; `false` — it is live; `null` — not known, because the ID service did not answer
+ * when the task was read (the task is still returned; read it again later to know).
+ */
+export const taskRefSchema = z.object({
+  id: entityIdSchema,
+  stale: z.boolean().nullable(),
+});
+export type TaskRef = z.infer<typeof taskRefSchema>;
+
 /** A task as the API returns it. */
 export const taskSchema = z.object({
   project_id: projectIdSchema,
@@ -47,6 +72,8 @@ export const taskSchema = z.object({
   priority: z.number().int(),
   payload: z.unknown().nullable(),
   claimed_by: z.string().nullable(),
+  /** Entity references, in the order given (`[]` when none). */
+  refs: z.array(taskRefSchema),
   version: z.number().int().positive(),
   created_at: z.string(),
   updated_at: z.string(),
@@ -63,6 +90,7 @@ export const createTaskRequestSchema = z.strictObject({
     .unknown()
     .refine((v) => nestingWithin(v, maxPayloadDepth), `must not nest objects and arrays deeper than ${maxPayloadDepth} levels`)
     .optional(),
+  refs: taskRefsRequestSchema.optional(),
 });
 export type CreateTaskRequest = z.infer<typeof createTaskRequestSchema>;
 
@@ -118,9 +146,11 @@ export const updateTaskRequestSchema = z
     status: taskStatusSchema.optional(),
     title: text(500).optional(),
     priority: z.number().int().min(0).max(1000).optional(),
+    /** Replaces the task's references (`[]` removes them). */
+    refs: taskRefsRequestSchema.optional(),
     expected_version: z.number().int().positive().max(2_147_483_647).optional(),
   })
-  .refine((b) => b.status !== undefined || b.title !== undefined || b.priority !== undefined, {
-    message: 'at least one of status, title, priority is required',
+  .refine((b) => b.status !== undefined || b.title !== undefined || b.priority !== undefined || b.refs !== undefined, {
+    message: 'at least one of status, title, priority, refs is required',
   });
 export type UpdateTaskRequest = z.infer<typeof updateTaskRequestSchema>;
