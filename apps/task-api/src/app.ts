@@ -6,6 +6,7 @@ import { IdClient } from './ids/id.client.js';
 import { TaskRefs } from './ids/id.refs.js';
 import { resourceRoutes } from './resources/resource.routes.js';
 import { ResourceStore } from './resources/resource.store.js';
+import { SharedCache } from './resources/shared-cache.js';
 import { taskHotQueries } from './tasks/task.explain.js';
 import { taskRoutes } from './tasks/task.routes.js';
 
@@ -22,15 +23,19 @@ export function createTaskApi(options: TaskApiOptions): ServiceDefinition {
   // One store per service built from this definition (tests build several per process).
   const stores = new WeakMap<ServiceContext, ResourceStore>();
   const clients = new WeakMap<ServiceContext, IdClient>();
+  const shared = new WeakMap<ServiceContext, SharedCache>();
   return {
     ownBodyPaths: [artifactBodyPath],
     hotQueries: taskHotQueries,
     routes(app, ctx) {
+      const redis = options.redis ? new SharedCache({ ...options.redis, logger: ctx.logger }) : undefined;
+      if (redis) shared.set(ctx, redis);
       const store = new ResourceStore({
         dir: options.resourceDir,
         maxEntries: options.resourceCacheEntries,
         maxBytes: options.resourceCacheBytes,
         registry: ctx.metrics.registry,
+        shared: redis,
       });
       stores.set(ctx, store);
       const { blockSize, ...call } = options.idService;
@@ -51,6 +56,7 @@ export function createTaskApi(options: TaskApiOptions): ServiceDefinition {
     },
     async onClose(ctx) {
       await clients.get(ctx)?.close();
+      await shared.get(ctx)?.close();
     },
   };
 }

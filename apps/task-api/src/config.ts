@@ -12,6 +12,15 @@ export interface TaskApiOptions {
   readonly resourceCacheBytes: number;
   /** Folder of the shared read-only documents (default: the app's `resources/`). */
   readonly resourceDir: string;
+  /** The Redis the replicas share the resource cache in (`REDIS_URL`); `undefined` = each replica's LRU alone. */
+  readonly redis:
+    | {
+        readonly url: string;
+        readonly timeoutMs: number;
+        readonly keyPrefix: string;
+        readonly ttlS: number;
+      }
+    | undefined;
   /** The ID service generated task ids come from (`ID_SERVICE_URL` and its limits). */
   readonly idService: {
     readonly url: string;
@@ -34,6 +43,12 @@ const envSchema = z.object({
   RESOURCE_CACHE_ENTRIES: envInt('RESOURCE_CACHE_ENTRIES', 1, 10_000).default(16),
   RESOURCE_CACHE_BYTES: envInt('RESOURCE_CACHE_BYTES', 1, 256 << 20).default(4 << 20),
   RESOURCE_DIR: z.string().optional(),
+  // Optional: unset, each replica caches the shared documents in its own LRU only.
+  REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'REDIS_URL must be a redis:// (or rediss://) URL' }).optional(),
+  // A lookup waits at most this for Redis before the disk serves (a hit answers in about 1 ms).
+  REDIS_TIMEOUT_MS: envInt('REDIS_TIMEOUT_MS', 1, 10_000).default(50),
+  REDIS_KEY_PREFIX: z.string().max(200).default('crucible:task-api:'),
+  REDIS_CACHE_TTL_S: envInt('REDIS_CACHE_TTL_S', 1, 30 * 86_400).default(3600),
   // Required: without it no generated task id can be issued, which must stop start-up, not the first create.
   ID_SERVICE_URL: z.url({ protocol: /^https?$/, error: 'ID_SERVICE_URL must be an http(s) URL of the ID service' }),
   // A frozen ID service costs a create at most attempts x timeout before the breaker opens (< 1.5 s).
@@ -65,6 +80,9 @@ export function loadTaskApiOptions(env: Env = process.env): TaskApiOptions {
     resourceCacheEntries: e.RESOURCE_CACHE_ENTRIES,
     resourceCacheBytes: e.RESOURCE_CACHE_BYTES,
     resourceDir: e.RESOURCE_DIR ?? defaultResourceDir,
+    redis: e.REDIS_URL
+      ? Object.freeze({ url: e.REDIS_URL, timeoutMs: e.REDIS_TIMEOUT_MS, keyPrefix: e.REDIS_KEY_PREFIX, ttlS: e.REDIS_CACHE_TTL_S })
+      : undefined,
     idService: Object.freeze({
       url: e.ID_SERVICE_URL.replace(/\/+$/, ''),
       timeoutMs: e.ID_SERVICE_TIMEOUT_MS,

@@ -6,7 +6,8 @@ import type { ResourceStore } from './resource.store.js';
 
 /**
  * The shared-document routes: `GET /resources` lists them, `GET /resources/:name` serves
- * one as markdown through the store's cache, with an ETag and `If-None-Match` support.
+ * one as markdown through the store's caches, with an ETag, `If-None-Match` support and the
+ * tier that answered in `X-Cache-Tier`.
  * Documents are the same for every project, but reading them still takes an API key.
  *
  * @example
@@ -26,6 +27,8 @@ export function resourceRoutes(ctx: ServiceContext, store: ResourceStore): Route
     if (!resource) throw new ServiceError('resource_not_found', `no shared resource named ${name}; GET /resources lists them`);
     res.setHeader('ETag', resource.etag);
     res.setHeader('Cache-Control', 'private, no-cache');
+    // Which tier answered (lru, redis, disk): what a client measuring the cache's latency splits on.
+    res.setHeader('X-Cache-Tier', resource.tier);
     if (ifNoneMatchHits(req.headers['if-none-match'], resource.etag)) {
       res.status(304).end();
       return;
