@@ -114,6 +114,41 @@ describe('crucible (the command, as a process)', { timeout: 180_000 }, () => {
     }
   });
 
+  it('judges thresholds per tag: a failing, slow GET /items fails its own rows while POST /items passes; a selector on a tag the scenario does not split by exits 2', async () => {
+    const MIXED = 'packages/instruments/cli/tests/fixtures/mixed.ts';
+    const metricOf = (r: RunReport, expression: string) => r.scenarios[0]?.thresholds.find((t) => t.expression === expression);
+    // Clean: every tagged row measured and passed (latency may be inconclusive on a starved generator).
+    await using clean = await startItemsServer();
+    const out = await mkdtemp(path.join(os.tmpdir(), 'crucible-tags-'));
+    const ok = await crucible(['run', MIXED, '--base-url', clean.url, '--out', out]);
+    const okRep = await report(out, 'mixed');
+    expectPassed(ok.code, okRep, ok.stderr);
+    expect(thresholdsOf(okRep, 'mixed')).toMatchObject({ 'errors{endpoint:GET /items}: rate<0.01': 'pass', 'errors{endpoint:POST /items}: rate<0.01': 'pass' });
+    // Defective: every 5th list answers 500 and every list waits 80 ms. Of ~40 lists, 8 fail
+    // (20 % > 1 %), deterministically; creates are untouched.
+    await using bad = await startItemsServer({ failEvery: 5, delayMs: 80 });
+    const r = await crucible(['run', MIXED, '--base-url', bad.url, '--out', out]);
+    expect(r.code, r.stderr).toBe(1);
+    const rep = await report(out, 'mixed');
+    expect(thresholdsOf(rep, 'mixed')).toMatchObject({ 'errors{endpoint:GET /items}: rate<0.01': 'fail', 'errors{endpoint:POST /items}: rate<0.01': 'pass' });
+    expect(metricOf(rep, 'errors{endpoint:GET /items}: rate<0.01')?.actual).toBeGreaterThan(0.1);
+    // The tag's own latency: GET's p99 carries the 80 ms, POST's does not.
+    const getP99 = metricOf(rep, 'latency{endpoint:GET /items}: p(99)<50');
+    expect(['fail', 'inconclusive']).toContain(getP99?.status);
+    expect(getP99?.actual).toBeGreaterThanOrEqual(80);
+    expect(metricOf(rep, 'latency{endpoint:POST /items}: p(99)<50')?.actual).toBeLessThan(getP99?.actual ?? 0);
+    expect(r.stdout).toMatch(/threshold "errors\{endpoint:GET \/items\}: rate<0.01" failed/);
+    // A selector on a tag no report splits by could never be measured: refused before a request.
+    const before = clean.total();
+    const typo = await crucible(['run', MIXED, '--base-url', clean.url, '--threshold', 'latency{endpont:GET /items}: p(99)<50']);
+    expect(typo.code, typo.stderr).toBe(2);
+    expect(typo.stderr).toContain('selects tag "endpont", but the scenario breaks down by "endpoint"');
+    const notTaggable = await crucible(['run', MIXED, '--base-url', clean.url, '--threshold', 'checks{endpoint:GET /items}: rate>0.9']);
+    expect(notTaggable.code).toBe(2);
+    expect(notTaggable.stderr).toContain('only latency, errors, requests take a tag selector');
+    expect(clean.total()).toBe(before);
+  });
+
   it('--workers 2 runs two process segments whose merged counts are what the server answered; merge and compare read the reports', async () => {
     await using server = await startItemsServer();
     const out = await mkdtemp(path.join(os.tmpdir(), 'crucible-workers-'));

@@ -13,6 +13,15 @@ describe('threshold syntax', () => {
     expect(normalizeThresholds(undefined)).toEqual([]);
   });
 
+  it('reads a tag selector on latency, errors and requests, and refuses one elsewhere or without a value', () => {
+    expect(parseThreshold('latency{endpoint:GET /tasks}: p(99)<200')).toMatchObject({ metric: 'latency', tag: { key: 'endpoint', value: 'GET /tasks' }, percentile: 99 });
+    expect(normalizeThresholds({ 'errors{endpoint:POST /tasks}': ['rate<0.01'] })).toEqual(['errors{endpoint:POST /tasks}: rate<0.01']);
+    expect(parseThreshold('p(99)<200').tag).toBeUndefined();
+    expect(() => parseThreshold('checks{endpoint:GET /x}: rate>0.9')).toThrow(/only latency, errors, requests take a tag selector/);
+    expect(() => parseThreshold('latency{endpoint:}: p(99)<1')).toThrow(/names no value/);
+    expect(() => parseThreshold('latency{endpoint}: p(99)<1')).toThrow(/is not valid/);
+  });
+
   it('rejects malformed expressions with a coded error naming them', () => {
     for (const bad of ['p99<200', 'p(101)<1', 'rate < abc', 'avg', '<200']) expect(() => parseThreshold(bad)).toThrow(bad === 'p(101)<1' ? /percentile must be within/ : /is not valid/);
     let error: unknown;

@@ -18,7 +18,15 @@ export interface ParsedThreshold {
   readonly percentile?: number;
   readonly operator: ThresholdOperator;
   readonly value: number;
+  /**
+   * `latency{endpoint:GET /tasks}`: the threshold reads only the iterations that carried this
+   * tag value (the scenario's breakdown by `key`). Only latency, errors and requests take one.
+   */
+  readonly tag?: { readonly key: string; readonly value: string };
 }
+
+/** Metrics a tag selector (`metric{key:value}`) may narrow: the ones a scenario breaks down by tag. */
+export const TAGGABLE_METRICS: readonly string[] = ['latency', 'errors', 'requests'];
 
 /** Thresholds as a scenario declares them: a list, or k6's `{ metric: [expressions] }`. */
 export type ThresholdSpec = readonly string[] | Readonly<Record<string, readonly string[]>>;
@@ -32,7 +40,7 @@ export class ThresholdSyntaxError extends InstrumentError<'threshold_syntax'> {
   }
 }
 
-const PATTERN = /^\s*(?:([A-Za-z_][\w.-]*)\s*:\s*)?(p\(\s*(\d+(?:\.\d+)?)\s*\)|avg|min|max|med|rate|count|value)\s*(<=|>=|==|!=|<|>)\s*(-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*$/i;
+const PATTERN = /^\s*(?:([A-Za-z_][\w.-]*)(?:\{\s*([A-Za-z_][\w.-]*)\s*:([^{}]*)\})?\s*:\s*)?(p\(\s*(\d+(?:\.\d+)?)\s*\)|avg|min|max|med|rate|count|value)\s*(<=|>=|==|!=|<|>)\s*(-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*$/i;
 
 /** Metric an aggregation refers to when the expression names none. */
 const DEFAULT_METRIC: Record<string, string> = {
@@ -53,23 +61,31 @@ const DEFAULT_METRIC: Record<string, string> = {
  * parseThreshold('p(99)<200');            // latency p99 below 200 ms
  * parseThreshold('rate<0.01');            // error rate below 1 %
  * parseThreshold('duplicates: count==0'); // a custom metric (counted by the engine or attached)
+ * parseThreshold('latency{endpoint:GET /tasks}: p(99)<200'); // the iterations tagged endpoint=GET /tasks
  */
 export function parseThreshold(expression: string): ParsedThreshold {
   const m = PATTERN.exec(expression);
   if (!m) {
     throw new ThresholdSyntaxError(
-      `threshold "${expression}" is not valid: expected [metric:] p(N)|avg|min|max|med|rate|count|value <op> number, e.g. "p(99)<200"`,
+      `threshold "${expression}" is not valid: expected [metric[{tag:value}]:] p(N)|avg|min|max|med|rate|count|value <op> number, e.g. "p(99)<200" or "latency{endpoint:GET /tasks}: p(99)<200"`,
     );
   }
-  const [, metricName, aggRaw = '', pct, operator, valueRaw = ''] = m;
+  const [, metricName, tagKey, tagValue, aggRaw = '', pct, operator, valueRaw = ''] = m;
   const aggregation = aggRaw.toLowerCase().startsWith('p(') ? 'p' : aggRaw.toLowerCase();
   const percentile = pct === undefined ? undefined : Number(pct);
   if (percentile !== undefined && (percentile < 0 || percentile > 100)) {
     throw new ThresholdSyntaxError(`threshold "${expression}": percentile must be within 0..100`);
   }
+  const metric = metricName ?? DEFAULT_METRIC[aggregation] ?? 'latency';
+  const tag = tagKey === undefined ? undefined : { key: tagKey, value: (tagValue ?? '').trim() };
+  if (tag && !TAGGABLE_METRICS.includes(metric)) {
+    throw new ThresholdSyntaxError(`threshold "${expression}": only ${TAGGABLE_METRICS.join(', ')} take a tag selector, not ${metric}`);
+  }
+  if (tag && tag.value === '') throw new ThresholdSyntaxError(`threshold "${expression}": the tag selector {${tag.key}:} names no value`);
   return {
     expression: expression.trim(),
-    metric: metricName ?? DEFAULT_METRIC[aggregation] ?? 'latency',
+    metric,
+    ...(tag ? { tag } : {}),
     aggregation,
     ...(percentile === undefined ? {} : { percentile }),
     operator: operator as ThresholdOperator,

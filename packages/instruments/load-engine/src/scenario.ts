@@ -109,7 +109,7 @@ function invalid(name: string, why: string): InstrumentError<'invalid_scenario'>
   return new InstrumentError('invalid_scenario', `scenario "${name}": ${why}`);
 }
 
-function checkMetrics(name: string, metrics: MetricDeclarations, thresholds: readonly string[]): void {
+function checkMetrics(name: string, metrics: MetricDeclarations, thresholds: readonly string[], breakdownBy: string): void {
   for (const [metric, kind] of Object.entries(metrics)) {
     if (!METRIC_NAME.test(metric)) throw invalid(name, `metric name "${metric}" is not valid (letters, digits, _ . -; it must start with a letter or _)`);
     if (BUILTIN_METRICS.has(metric)) throw invalid(name, `metric "${metric}" is built in; declare a custom metric under another name`);
@@ -119,6 +119,8 @@ function checkMetrics(name: string, metrics: MetricDeclarations, thresholds: rea
     const t = parseThreshold(expression);
     const kind = metrics[t.metric];
     if (kind && !READS[kind].includes(t.aggregation)) throw invalid(name, `threshold "${expression}" reads ${kind} "${t.metric}" with "${t.aggregation}" (a ${kind} takes ${READS[kind].join(' or ')})`);
+    // The report splits by one tag only: a selector on another could never be measured.
+    if (t.tag && t.tag.key !== breakdownBy) throw invalid(name, `threshold "${expression}" selects tag "${t.tag.key}", but the scenario breaks down by "${breakdownBy}" (set breakdownBy: '${t.tag.key}')`);
   }
 }
 
@@ -147,7 +149,7 @@ export function scenario<R, const D extends MetricDeclarations = NoMetrics>(def:
   if (def.warmup !== undefined && def.executor.type === 'burst') throw invalid(def.name, 'a burst has no warm-up (it would send the burst twice)');
   const thresholds = normalizeThresholds(def.thresholds);
   const metrics = Object.freeze({ ...def.metrics }) as D;
-  checkMetrics(def.name, metrics, thresholds);
+  checkMetrics(def.name, metrics, thresholds, def.breakdownBy ?? 'endpoint');
   return Object.freeze({
     ...def,
     thresholds,

@@ -17,7 +17,39 @@ export const BUILTIN_METRICS = ['latency', 'errors', 'requests', 'dropped_iterat
 
 type Measured = ScenarioReport;
 
+/**
+ * The scenario as the iterations that carried `t.tag` saw it: its breakdown entry in place of
+ * the totals (requests, errors, latency, rate over the scenario's duration). A tag the
+ * scenario does not break down by, or a value no iteration carried, is an error naming what
+ * there is, never a pass on nothing.
+ */
+function narrowToTag(t: ParsedThreshold & { tag: { key: string; value: string } }, s: Measured): { scenario: Measured } | { error: string } {
+  const { key, value } = t.tag;
+  const b = s.breakdown;
+  if (!b) return { error: `no iteration carried a tag "${key}" (tag requests, e.g. tags: { ${key}: '…' })` };
+  if (b.tag !== key) return { error: `the scenario breaks down by "${b.tag}", not "${key}" (set breakdownBy: '${key}')` };
+  const e = b.entries[value];
+  if (!e) return { error: `no iteration carried ${key}=${value} (seen: ${Object.keys(b.entries).join(', ') || 'none'})` };
+  return {
+    scenario: {
+      ...s,
+      requests: e.requests,
+      successes: e.requests - e.errors,
+      error_rate: e.requests === 0 ? 0 : e.errors / e.requests,
+      latency_ms: e.latency_ms,
+      histogram: e.histogram ?? null,
+      rps: { achieved: s.duration_s > 0 ? e.requests / s.duration_s : 0, target: null },
+    },
+  };
+}
+
 function aggregate(t: ParsedThreshold, s: Measured): { actual: number | null; error?: string } {
+  if (t.tag) {
+    const narrowed = narrowToTag({ ...t, tag: t.tag }, s);
+    if ('error' in narrowed) return { actual: null, error: narrowed.error };
+    const { tag: _tag, ...untagged } = t;
+    return aggregate(untagged, narrowed.scenario);
+  }
   const bad = (what: string): { actual: null; error: string } => ({
     actual: null,
     error: `aggregation "${t.aggregation}" does not apply to metric "${t.metric}"${what}`,
