@@ -5,6 +5,7 @@
 // in ./scale/.
 import { suiteMain } from '@crucible/suite-kit';
 import type { ScaleContext } from './scale/context.js';
+import { killedReplica } from './scale/killed-replica.js';
 import { replicaShares } from './scale/replica-shares.js';
 
 const replicas = 3;
@@ -23,5 +24,6 @@ suiteMain<ScaleContext>({
     kit.log(`nginx at ${lb.url} in front of ${lb.upstreams.join(', ')}`);
     return { balancedUrl: lb.url, replicaUrls: lb.upstreams, projects, keys };
   },
-  steps: () => [replicaShares()],
+  // The killed replica last of the nginx steps: it brings up three replicas of its own.
+  steps: () => [replicaShares(), killedReplica()],
 });

@@ -39,6 +39,12 @@ export interface StartNginxOptions {
    * weighted upstream is the uneven balancer the replica-share verdict must catch.
    */
   readonly weights?: readonly number[];
+  /**
+   * When a request goes to the next upstream (default `error timeout http_502`). Only a
+   * planted-defect test sets it, to `off`: the balancer without failover that the
+   * killed-replica verdicts must catch.
+   */
+  readonly nextUpstream?: string;
   /** Failed attempts within `failTimeoutS` after which an upstream is skipped for `failTimeoutS` (passive health check; default 1). */
   readonly maxFails?: number;
   /** Default 5 s. */
@@ -130,7 +136,7 @@ ${servers.join('\n')}
       proxy_send_timeout ${o.readTimeoutMs ?? 15_000}ms;
       # No non_idempotent: a POST that reached an upstream is never sent to a second one.
       # A 503 is the app's own answer (database down, pool exhausted): passed through, not retried.
-      proxy_next_upstream error timeout http_502;
+      proxy_next_upstream ${o.nextUpstream ?? 'error timeout http_502'};
       proxy_next_upstream_tries ${Math.min(3, o.upstreams.length)};
       proxy_next_upstream_timeout 5s;
     }
