@@ -1,8 +1,9 @@
 // The task-api stress suite: `npx nx run @crucible/task-api-suites:stress [--profile=full] [--live]`.
 // Two task-api replicas on the embedded PostgreSQL with realistic data, and, with numbers:
 // latency at 100 RPS, isolation between five projects (API and SQL), the cost of five
-// projects against one, exactly-once claims, artifact isolation, the shared cache, write
-// throughput with durability, and the capacity. Each step lives in ./stress/.
+// projects against one, exactly-once claims, artifact isolation, entity-reference isolation
+// (through the ID service), the shared cache, write throughput with durability, and the
+// capacity. Each step lives in ./stress/.
 import { wholeArg } from '@crucible/instrument-kit';
 import { suiteMain, explainEvidence, poolEvidence } from '@crucible/suite-kit';
 import { artifacts } from './stress/artifacts.js';
@@ -12,6 +13,7 @@ import { Replicas, type StressContext } from './stress/context.js';
 import { degradation } from './stress/degradation.js';
 import { isolation } from './stress/isolation.js';
 import { nextAt100Rps } from './stress/next-at-100-rps.js';
+import { refs } from './stress/refs.js';
 import { resourceCache } from './stress/resource-cache.js';
 import { seedProjects, seedShape } from './stress/seed.js';
 import { writeThroughput } from './stress/write-throughput.js';
@@ -49,6 +51,7 @@ suiteMain<StressContext>({
     claims(20, 200),
     claims(50, 500),
     artifacts,
+    refs,
     resourceCache,
     writeThroughput(writeRate()),
     capacity,

@@ -25,4 +25,5 @@ export {
   type ClaimRowEvidence,
   type TaskRowEvidence,
 } from './evidence/rows.js';
+export { storedRefsFromDb, type StoredRefEvidence } from './evidence/refs.js';
 export { bumpSequence, type SequenceScope } from './sequences.js';
