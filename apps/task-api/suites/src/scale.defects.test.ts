@@ -1,0 +1,95 @@
+// The task-api scale suite's verdicts, each shown failing on a real system carrying the
+// defect it exists to catch, and passing on the clean one: real task-api replicas on a real
+// PostgreSQL behind the real nginx (tools/install-nginx.sh). Every case runs the suite's own
+// step, sized to seconds, through the suite kit's step runner.
+import type { ScenarioReport, Verdict } from '@crucible/contracts';
+import type { SuiteStep } from '@crucible/suite-kit';
+import { correctnessFailures, failedChecks, openStepRunner, type StepRunner } from '@crucible/suite-kit/testing';
+import { startNginx, startSut, type Nginx, type Sut } from '@crucible/testbed';
+import { testServer } from '@crucible/testbed/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ScaleContext } from './scale/context.js';
+import { killedReplica } from './scale/killed-replica.js';
+import { replicaShares } from './scale/replica-shares.js';
+
+let sut: Sut;
+let steps: StepRunner;
+beforeAll(async () => {
+  sut = await startSut({ server: testServer(), apps: ['task-api'], replicas: { 'task-api': 3 }, env: { LOG_LEVEL: 'silent' } });
+  steps = openStepRunner(sut);
+}, 120_000);
+afterAll(async () => {
+  await steps?.close();
+  await sut?.stop();
+});
+
+/** A context on the system's three replicas behind `lb`, with one fresh project. */
+async function contextFor(lb: Pick<Nginx, 'url' | 'upstreams'>, name: string): Promise<ScaleContext> {
+  const project = `${name}-${Date.now().toString(36)}`;
+  return { balancedUrl: lb.url, replicaUrls: lb.upstreams, projects: [project], keys: { [project]: (await sut.createProject(project)).api_key } };
+}
+
+async function run(step: SuiteStep<ScaleContext>, ctx: ScaleContext): Promise<{ rows: ScenarioReport[]; v: Record<string, Verdict>; metrics: Record<string, number> }> {
+  const rows = await steps.run(step, ctx);
+  return { rows, v: Object.fromEntries(rows.flatMap((r) => r.verdicts).map((v) => [v.checker, v])), metrics: rows[0]?.metrics ?? {} };
+}
+
+const sharesRun = replicaShares({ rate: 60, duration: '3s' });
+
+describe('replica-shares', () => {
+  it('passes behind the round-robin nginx', async () => {
+    await using lb = await startNginx({ upstreams: sut.apps['task-api']!.map((a) => a.url) });
+    const { rows, v } = await run(sharesRun, await contextFor(lb, 'shares-clean'));
+    expect(correctnessFailures(rows)).toEqual([]);
+    expect(v['replica-shares']?.status, v['replica-shares']?.summary).toBe('pass');
+    expect(v['replica-shares']?.counts['counted']).toBe(180);
+  });
+
+  it('fails naming the shares behind an nginx that weights one replica 3:1:1', async () => {
+    await using lb = await startNginx({ upstreams: sut.apps['task-api']!.map((a) => a.url), weights: [3, 1, 1] });
+    const { v, metrics } = await run(sharesRun, await contextFor(lb, 'shares-weighted'));
+    expect(v['replica-shares']?.status).toBe('fail');
+    expect(v['replica-shares']?.summary).toMatch(/^shares 60 % \/ 20 % \/ 20 % of 180 requests/);
+    expect(v['replica-shares']?.examples.map((e) => e['replica'])).toEqual([0, 1, 2]);
+    expect(metrics['replica_share_max_pct']).toBe(60);
+  });
+});
+
+describe('killed replica', () => {
+  // 1 of 3 replicas of the step's own SIGKILLed 1.5 s into 5 s at 30/s.
+  const small = { rate: 30, durationS: 5, killAtMs: 1500 };
+  let ctx: ScaleContext;
+  // The step brings up replicas and a balancer of its own; the suite context is not read.
+  beforeAll(async () => {
+    ctx = await contextFor({ url: sut.url('task-api'), upstreams: [sut.url('task-api')] }, 'kill-ctx');
+  });
+
+  it('passes on the clean system: nothing lost, no id twice, no error, served on by the two left', async () => {
+    const { rows, v, metrics } = await run(killedReplica(small), ctx);
+    expect(correctnessFailures(rows)).toEqual([]);
+    expect(v['task-writes']?.status, v['task-writes']?.summary).toBe('pass');
+    expect(v['task-id-reconciliation']?.status, v['task-id-reconciliation']?.summary).toBe('pass');
+    expect(metrics['failed_operations']).toBe(0);
+    expect(metrics['served_after_kill']).toBeGreaterThan(50);
+    expect(metrics['takeover_ms']).toBeLessThan(5000);
+  }, 120_000);
+
+  it('fails task-writes when the replicas acknowledge creates they roll back (tasks.create.ack-without-commit)', async () => {
+    const { rows, v, metrics } = await run(killedReplica({ ...small, env: { CRUCIBLE_FAILPOINTS: 'tasks.create.ack-without-commit=0.1' } }), ctx);
+    expect(v['task-writes']?.status).toBe('fail');
+    expect(v['task-writes']?.summary).toMatch(/^\d+ acknowledged tasks lost/);
+    expect(metrics['lost_acknowledged_writes']).toBeGreaterThan(0);
+    expect(failedChecks(rows).some((f) => /lost_acknowledged_writes: value==0/.test(f))).toBe(true);
+  }, 120_000);
+
+  it('fails the error and take-over bounds behind an nginx without failover (no next upstream, no passive check)', async () => {
+    // 7 s with the kill at 1 s: without failover, the dead replica takes a third of the requests to the end.
+    const { rows, metrics } = await run(killedReplica({ rate: 30, durationS: 7, killAtMs: 1000, balancer: { nextUpstream: 'off', maxFails: 0 } }), ctx);
+    const failures = failedChecks(rows);
+    expect(failures.some((f) => /failed_operations_pct: value<2/.test(f)), failures.join('\n')).toBe(true);
+    expect(failures.some((f) => /takeover_ms: value<5000/.test(f)), failures.join('\n')).toBe(true);
+    expect(metrics['balancer_errors_after_kill']).toBeGreaterThan(10);
+    // The retried own-id creates still land: the client's retries are not what failed.
+    expect(metrics['lost_acknowledged_writes']).toBe(0);
+  }, 120_000);
+});
