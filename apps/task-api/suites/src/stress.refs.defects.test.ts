@@ -57,8 +57,8 @@ describe('the clean task-api: ref-isolation and ref-isolation:sql pass', () => {
 });
 
 describe('tasks.refs.unchecked: POST /tasks and PATCH now and then store refs without asking the ID service', () => {
-  // 70 writes carry a foreign or never-issued id: at 10 % per write, P(it never fires on one)
-  // = 0.9^70 ≈ 6e-4; at 20 %, 0.8^70 ≈ 2e-7.
+  // 60 writes carry another project's id: at 20 % per write, P(it never fires on one) = 0.8^60
+  // ≈ 1.5e-6 (at 10 %, 0.9^60 ≈ 2e-3 would flake).
   const system = caseSystem(() => sut, 'tasks.refs.unchecked=0.2');
   beforeAll(() => system.start());
   afterAll(() => system.close());
@@ -68,16 +68,14 @@ describe('tasks.refs.unchecked: POST /tasks and PATCH now and then store refs wi
     const { v } = await run(ctx);
     const verdict = v['ref-isolation'];
     expect(verdict?.status).toBe('fail');
-    const accepted = (verdict?.counts['foreign_accepted'] ?? 0) + (verdict?.counts['unissued_accepted'] ?? 0);
-    expect(accepted).toBeGreaterThan(0);
-    expect(verdict?.summary).toMatch(/^50 of 50 writes with the project's own refs accepted; \d+ of 60 writes with another project's id accepted; \d+ of 10 with a never-issued id accepted/);
-    const example = verdict?.examples.find((e) => (e as { kind: string }).kind === 'foreign_accepted') as { asking_project: string; ref: string; issued_to: string } | undefined;
-    if (example) {
-      expect(ctx.projects).toContain(example.issued_to);
-      expect(example.issued_to).not.toBe(example.asking_project);
-      // The id is of the owner's own sequence type (REF<index of the owner>).
-      expect(example.ref.startsWith(`REF${ctx.projects.indexOf(example.issued_to)}-`)).toBe(true);
-    }
+    expect(verdict?.counts['foreign_accepted']).toBeGreaterThan(0);
+    // The planted defect skips checks; it refuses nothing: every own write still lands.
+    expect(verdict?.summary).toMatch(/^50 of 50 writes with the project's own refs accepted; [1-9]\d* of 60 writes with another project's id accepted; \d+ of 10 with a never-issued id accepted/);
+    const example = verdict?.examples.find((e) => (e as { kind: string }).kind === 'foreign_accepted') as { asking_project: string; ref: string; issued_to: string };
+    expect(ctx.projects).toContain(example.issued_to);
+    expect(example.issued_to).not.toBe(example.asking_project);
+    // The id is of the owner's own sequence type (REF<index of the owner>).
+    expect(example.ref.startsWith(`REF${ctx.projects.indexOf(example.issued_to)}-`)).toBe(true);
     const sql = v['ref-isolation:sql'];
     expect(sql?.status).toBe('fail');
     expect(sql?.counts['unissued_stored']).toBeGreaterThan(0);
