@@ -1,7 +1,7 @@
 // POST /ids/retire and POST /ids/lookup on the real ID service and PostgreSQL: an id's state
 // per project (issued, retired, unknown), never another project's.
 import { lookupIdsResponseSchema, maxLookupIds, retireIdResponseSchema } from '@crucible/contracts';
-import { envelope, startService, type ApiClient, type ServiceTestContext } from '@crucible/testbed/testing';
+import { envelope, send, startService, testAdminToken, type ApiClient, type ServiceTestContext } from '@crucible/testbed/testing';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { idService } from '../app.js';
@@ -91,5 +91,17 @@ describe('POST /ids/retire', () => {
     const answers = await Promise.all(Array.from({ length: 20 }, () => alpha.request('POST', '/ids/retire', { json: { id: 'EPIC-002' } })));
     expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200));
     expect(new Set(answers.map((a) => retireIdResponseSchema.parse(a.body).retired_at)).size).toBe(1);
+  });
+});
+
+describe('GET /admin/explain', () => {
+  it('has the plan of the lookup the task API sends, as the route builds it', async () => {
+    const res = await send<{ plans: { title: string; plan: string }[] }>(ids.url, 'GET', '/admin/explain?project=ref-alpha', { headers: { authorization: `Bearer ${testAdminToken}` } });
+    expect(res.status).toBe(200);
+    const lookupPlan = res.body.plans.find((p) => p.title.startsWith('POST /ids/lookup'))?.plan;
+    // The project's rows of both tables through their primary keys, never a scan of a table.
+    expect(lookupPlan).toContain('id_registry_pkey');
+    expect(lookupPlan).toContain('id_retirements_pkey');
+    expect(lookupPlan).not.toMatch(/Seq Scan on id_(registry|retirements)/);
   });
 });
