@@ -2,11 +2,15 @@
 // Three task-api replicas behind a real nginx (tools/install-nginx.sh) on the embedded
 // PostgreSQL, and, with numbers: each replica's share of the traffic, 1 against 3 replicas
 // at the same rate, and a replica SIGKILLed under a mixed read/write load. Each step lives
-// in ./scale/.
+// in ./scale/. A real redis-server (tools/install-redis.sh) holds the shared resource cache:
+// one client's requests across replicas get the same answers, and the cache's hit rate with
+// Redis up, and the documents served from disk with it down.
 import { suiteMain } from '@crucible/suite-kit';
+import { sharedCache } from './scale/cache.js';
 import type { ScaleContext } from './scale/context.js';
 import { killedReplica } from './scale/killed-replica.js';
 import { replicaShares } from './scale/replica-shares.js';
+import { sharedState } from './scale/shared-state.js';
 
 const replicas = 3;
 const projects = ['north', 'south', 'east'];
@@ -15,7 +19,7 @@ suiteMain<ScaleContext>({
   name: 'task-api scale',
   target: 'scale',
   project: '@crucible/task-api-suites',
-  sut: { apps: ['task-api'], replicas: { 'task-api': replicas }, balance: ['task-api'], env: { LOG_LEVEL: 'warn' } },
+  sut: { apps: ['task-api'], replicas: { 'task-api': replicas }, balance: ['task-api'], redis: true, env: { LOG_LEVEL: 'warn' } },
   config: { replicas, balancer: 'nginx (round robin, keep-alive, max_fails=1 fail_timeout=5s)' },
   async setup(kit) {
     const keys: Record<string, string> = {};
@@ -25,5 +29,5 @@ suiteMain<ScaleContext>({
     return { balancedUrl: lb.url, replicaUrls: lb.upstreams, projects, keys };
   },
   // The killed replica last of the nginx steps: it brings up three replicas of its own.
-  steps: () => [replicaShares(), killedReplica()],
+  steps: () => [replicaShares(), sharedState(), sharedCache(), killedReplica()],
 });
