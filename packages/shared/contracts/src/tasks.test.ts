@@ -4,6 +4,7 @@ import {
   createTaskRequestSchema,
   listTasksQuerySchema,
   maxPayloadDepth,
+  maxTaskRefs,
   resourceNameSchema,
   taskCursorSchema,
   updateTaskRequestSchema,
@@ -42,5 +43,15 @@ describe('task contracts', () => {
   it('infers the create request from its schema', () => {
     expectTypeOf<CreateTaskRequest['title']>().toEqualTypeOf<string>();
     expectTypeOf<CreateTaskRequest['priority']>().toEqualTypeOf<number | undefined>();
+  });
+
+  it('takes up to maxTaskRefs distinct, well-formed refs on create and update', () => {
+    const ids = (n: number) => Array.from({ length: n }, (_, i) => `US-${String(i + 1).padStart(3, '0')}`);
+    expect(createTaskRequestSchema.safeParse({ title: 't', refs: ids(maxTaskRefs) }).success).toBe(true);
+    expect(createTaskRequestSchema.safeParse({ title: 't', refs: ids(maxTaskRefs + 1) }).success).toBe(false);
+    expect(createTaskRequestSchema.safeParse({ title: 't', refs: ['US-001', 'US-001'] }).success).toBe(false);
+    expect(createTaskRequestSchema.safeParse({ title: 't', refs: 'US-001' }).success).toBe(false);
+    // refs alone is a change; [] removes them.
+    expect(updateTaskRequestSchema.safeParse({ refs: [] }).success).toBe(true);
   });
 });
