@@ -115,13 +115,13 @@ describe('crucible (the command, as a process)', { timeout: 180_000 }, () => {
   });
 
   it('judges thresholds per tag: a failing, slow GET /items fails its own rows while POST /items passes; a selector on a tag the scenario does not split by exits 2', async () => {
-    const MIXED = 'packages/instruments/cli/tests/fixtures/mixed.ts';
+    const MIXED = 'examples/mixed-endpoints.ts';
     const metricOf = (r: RunReport, expression: string) => r.scenarios[0]?.thresholds.find((t) => t.expression === expression);
     // Clean: every tagged row measured and passed (latency may be inconclusive on a starved generator).
     await using clean = await startItemsServer();
     const out = await mkdtemp(path.join(os.tmpdir(), 'crucible-tags-'));
     const ok = await crucible(['run', MIXED, '--base-url', clean.url, '--out', out]);
-    const okRep = await report(out, 'mixed');
+    const okRep = await report(out, 'mixed-endpoints');
     expectPassed(ok.code, okRep, ok.stderr);
     expect(thresholdsOf(okRep, 'mixed')).toMatchObject({ 'errors{endpoint:GET /items}: rate<0.01': 'pass', 'errors{endpoint:POST /items}: rate<0.01': 'pass' });
     // Defective: every 5th list answers 500 and every list waits 80 ms. Of ~40 lists, 8 fail
@@ -129,7 +129,7 @@ describe('crucible (the command, as a process)', { timeout: 180_000 }, () => {
     await using bad = await startItemsServer({ failEvery: 5, delayMs: 80 });
     const r = await crucible(['run', MIXED, '--base-url', bad.url, '--out', out]);
     expect(r.code, r.stderr).toBe(1);
-    const rep = await report(out, 'mixed');
+    const rep = await report(out, 'mixed-endpoints');
     expect(thresholdsOf(rep, 'mixed')).toMatchObject({ 'errors{endpoint:GET /items}: rate<0.01': 'fail', 'errors{endpoint:POST /items}: rate<0.01': 'pass' });
     expect(metricOf(rep, 'errors{endpoint:GET /items}: rate<0.01')?.actual).toBeGreaterThan(0.1);
     // The tag's own latency: GET's p99 carries the 80 ms, POST's does not.
@@ -147,6 +147,38 @@ describe('crucible (the command, as a process)', { timeout: 180_000 }, () => {
     expect(notTaggable.code).toBe(2);
     expect(notTaggable.stderr).toContain('only latency, errors, requests take a tag selector');
     expect(clean.total()).toBe(before);
+  });
+
+  it('abortOnFail stops a run whose service went away: aborted within seconds of the outage, named in the report, exit 1; a healthy run is not aborted', async () => {
+    const MIXED = 'examples/mixed-endpoints.ts';
+    // Everything answers 503 from 2 s on: the 2 s window is past 50 % errors by ~3.5 s, and
+    // the rule is judged every second, so the 20 s schedule stops within ~5 s.
+    await using gone = await startItemsServer({ failAfterMs: 2000 });
+    const out = await mkdtemp(path.join(os.tmpdir(), 'crucible-abort-'));
+    const t0 = Date.now();
+    const r = await crucible(['run', MIXED, '--base-url', gone.url, '--env', 'DURATION=20s', '--out', out]);
+    const wallS = (Date.now() - t0) / 1000;
+    expect(r.code, r.stderr).toBe(1);
+    const rep = await report(out, 'mixed-endpoints');
+    const s = rep.scenarios[0];
+    expect(s?.aborted).toMatchObject({ threshold: 'errors: rate over 2s < 0.5' });
+    expect(s?.aborted?.at_s).toBeGreaterThanOrEqual(3);
+    expect(s?.aborted?.at_s).toBeLessThanOrEqual(8);
+    expect(s?.duration_s).toBeLessThan(12);
+    expect(wallS).toBeLessThan(18);
+    expect(s?.aborted?.actual).toBeGreaterThanOrEqual(0.5);
+    // The report judges the same window rule after the run: it failed there too.
+    expect(thresholdsOf(rep, 'mixed')['errors: rate over 2s < 0.5']).toBe('fail');
+    expect(r.stdout).toMatch(/aborted at \d+ s: threshold "errors: rate over 2s < 0.5" failed/);
+    expect(await readFile(path.join(out, 'mixed-endpoints.md'), 'utf8')).toContain('Aborted at');
+    // Healthy for 4 s: every 2 s window passes, the schedule runs to its end.
+    await using healthy = await startItemsServer();
+    const ok = await crucible(['run', MIXED, '--base-url', healthy.url, '--env', 'DURATION=4s', '--out', out]);
+    const okRep = await report(out, 'mixed-endpoints');
+    expectPassed(ok.code, okRep, ok.stderr);
+    expect(okRep.scenarios[0]?.aborted).toBeUndefined();
+    expect(okRep.scenarios[0]?.duration_s).toBeGreaterThan(3.5);
+    expect(thresholdsOf(okRep, 'mixed')['errors: rate over 2s < 0.5']).toBe('pass');
   });
 
   it('--workers 2 runs two process segments whose merged counts are what the server answered; merge and compare read the reports', async () => {

@@ -25,6 +25,22 @@ defineRun({
   thresholds: { errors: ['rate<0.01'], latency: ['p(99.9)<1000'] },
 });
 
+// Per-tag, sliding-window and aborting thresholds compile in both forms.
+defineRun({
+  scenarios: {
+    mixed: {
+      executor,
+      request: (ctx) => ctx.http.request({ path: '/items', tags: { endpoint: 'GET /items' } }),
+      thresholds: {
+        'latency{endpoint:GET /items}': ['p(99)<200'],
+        errors: [{ threshold: 'rate over 5s < 0.1', abortOnFail: true, delayAbortEval: '5s' }],
+        latency: ['p(99) over 10s < 300'],
+      },
+    },
+    listed: { executor, request: async () => null, thresholds: ['errors{endpoint:POST /items}: rate<0.01', { threshold: 'p(95)<300', abortOnFail: true }] },
+  },
+});
+
 defineRun({
   scenarios: {
     list: {

@@ -14,14 +14,30 @@ export type BuiltinMetric = 'latency' | 'errors' | 'requests' | 'dropped_iterati
 type Operator = '<' | '<=' | '>' | '>=' | '==' | '!=';
 type Aggregation = 'avg' | 'min' | 'max' | 'med' | 'rate' | 'count' | 'value' | `p(${number})`;
 
-/** One threshold expression without a metric: `p(99)<200`, `rate < 0.01`, `count==0`. */
-export type ThresholdExpression = `${Aggregation}${Operator}${number}` | `${Aggregation} ${Operator} ${number}`;
+/** One threshold expression without a metric: `p(99)<200`, `rate < 0.01`, `count==0`, `p(99) over 10s < 300`. */
+export type ThresholdExpression =
+  | `${Aggregation}${Operator}${number}`
+  | `${Aggregation} ${Operator} ${number}`
+  | `${Aggregation} over ${number}${'s' | 'm'} ${Operator} ${number}`
+  | `${Aggregation} over ${number}${'s' | 'm'}${Operator}${number}`;
+
+/** A metric narrowed to one tag value of the breakdown: `latency{endpoint:GET /items}`. */
+export type TaggedMetric = `${'latency' | 'errors' | 'requests'}{${string}:${string}}`;
 
 /** A threshold naming its metric (`errors: rate<0.01`), or one that reads the default metric. */
-export type NamedThreshold<M extends string> = ThresholdExpression | `${M}: ${ThresholdExpression}` | `${M}:${ThresholdExpression}`;
+export type NamedThreshold<M extends string> = ThresholdExpression | `${M | TaggedMetric}: ${ThresholdExpression}` | `${M | TaggedMetric}:${ThresholdExpression}`;
+
+/** A threshold that stops the scenario the first second it fails (from `delayAbortEval` on). */
+export interface AbortingThreshold<E extends string> {
+  readonly threshold: E;
+  readonly abortOnFail?: boolean;
+  readonly delayAbortEval?: Duration;
+}
 
 /** Thresholds as a list (`['p(99)<200', 'errors: rate<0.01']`) or k6's map (`{ latency: ['p(99)<200'] }`). */
-export type Thresholds<M extends string> = readonly NamedThreshold<M>[] | { readonly [K in M]?: readonly ThresholdExpression[] };
+export type Thresholds<M extends string> =
+  | readonly (NamedThreshold<M> | AbortingThreshold<NamedThreshold<M>>)[]
+  | { readonly [K in M | TaggedMetric]?: readonly (ThresholdExpression | AbortingThreshold<ThresholdExpression>)[] };
 
 /**
  * One scenario of a run, keyed by its name in `scenarios`: the options of the load engine's

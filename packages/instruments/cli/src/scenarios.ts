@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { InstrumentError, normalizeThresholds, parseThreshold, type ParsedThreshold } from '@crucible/instrument-kit';
+import { InstrumentError, parseThreshold, thresholdRules, type ParsedThreshold } from '@crucible/instrument-kit';
 import { scenario, type MetricDeclarations, type Scenario, type ThresholdSpec } from '@crucible/load-engine';
 import { isDefinedRun, type BuiltinMetric, type RunDefinition, type ScenarioSpec } from './define-run.js';
 
@@ -84,7 +84,8 @@ export function buildScenarios(definition: RunDefinition, extra: readonly string
   for (const key of Object.keys(definition)) if (!RUN_KEYS.has(key)) throw refuse(`unknown run option "${key}" (known: ${[...RUN_KEYS].join(', ')})`);
   const entries = Object.entries(definition.scenarios ?? {}) as Array<[string, ScenarioSpec]>;
   if (entries.length === 0) throw refuse('the run defines no scenarios');
-  const runThresholds = [...normalizeThresholds(definition.thresholds as ThresholdSpec | undefined), ...extra].map((e) => parseThreshold(e));
+  const runRules = [...thresholdRules(definition.thresholds as ThresholdSpec | undefined), ...thresholdRules(extra)];
+  const runThresholds = runRules.map((r) => parseThreshold(r.expression));
   for (const t of runThresholds) {
     checkAggregation(t, 'run');
     if (!isBuiltin(t.metric) && !entries.some(([, s]) => s.metrics && Object.hasOwn(s.metrics, t.metric))) {
@@ -97,15 +98,17 @@ export function buildScenarios(definition: RunDefinition, extra: readonly string
     if (typeof spec !== 'object' || spec === null) throw refuse(`${where} is not an object`);
     for (const key of Object.keys(spec)) if (!SCENARIO_KEYS.has(key)) throw refuse(`${where}: unknown option "${key}" (known: ${[...SCENARIO_KEYS].join(', ')})`);
     const declared = spec.metrics ?? {};
-    const own = normalizeThresholds(spec.thresholds as ThresholdSpec | undefined).map((e) => parseThreshold(e));
+    const ownRules = thresholdRules(spec.thresholds as ThresholdSpec | undefined);
+    const own = ownRules.map((r) => parseThreshold(r.expression));
     for (const t of own) {
       checkAggregation(t, where);
       if (!isBuiltin(t.metric) && !Object.hasOwn(declared, t.metric)) {
         throw refuse(`${where}: threshold "${t.expression}" reads unknown metric "${t.metric}" (known: ${[...Object.keys(BUILTIN_AGGREGATIONS), ...Object.keys(declared)].join(', ')}; declare a custom one in metrics)`);
       }
     }
-    const inherited = runThresholds.filter((t) => isBuiltin(t.metric) || Object.hasOwn(declared, t.metric));
-    const thresholds = [...own, ...inherited].map((t) => t.expression);
+    const inherited = runRules.filter((_, i) => isBuiltin((runThresholds[i] as ParsedThreshold).metric) || Object.hasOwn(declared, (runThresholds[i] as ParsedThreshold).metric));
+    // abortOnFail travels with its expression: the engine judges it while the scenario runs.
+    const thresholds = [...ownRules, ...inherited].map((r) => (r.abortOnFail ? { threshold: r.expression, abortOnFail: true, delayAbortEval: r.delayAbortEvalMs } : r.expression));
     // The engine's scenario() checks the rest (executor, durations, metric kinds) and throws naming the scenario.
     return scenario({ ...(spec as Omit<ScenarioSpec, 'thresholds'>), name, thresholds });
   });

@@ -18,3 +18,4 @@ export * from './clock.js';
 export * from './thresholds.js';
 export * from './args.js';
 export * from './stats.js';
+export * from './windows.js';

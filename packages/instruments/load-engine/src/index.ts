@@ -50,5 +50,6 @@ export {
   HISTOGRAM_BOUNDS,
   type LatencyHistogram,
 } from '@crucible/instrument-kit';
-export { type ThresholdSpec } from '@crucible/instrument-kit';
+export { type ThresholdSpec, type ThresholdRule, type ThresholdEntry } from '@crucible/instrument-kit';
+export { type AbortRecord } from './abort-watch.js';
 export { runParallel, type ParallelOptions } from './parallel.js';

@@ -1,3 +1,4 @@
+import type { AbortRecord } from './abort-watch.js';
 import type { CheckResult, Evidence, Verdict } from '@crucible/contracts';
 import { encodeHistogram, InstrumentError, mergeHistograms, percentileMs } from '@crucible/instrument-kit';
 import type { ExecutorConfig } from './executors.js';
@@ -63,6 +64,8 @@ export interface ScenarioResult {
   /** Per value of the breakdown tag (default `endpoint`), when iterations carried it. */
   readonly breakdown?: { readonly tag: string; readonly entries: Record<string, { requests: number; errors: number; histogram: string }> };
   readonly thresholds: readonly string[];
+  /** Set when an `abortOnFail` threshold stopped the scenario before its schedule ended. */
+  readonly aborted?: AbortRecord;
   readonly rpsTarget: number | null;
   readonly latencyBasis: 'intended' | 'actual';
   readonly outcomes: IterationOutcome[];
@@ -213,6 +216,10 @@ export function mergeResults(results: readonly RunResult[]): RunResult {
       verdicts: parts.flatMap((p) => p.verdicts),
       evidence: parts.flatMap((p) => p.evidence),
     };
+    // A segment that aborted stopped its share of the scenario: the merged scenario was aborted (the earliest one).
+    const aborts = parts.flatMap((p) => (p.aborted ? [p.aborted] : [])).sort((a, b) => a.atS - b.atS);
+    if (aborts[0]) Object.assign(merged, { aborted: aborts[0] });
+    else delete (merged as { aborted?: AbortRecord }).aborted;
     total.destroy();
     return merged;
   });

@@ -11,6 +11,7 @@ import type { AnyScenario, ScenarioRun, Vu } from './scenario-run.js';
 import { scaleVus, type ExecutionSegment } from './segment.js';
 import { classifyGenerator, startGeneratorMonitor, type GeneratorFigures } from './starvation.js';
 import { startTicks } from './ticks.js';
+import { AbortWatch, type AbortRecord } from './abort-watch.js';
 import { warmupExecutor } from './warmup.js';
 
 /** Where one scenario runs: its run, segment, emitter, default base URL and stop signals. */
@@ -30,7 +31,7 @@ function connectionsFor(s: AnyScenario, segment: ExecutionSegment): number {
   return Math.max(1, Math.min(1024, n));
 }
 
-function resultOf(r: ScenarioRun, rec: Recorder, startedAt: Date, durationS: number, generator: GeneratorFigures): ScenarioResult {
+function resultOf(r: ScenarioRun, rec: Recorder, startedAt: Date, durationS: number, generator: GeneratorFigures, aborted: AbortRecord | undefined): ScenarioResult {
   const s = r.scenario;
   const target = targetRps(s.executor);
   return {
@@ -53,6 +54,7 @@ function resultOf(r: ScenarioRun, rec: Recorder, startedAt: Date, durationS: num
     series: rec.series(),
     ...(rec.slices.size > 0 ? { breakdown: { tag: r.breakdownBy, entries: rec.breakdown() } } : {}),
     thresholds: [...s.thresholds],
+    ...(aborted ? { aborted } : {}),
     rpsTarget: target === null ? null : target * (r.segment.end - r.segment.start),
     latencyBasis: s.executor.type === 'constant-arrival-rate' || s.executor.type === 'ramping-arrival-rate' || s.executor.type === 'burst' ? 'intended' : 'actual',
     outcomes: r.outcomes,
@@ -106,7 +108,20 @@ export async function runScenario(s: AnyScenario, env: ScenarioEnv): Promise<Sce
     const rec = new Recorder(performance.now(), s.metrics);
     r.recorder = rec;
     events.emit('scenario-start', { runId, scenario: s.name, phase: 'measure', executor: s.executor });
-    const ticker = startTicks(r, rec);
+    // abortOnFail thresholds, judged each second: the first to fail stops the schedule (in-flight iterations finish).
+    const watch = new AbortWatch(s.abortOn);
+    let aborted: AbortRecord | undefined;
+    const ticker = startTicks(
+      r,
+      rec,
+      watch.active
+        ? (point) => {
+            if (aborted) return;
+            aborted = watch.second(point, rec);
+            if (aborted) r.stopped = true;
+          }
+        : undefined,
+    );
     const monitor = startGeneratorMonitor();
     let measured;
     try {
@@ -123,7 +138,7 @@ export async function runScenario(s: AnyScenario, env: ScenarioEnv): Promise<Sce
     const durationS = (performance.now() - rec.t0) / 1000;
     ticker.flush();
     const generator = classifyGenerator(measured, { burst: s.executor.type === 'burst' });
-    const result = resultOf(r, rec, startedAt, durationS, generator);
+    const result = resultOf(r, rec, startedAt, durationS, generator, aborted);
     rec.destroy();
     events.emit('scenario-done', { runId, result });
     return result;

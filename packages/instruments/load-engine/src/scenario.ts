@@ -1,4 +1,5 @@
-import { InstrumentError, normalizeThresholds, parseThreshold, type ThresholdSpec } from '@crucible/instrument-kit';
+import { InstrumentError, parseThreshold, thresholdRules, type NormalizedThreshold, type ThresholdSpec } from '@crucible/instrument-kit';
+import { judgedLive } from './abort-watch.js';
 import type { Duration } from './duration.js';
 import { toMs } from './duration.js';
 import type { ExecutorConfig } from './executors.js';
@@ -92,6 +93,8 @@ export interface ScenarioDefinition<R, D extends MetricDeclarations = MetricDecl
 /** A validated scenario, ready for {@link run}. */
 export interface Scenario<R = unknown, D extends MetricDeclarations = MetricDeclarations> extends Omit<ScenarioDefinition<R, D>, 'thresholds' | 'metrics'> {
   readonly thresholds: readonly string[];
+  /** The thresholds with `abortOnFail`, judged every second while the scenario runs. */
+  readonly abortOn: readonly NormalizedThreshold[];
   readonly metrics: D;
   readonly warmupMs: number;
   readonly startTimeMs: number;
@@ -147,12 +150,18 @@ export function scenario<R, const D extends MetricDeclarations = NoMetrics>(def:
   if (!def.name || typeof def.name !== 'string') throw new InstrumentError('invalid_scenario', 'scenario name must be a non-empty string');
   if (typeof def.request !== 'function') throw invalid(def.name, 'request must be a function');
   if (def.warmup !== undefined && def.executor.type === 'burst') throw invalid(def.name, 'a burst has no warm-up (it would send the burst twice)');
-  const thresholds = normalizeThresholds(def.thresholds);
+  const rules = thresholdRules(def.thresholds);
+  const thresholds = rules.map((r) => r.expression);
   const metrics = Object.freeze({ ...def.metrics }) as D;
   checkMetrics(def.name, metrics, thresholds, def.breakdownBy ?? 'endpoint');
+  const abortOn = rules.filter((r) => r.abortOnFail);
+  for (const r of abortOn) {
+    if (!judgedLive(parseThreshold(r.expression), metrics)) throw invalid(def.name, `threshold "${r.expression}" cannot abort the run: abortOnFail judges latency, errors, requests or a declared custom metric while the run goes (no tag selector)`);
+  }
   return Object.freeze({
     ...def,
     thresholds,
+    abortOn,
     metrics,
     warmupMs: def.warmup === undefined ? 0 : toMs(def.warmup),
     startTimeMs: def.startTime === undefined ? 0 : toMs(def.startTime),

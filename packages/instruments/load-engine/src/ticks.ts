@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import type { WindowPoint } from '@crucible/instrument-kit';
 import type { Recorder } from './recorder.js';
 import type { ScenarioRun } from './scenario-run.js';
 
@@ -12,9 +13,10 @@ export interface Ticker {
 
 /**
  * Emits one `tick` per completed second of the measured phase (seconds by completion time,
- * each with its own histogram), from a 1 s interval that does not keep the process alive.
+ * each with its own histogram), from a 1 s interval that does not keep the process alive;
+ * `onSecond` sees each second as it is emitted (the live `abortOnFail` thresholds).
  */
-export function startTicks(r: ScenarioRun, rec: Recorder): Ticker {
+export function startTicks(r: ScenarioRun, rec: Recorder, onSecond?: (point: WindowPoint) => void): Ticker {
   let emitted = 0;
   const emit = (t: number): void => {
     const sec = rec.secondSummary(t);
@@ -33,6 +35,7 @@ export function startTicks(r: ScenarioRun, rec: Recorder): Ticker {
       totalRequests: rec.requests,
       totalErrors: rec.requests - rec.successes,
     });
+    onSecond?.({ t, requests: sec.requests, errors: sec.errors, histogram: sec.histogram });
   };
   const timer = setInterval(() => {
     const due = Math.floor((performance.now() - rec.t0) / 1000);

@@ -92,6 +92,7 @@ export function scenarioReport(s: ScenarioResult): ScenarioReport {
         }
       : {}),
     ...(lag === undefined ? {} : { schedule_lag_ms: lag }),
+    ...(s.aborted ? { aborted: { threshold: s.aborted.threshold, at_s: s.aborted.atS, actual: s.aborted.actual } } : {}),
     ...(s.generator ? { generator: generatorReport(s.generator) } : {}),
     passed: true,
   };

@@ -1,5 +1,5 @@
 import type { GeneratorReport, OutcomeStatus, RunReport, ScenarioReport, ThresholdResult } from '@crucible/contracts';
-import { decodeHistogram, parseThreshold, percentileMs, type ParsedThreshold, type ThresholdOperator } from '@crucible/instrument-kit';
+import { compareThreshold, decodeHistogram, parseThreshold, percentileMs, slidingWindows, type ParsedThreshold } from '@crucible/instrument-kit';
 
 // The syntax (parsing, `normalizeThresholds`, `ThresholdSyntaxError`) lives in instrument-kit so
 // the load engine can validate thresholds without depending on reporting; re-exported for users.
@@ -132,23 +132,6 @@ function aggregate(t: ParsedThreshold, s: Measured): { actual: number | null; er
   }
 }
 
-function compare(actual: number, op: ThresholdOperator, value: number): boolean {
-  switch (op) {
-    case '<':
-      return actual < value;
-    case '<=':
-      return actual <= value;
-    case '>':
-      return actual > value;
-    case '>=':
-      return actual >= value;
-    case '==':
-      return actual === value;
-    case '!=':
-      return actual !== value;
-  }
-}
-
 /**
  * Whether a threshold reads a figure a starved load generator distorts: latency (every
  * aggregation but `count`), throughput (`requests`, `latency: count`, `dropped_iterations`) and
@@ -187,6 +170,7 @@ export function evaluateThresholds(expressions: readonly string[], scenario: Mea
     } catch (e) {
       return { expression, metric: '?', actual: null, passed: false, status: 'fail', message: (e as Error).message };
     }
+    if (parsed.windowS !== undefined) return windowed(parsed, scenario, starved);
     const { actual, error } = aggregate(parsed, scenario);
     if (actual === null || error) {
       return { expression, metric: parsed.metric, actual: null, passed: false, status: 'fail', message: `threshold "${expression}" failed: ${error ?? 'no value'}` };
@@ -195,7 +179,7 @@ export function evaluateThresholds(expressions: readonly string[], scenario: Mea
     if (starved && readsGeneratorTiming(parsed)) {
       return { expression, metric: parsed.metric, actual: rounded, passed: false, status: 'inconclusive', message: `inconclusive: ${starvedText(starved)}; measured ${describe(parsed, rounded, scenario)}` };
     }
-    const passed = compare(actual, parsed.operator, parsed.value);
+    const passed = compareThreshold(actual, parsed.operator, parsed.value);
     return {
       expression,
       metric: parsed.metric,
@@ -205,6 +189,33 @@ export function evaluateThresholds(expressions: readonly string[], scenario: Mea
       message: passed ? `${expression}: ${rounded} ok` : `threshold "${expression}" failed: ${describe(parsed, rounded, scenario)}`,
     };
   });
+}
+
+/**
+ * A sliding-window threshold (`p(99) over 10s < 300`): every window of the scenario's
+ * per-second series is judged; it passes only if every window that held something passed,
+ * and its actual figure is the worst window's (named, with how many failed).
+ */
+function windowed(t: ParsedThreshold, s: Measured, starved: GeneratorReport | undefined): ThresholdResult {
+  const out = slidingWindows(t, s.series);
+  const base = { expression: t.expression, metric: t.metric };
+  if (out.error || !out.worst || out.worst.value === null) {
+    return { ...base, actual: null, passed: false, status: 'fail', message: `threshold "${t.expression}" failed: ${out.error ?? 'no window held a value to judge'}` };
+  }
+  const rounded = Math.round(out.worst.value * 1000) / 1000;
+  const where = `${t.aggregation === 'p' ? `p(${t.percentile})` : t.aggregation} over ${t.windowS}s = ${rounded} in ${out.worst.fromS}–${out.worst.toS} s`;
+  const judged = out.windows.filter((w) => w.value !== null).length;
+  if (starved && readsGeneratorTiming(t)) {
+    return { ...base, actual: rounded, passed: false, status: 'inconclusive', message: `inconclusive: ${starvedText(starved)}; measured worst ${where}` };
+  }
+  const passed = out.failed === 0;
+  return {
+    ...base,
+    actual: rounded,
+    passed,
+    status: passed ? 'pass' : 'fail',
+    message: passed ? `${t.expression}: worst ${where}, ${judged} windows ok` : `threshold "${t.expression}" failed: ${t.metric} ${where} (${out.failed} of ${judged} windows failed)`,
+  };
 }
 
 /** A threshold's status (`passed` decides for reports written before `status` existed). */
@@ -219,7 +230,8 @@ export function thresholdStatus(t: ThresholdResult): OutcomeStatus {
  */
 export function scenarioStatus(s: ScenarioReport): OutcomeStatus {
   const statuses = s.thresholds.map(thresholdStatus);
-  if (statuses.includes('fail') || s.verdicts.some((v) => v.status === 'fail')) return 'fail';
+  // An aborted scenario failed: a threshold stopped it, whatever the rest of its schedule would have shown.
+  if (statuses.includes('fail') || s.verdicts.some((v) => v.status === 'fail') || s.aborted) return 'fail';
   // A row that says it failed (or an older one with `passed: false` and nothing inconclusive) did.
   if (s.status === 'fail' || (s.status === undefined && !s.passed && !statuses.includes('inconclusive'))) return 'fail';
   const undecided = statuses.includes('inconclusive') || s.verdicts.some((v) => v.status === 'indeterminate');

@@ -131,6 +131,8 @@ export const scenarioReportSchema = z.object({
   breakdown: z.object({ tag: z.string(), entries: z.record(z.string(), breakdownEntrySchema) }).optional(),
   /** Per-request checks by name. */
   checks: z.record(z.string(), checkResultSchema).default({}),
+  /** Set when an `abortOnFail` threshold stopped the scenario early: which, when (s into the measured phase), its figure. */
+  aborted: z.object({ threshold: z.string(), at_s: z.number().nonnegative(), actual: z.number() }).optional(),
   /** Execution segment this report covers (`0:1` = the whole scenario). */
   segment: z.string().default('0:1'),
   /**

@@ -32,6 +32,7 @@ export function renderConsole(report: RunReport, options: ConsoleRenderOptions =
     if (l) {
       out.push(`  latency (${s.latency_basis === 'intended' ? 'from intended start' : 'from send'}) p50 ${ms(l.p50)}  p90 ${ms(l.p90)}  p95 ${ms(l.p95)}  p99 ${ms(l.p99)}  p99.9 ${ms(l.p999)}  max ${ms(l.max)}`);
     }
+    if (s.aborted) out.push(c.red(`  aborted at ${num(s.aborted.at_s)} s: threshold "${s.aborted.threshold}" failed (${num(s.aborted.actual)}); the rest of the schedule was not run`));
     if (s.schedule_lag_ms) out.push(c.dim(`  start lag (generator) p50 ${ms(s.schedule_lag_ms.p50)}  p99 ${ms(s.schedule_lag_ms.p99)}  max ${ms(s.schedule_lag_ms.max)}`));
     const g = s.generator;
     // Starved with nothing left unjudged (a burst judged on correctness alone) is context, not news.

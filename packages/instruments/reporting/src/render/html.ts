@@ -59,6 +59,7 @@ function scenarioSection(s: ScenarioReport): string {
     for (const [value, e] of rows) parts.push(`<tr><td>${esc(value)}</td><td class="n">${e.requests}</td><td class="n">${e.errors}</td><td class="n">${ms(e.latency_ms?.p50)}</td><td class="n">${ms(e.latency_ms?.p95)}</td><td class="n">${ms(e.latency_ms?.p99)}</td><td class="n">${ms(e.latency_ms?.max)}</td></tr>`);
     parts.push('</table>');
   }
+  if (s.aborted) parts.push(`<p class="failures" data-aborted="true">Aborted at ${s.aborted.at_s} s: threshold <code>${esc(s.aborted.threshold)}</code> failed (${s.aborted.actual}); the rest of the schedule was not run.</p>`);
   if (s.generator?.starved) parts.push(`<p class="starved" data-starved="true">Inconclusive: ${esc(starvedText(s.generator))}: ${esc(s.generator.reason ?? '')}. Latency and throughput thresholds are neither passed nor failed.</p>`);
   if (s.schedule_lag_ms) parts.push(`<p class="lag">Start lag of the load generator (actual − intended start): p50 ${ms(s.schedule_lag_ms.p50)} · p99 ${ms(s.schedule_lag_ms.p99)} · max ${ms(s.schedule_lag_ms.max)}</p>`);
   if (s.thresholds.length > 0) {

@@ -35,6 +35,7 @@ export function renderMarkdown(report: RunReport): string {
     const hasDetail = rows.length + (s.schedule_lag_ms || s.generator?.starved ? 1 : 0) + s.thresholds.length + s.verdicts.length + Object.keys(s.checks).length + Object.keys(s.errors).length + s.evidence.length > 0;
     if (!hasDetail) continue;
     out.push('', `### ${cell(scenarioLabel(s))}`, '');
+    if (s.aborted) out.push(`> ⛔ **Aborted at ${s.aborted.at_s} s:** threshold \`${cell(s.aborted.threshold)}\` failed (${s.aborted.actual}); the rest of the schedule was not run.`, '');
     if (s.generator?.starved) out.push(`> ⚠️ **Inconclusive:** ${cell(starvedText(s.generator))}: ${cell(s.generator.reason ?? '')}. Latency and throughput thresholds are neither passed nor failed.`, '');
     if (s.schedule_lag_ms) out.push(`Start lag of the load generator (actual − intended start): p50 ${ms(s.schedule_lag_ms.p50)}, p99 ${ms(s.schedule_lag_ms.p99)}, max ${ms(s.schedule_lag_ms.max)}.`, '');
     if (rows.length > 0) {
