@@ -122,3 +122,19 @@ describe('the shared resource cache in Redis, across two replicas', () => {
     expect(await until(async () => (await read(a, 'sdlc-core.md')).status === 200 && (await read(a, 'definition-of-done.md')).tier !== 'disk', 5000)).toBe(true);
   });
 });
+
+describe('a replica started while Redis is down', () => {
+  it('starts, serves from disk, and takes Redis up when it comes', async () => {
+    await using redis = await startRedis();
+    await redis.kill();
+    await using api = await startService(taskApiService, { env: { ...noIdService, REDIS_URL: redis.url, REDIS_TIMEOUT_MS: String(timeoutMs) } });
+    const alpha = await api.project('alpha');
+    expect(await read(alpha, 'sdlc-core.md')).toMatchObject({ status: 200, tier: 'disk' });
+    expect((await figures(api)).redis).not.toBe('ready');
+    await redis.restart();
+    expect(await until(async () => (await figures(api)).redis === 'ready', 5000)).toBe(true);
+    // The LRU holds sdlc-core.md; another document now goes through Redis (a miss there, then filled).
+    expect((await read(alpha, 'review-checklist.md')).tier).toBe('disk');
+    expect(await until(async () => (await figures(api)).redis_misses > 0, 2000)).toBe(true);
+  });
+});

@@ -105,7 +105,17 @@ describe('startSut({ redis: true })', () => {
     try {
       expect(redis?.kind).toBe('embedded');
       expect(sut.summary()['redis_url']).toBe(redis?.url);
-      expect(await redis?.ping()).toBe(true);
+      // The app was given this Redis and the SUT's prefix: a document it read from disk is stored there, under that prefix.
+      const { api_key } = await sut.createProject('alpha');
+      const res = await fetch(`${sut.url('task-api')}/resources/sdlc-core.md`, { headers: { authorization: `Bearer ${api_key}` } });
+      expect(res.status).toBe(200);
+      const key = `crucible:${sut.database.name}:resource:sdlc-core.md`;
+      let exists = '';
+      for (let i = 0; i < 40 && exists !== ':1\r\n'; i++) {
+        exists = await redisCommand(redis?.port ?? 0, `EXISTS ${key}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(exists).toBe(':1\r\n');
     } finally {
       await sut.stop();
     }
