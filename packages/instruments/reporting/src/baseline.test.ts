@@ -48,6 +48,25 @@ describe('baseline comparison', () => {
     for (const text of [renderConsole(report), renderMarkdown(report), renderJunit(report)]) expect(text).toMatch(/latency_ms\.p99 regressed/);
   });
 
+  it('a baseline taken on a starved generator compares no timing figure: the comparison is inconclusive (exit 4), never a silent pass', () => {
+    const starved = runAt(20, 1);
+    const s0 = starved.scenarios[0] as (typeof starved.scenarios)[number];
+    const starvedRun = { ...starved, scenarios: [{ ...s0, generator: { lag_p99_ms: 140, loop_delay_p99_ms: 62, loop_delay_max_ms: 90, cpu_share: 0.3, cpu_cores: 0.3, load_per_core: 2.1, starved: true, reason: 'event-loop delay p99 62 ms > 50 ms' } }] };
+    const baseline = createBaseline([starvedRun], 'ids@starved');
+    expect(Object.keys(baseline.figures['next id'] ?? {})).toEqual(['error_rate']);
+    const comparison = compareWithBaseline(baseline, [runAt(20, 4)]);
+    expect(comparison.regressed).toBe(false);
+    expect(comparison.figures.map((f) => f.figure)).toEqual(['error_rate']);
+    expect(comparison.unjudged.map((u) => u.figure)).toEqual(['latency_ms.p50', 'latency_ms.p95', 'latency_ms.p99', 'rps.achieved']);
+    const report = withComparison(runAt(20, 4), comparison);
+    expect(exitCodeFor(report)).toBe(EXIT.inconclusive);
+    expect(renderConsole(report)).toMatch(/INCONCLUSIVE: 4 figure\(s\) not compared/);
+    expect(renderConsole(report)).toMatch(/latency_ms\.p99 not compared with the baseline: the baseline has no value for it/);
+    // The same the other way round: a starved run against a sound baseline.
+    const sound = createBaseline([runAt(20, 2)], 'ids@v1');
+    expect(compareWithBaseline(sound, [starvedRun]).unjudged.map((u) => u.why)).toContain('this run has no value for it (its load generator was starved)');
+  });
+
   it('noise is not a regression: a single noisy run within 3 × MAD of a noisy baseline passes', () => {
     const noisy = (p99: number) => runFrom([{ ...scenarioFrom('x', [latencies(50, 20, 5, p99)]), latency_ms: { p50: 20, p90: 30, p95: 35, p99, p999: p99, max: p99, mean: 21, min: 1 } }]);
     const baseline = createBaseline([noisy(40), noisy(60), noisy(50), noisy(45), noisy(70)]);

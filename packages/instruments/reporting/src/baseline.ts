@@ -102,12 +102,16 @@ export async function loadBaseline(file: string): Promise<Baseline> {
 export function compareWithBaseline(baseline: Baseline, current: readonly RunReport[], figures: readonly FigureSpec[] = DEFAULT_FIGURES): BaselineComparison {
   const now = collectFigures(current, figures);
   const results: FigureComparison[] = [];
+  const unjudged: BaselineComparison['unjudged'] = [];
   for (const [scenario, row] of Object.entries(now)) {
     const base = baseline.figures[scenario];
     if (!base) continue;
     for (const spec of figures) {
       const b = base[spec.figure];
       const c = row[spec.figure];
+      // One side measured it, the other could not (a starved generator leaves timing figures out): never a silent pass.
+      if (!b?.length && c?.length) unjudged.push({ scenario, figure: spec.figure, why: "the baseline has no value for it (its runs' load generator was starved)" });
+      if (b?.length && !c?.length) unjudged.push({ scenario, figure: spec.figure, why: "this run has no value for it (its load generator was starved)" });
       if (!b?.length || !c?.length) continue;
       const mb = median(b);
       const mc = median(c);
@@ -142,6 +146,7 @@ export function compareWithBaseline(baseline: Baseline, current: readonly RunRep
     method: 'medians of repeated runs; tolerance = max(relative floor, absolute floor, 3×MAD); with ≥3 runs each side the 95% bootstrap CI must exclude 0',
     figures: results,
     regressed: results.some((r) => r.regressed),
+    unjudged,
   };
 }
 

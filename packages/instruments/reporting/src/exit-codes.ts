@@ -32,5 +32,7 @@ export function exitCodeFor(reports: RunReport | readonly RunReport[]): number {
   if (statuses.includes('fail')) return EXIT.failed;
   if (statuses.includes('inconclusive')) return EXIT.inconclusive;
   if (list.some((r) => r.comparison?.regressed)) return EXIT.regression;
+  // Figures the baseline (or the run) could not measure were not compared: no silent pass.
+  if (list.some((r) => (r.comparison?.unjudged ?? []).length > 0)) return EXIT.inconclusive;
   return EXIT.ok;
 }

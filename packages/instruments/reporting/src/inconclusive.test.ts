@@ -70,7 +70,7 @@ describe('exit codes with inconclusive', () => {
     expect(exitCodeFor(runFrom([scenario(STARVED, 1)]))).toBe(EXIT.failed);
     expect(exitCodeFor([inconclusive(), runFrom([scenario(undefined, 3)])])).toBe(EXIT.failed);
     expect(exitCodeFor({ ...inconclusive(), crash: 'boom' })).toBe(EXIT.crash);
-    const regressed = { baseline_id: 'b', baseline_runs: 3, current_runs: 1, method: 'median', figures: [], regressed: true };
+    const regressed = { baseline_id: 'b', baseline_runs: 3, current_runs: 1, method: 'median', figures: [], regressed: true, unjudged: [] };
     expect(exitCodeFor({ ...passing(), comparison: regressed })).toBe(EXIT.regression);
     expect(exitCodeFor({ ...inconclusive(), comparison: regressed })).toBe(EXIT.inconclusive);
   });

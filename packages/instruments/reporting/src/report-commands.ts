@@ -119,6 +119,7 @@ export async function compareRunReports(baseline: Baseline, runs: readonly Found
   }
   io.out(renderConsole(report, { color: io.color }));
   for (const f of comparison.figures.filter((x) => x.regressed)) io.out(`regressed: ${f.scenario} ${f.figure} ${f.baseline} → ${f.current} (±${f.tolerance})\n`);
+  for (const u of comparison.unjudged) io.out(`not compared: ${u.scenario} ${u.figure}: ${u.why}\n`);
   if (comparison.figures.length === 0) io.out(`nothing to compare: no scenario of the run is in baseline ${baseline.id}\n`);
   return exitCodeFor(report);
 }

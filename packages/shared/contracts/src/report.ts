@@ -194,6 +194,11 @@ export const baselineComparisonSchema = z.object({
   method: z.string(),
   figures: z.array(figureComparisonSchema),
   regressed: z.boolean(),
+  /**
+   * Figures one side has and the other lacks because its load generator was starved: not
+   * compared, so the comparison is inconclusive unless something else regressed.
+   */
+  unjudged: z.array(z.object({ scenario: z.string(), figure: z.string(), why: z.string() })).default([]),
 });
 export type BaselineComparison = z.infer<typeof baselineComparisonSchema>;
 

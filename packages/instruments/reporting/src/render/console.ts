@@ -58,7 +58,7 @@ export function renderConsole(report: RunReport, options: ConsoleRenderOptions =
   }
   if (report.comparison) {
     out.push('');
-    out.push(`baseline ${report.comparison.baseline_id} (${report.comparison.method}): ${report.comparison.regressed ? c.red('REGRESSED') : c.green('no regression')}`);
+    out.push(`baseline ${report.comparison.baseline_id} (${report.comparison.method}): ${report.comparison.regressed ? c.red('REGRESSED') : (report.comparison.unjudged ?? []).length > 0 ? yellow(`INCONCLUSIVE: ${(report.comparison.unjudged ?? []).length} figure(s) not compared`) : c.green('no regression')}`);
   }
   const inconclusive = inconclusiveLines(report);
   if (inconclusive.length > 0) {

@@ -38,7 +38,10 @@ export function failureLines(report: RunReport): string[] {
 
 /** Every inconclusive threshold of a run (a starved load generator), one line each. */
 export function inconclusiveLines(report: RunReport): string[] {
-  return report.scenarios.flatMap((s) => s.thresholds.filter((t) => thresholdStatus(t) === 'inconclusive').map((t) => `${scenarioLabel(s)}: threshold ${t.expression} ${t.message ?? 'inconclusive'}`));
+  return [
+    ...report.scenarios.flatMap((s) => s.thresholds.filter((t) => thresholdStatus(t) === 'inconclusive').map((t) => `${scenarioLabel(s)}: threshold ${t.expression} ${t.message ?? 'inconclusive'}`)),
+    ...(report.comparison?.unjudged ?? []).map((u) => `${u.scenario}: ${u.figure} not compared with the baseline: ${u.why}`),
+  ];
 }
 
 /** `PASSED`, `FAILED` or `INCONCLUSIVE`: the run's verdict in words. */
