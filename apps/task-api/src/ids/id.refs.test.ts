@@ -76,4 +76,19 @@ describe('TaskRefs', () => {
     await refs.validate('alpha', 'k', ['US-001']);
     expect(calls).toEqual([['US-001'], ['US-002', 'US-003'], ['US-001']]);
   });
+
+  it('shares the calls of concurrent checks of one project: 200 creates with new refs make 2 lookups (the first, then one for everyone who came meanwhile)', async () => {
+    const states: Record<string, IdState> = {};
+    for (let n = 1; n <= 400; n++) states[`US-${String(n).padStart(3, '0')}`] = 'issued';
+    const { refs, calls } = setup(states, { maxEntries: 1000 });
+    await Promise.all(Array.from({ length: 200 }, (_, k) => refs.validate('alpha', 'k', [`US-${String(2 * k + 1).padStart(3, '0')}`, `US-${String(2 * k + 2).padStart(3, '0')}`])));
+    // 2 ids, then the other 398 in one round of 100-id calls.
+    expect(calls.map((c) => c.length)).toEqual([2, 100, 100, 100, 98]);
+    // A failed round fails everyone in it, and the next round asks again.
+    const down = setup({ 'US-001': 'issued' });
+    down.setDown(true);
+    const failed = await Promise.allSettled(Array.from({ length: 5 }, () => down.refs.validate('alpha', 'k', ['US-001'])));
+    expect(failed.map((f) => f.status)).toEqual(Array(5).fill('rejected'));
+    expect(down.calls).toHaveLength(2);
+  });
 });

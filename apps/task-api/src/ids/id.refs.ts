@@ -1,6 +1,7 @@
-import { maxLookupIds, type IdState, type Task } from '@crucible/contracts';
+import type { IdState, Task } from '@crucible/contracts';
 import { failpoint, ServiceError } from '@crucible/service-kit';
 import type { IdClient } from './id.client.js';
+import { LookupBatcher } from './id.lookups.js';
 
 /** How long the task API trusts what the ID service said about a reference. */
 export interface RefCacheOptions {
@@ -36,13 +37,14 @@ interface Known {
  * res.json((await refs.mark('alpha', req.headers.authorization, [task]))[0]);
  */
 export class TaskRefs {
-  readonly #client: IdClient;
+  readonly #lookups: LookupBatcher;
   readonly #options: RefCacheOptions;
   readonly #now: () => number;
   readonly #known = new Map<string, Known>();
 
   constructor(client: IdClient, options: RefCacheOptions) {
-    this.#client = client;
+    // Concurrent checks of one project share their calls (see LookupBatcher).
+    this.#lookups = new LookupBatcher((authorization, ids, attempts) => client.lookup(authorization, ids, attempts));
     this.#options = options;
     this.#now = options.now ?? Date.now;
   }
@@ -69,8 +71,8 @@ export class TaskRefs {
   }
 
   /**
-   * `tasks` with each ref's `stale` filled in: from what is known and fresh, else from one
-   * lookup per {@link maxLookupIds} ids (a single attempt: a read does not wait out retries).
+   * `tasks` with each ref's `stale` filled in: from what is known and fresh, else from the
+   * ID service (a single attempt: a read does not wait out retries).
    * When the ID service does not answer, the refs it was asked about stay `stale: null`.
    */
   async mark(projectId: string, authorization: string, tasks: readonly Task[]): Promise<Task[]> {
@@ -84,22 +86,23 @@ export class TaskRefs {
       else if (known && this.#now() - known.at < this.#options.liveTtlMs) stale.set(id, false);
       else ask.push(id);
     }
-    const chunks = Array.from({ length: Math.ceil(ask.length / maxLookupIds) }, (_, k) => ask.slice(k * maxLookupIds, (k + 1) * maxLookupIds));
-    await Promise.all(
-      chunks.map(async (chunk) => {
-        try {
-          // Unknown (a ref stored unchecked, or a registry restored from an older backup) resolves to nothing: stale too.
-          for (const [id, state] of await this.#lookup(projectId, authorization, chunk, 1)) stale.set(id, state !== 'issued');
-        } catch {
-          // No answer: these stay null, and the task is answered all the same.
+    if (ask.length > 0) {
+      try {
+        // Unknown (a ref stored unchecked, or a registry restored from an older backup) resolves to nothing: stale too.
+        const states = await this.#lookup(projectId, authorization, ask, 1);
+        for (const id of ask) {
+          const state = states.get(id);
+          if (state !== undefined) stale.set(id, state !== 'issued');
         }
-      }),
-    );
+      } catch {
+        // No answer: these stay null, and the task is answered all the same.
+      }
+    }
     return tasks.map((t) => (t.refs.length === 0 ? t : { ...t, refs: t.refs.map((r) => ({ id: r.id, stale: stale.get(r.id) ?? null })) }));
   }
 
   async #lookup(projectId: string, authorization: string, ids: readonly string[], attempts: number | undefined): Promise<Map<string, IdState>> {
-    const states = await this.#client.lookup(authorization, ids, attempts);
+    const states = await this.#lookups.ask(projectId, authorization, ids, attempts);
     const at = this.#now();
     for (const [id, state] of states) if (state !== 'unknown') this.#remember(keyOf(projectId, id), { state, at });
     return states;
