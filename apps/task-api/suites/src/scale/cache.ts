@@ -63,7 +63,7 @@ export function sharedCache(plan: SharedCachePlan = {}): SuiteStep<ScaleContext>
   const rate = plan.rate ?? 150;
   return {
     name: `shared resource cache over ${n} replicas, Redis up then down`,
-    rerunWhenStarved: false,
+    // A starved generator is looked at once more: the step is self-contained (replicas of its own, Redis restarted).
     async run(ctx, kit) {
       const redis = kit.sut.redis;
       if (!redis) throw new InstrumentError('bad_argument', 'the shared-cache step needs a Redis: start the suite with redis: true');
