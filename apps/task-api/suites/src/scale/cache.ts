@@ -73,7 +73,7 @@ export function sharedCache(plan: SharedCachePlan = {}): SuiteStep<ScaleContext>
       const clients = urls.map((u) => new HttpClient(u, { connections: 32 }));
       try {
         const project = ctx.projects[0] as string;
-        const names = ((await clients[0]!.request({ path: '/resources', headers: bearer(ctx, project) })).json() as { items: { name: string }[] }).items.map((i) => i.name);
+        const names = ((await (clients[0] as HttpClient).request({ path: '/resources', headers: bearer(ctx, project) })).json() as { items: { name: string }[] }).items.map((i) => i.name);
         const phase = (label: string, thresholds: string[]) =>
           kit.runOne(
             scenario({
