@@ -67,6 +67,9 @@ const TS_ARGS = FROM_SOURCE ? ['--conditions=@crucible/source', '--import', type
  */
 function startWorker(task: ParallelTask): Worker {
   if (!FROM_SOURCE) return new Worker(ENTRY, { workerData: task });
+  // Node 22+ runs a worker's own `--import` (so tsx's ESM hooks apply there). It must: Node 24
+  // strips types by itself, and without tsx a source file's `./x.js` import of `x.ts` is not found.
+  if (Number(process.versions.node.split('.')[0]) >= 22) return new Worker(ENTRY, { workerData: task, execArgv: TS_ARGS });
   const tsxCjs = createRequire(import.meta.url).resolve('tsx/cjs/api');
   const boot = `require(${JSON.stringify(tsxCjs)}).register(); require(${JSON.stringify(fileURLToPath(ENTRY))});`;
   return new Worker(boot, { eval: true, workerData: task, execArgv: ['--conditions=@crucible/source'] });
