@@ -10,6 +10,7 @@ import { testServer } from '@crucible/testbed/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ScaleContext } from './scale/context.js';
 import { killedReplica } from './scale/killed-replica.js';
+import { oneVsThree } from './scale/one-vs-three.js';
 import { replicaShares } from './scale/replica-shares.js';
 
 let sut: Sut;
@@ -22,6 +23,9 @@ afterAll(async () => {
   await steps?.close();
   await sut?.stop();
 });
+
+/** The system's three replicas. */
+const replicaUrls = () => sut.apps['task-api']?.map((a) => a.url) ?? [];
 
 /** A context on the system's three replicas behind `lb`, with one fresh project. */
 async function contextFor(lb: Pick<Nginx, 'url' | 'upstreams'>, name: string): Promise<ScaleContext> {
@@ -38,7 +42,7 @@ const sharesRun = replicaShares({ rate: 60, duration: '3s' });
 
 describe('replica-shares', () => {
   it('passes behind the round-robin nginx', async () => {
-    await using lb = await startNginx({ upstreams: sut.apps['task-api']!.map((a) => a.url) });
+    await using lb = await startNginx({ upstreams: replicaUrls() });
     const { rows, v } = await run(sharesRun, await contextFor(lb, 'shares-clean'));
     expect(correctnessFailures(rows)).toEqual([]);
     expect(v['replica-shares']?.status, v['replica-shares']?.summary).toBe('pass');
@@ -46,13 +50,41 @@ describe('replica-shares', () => {
   });
 
   it('fails naming the shares behind an nginx that weights one replica 3:1:1', async () => {
-    await using lb = await startNginx({ upstreams: sut.apps['task-api']!.map((a) => a.url), weights: [3, 1, 1] });
+    await using lb = await startNginx({ upstreams: replicaUrls(), weights: [3, 1, 1] });
     const { v, metrics } = await run(sharesRun, await contextFor(lb, 'shares-weighted'));
     expect(v['replica-shares']?.status).toBe('fail');
     expect(v['replica-shares']?.summary).toMatch(/^shares 60 % \/ 20 % \/ 20 % of 180 requests/);
-    expect(v['replica-shares']?.examples.map((e) => e['replica'])).toEqual([0, 1, 2]);
+    expect(v['replica-shares']?.examples.map((e) => (e as { replica?: number }).replica)).toEqual([0, 1, 2]);
     expect(metrics['replica_share_max_pct']).toBe(60);
   });
+});
+
+describe('replica-scaling (1 vs 3 replicas)', () => {
+  const scalingRun = oneVsThree({ rate: 60, pairs: 4, duration: '2s', warmup: '300ms' });
+
+  it('on the clean replicas: throughput holds, and CPU per 1,000 requests is reported for both sides', async () => {
+    await using lb = await startNginx({ upstreams: replicaUrls() });
+    const { rows, v } = await run(scalingRun, await contextFor(lb, 'scaling-clean'));
+    const last = rows[rows.length - 1] as ScenarioReport;
+    // The p99 part is not asserted here: a percentile bound on a loaded 2-core machine says
+    // more about the machine than the replicas (the planted case below shows it failing).
+    expect(v['replica-scaling']?.summary).not.toMatch(/throughput fail/);
+    expect(last.metrics['cpu_s_per_1000_one_replica']).toBeGreaterThan(0);
+    expect(last.metrics['cpu_s_per_1000_three_replicas']).toBeGreaterThan(0);
+    expect(last.evidence.find((e) => e.title.startsWith('What this machine allows'))?.content as string).toMatch(/not that 3 replicas serve 3 times the rate/);
+  }, 120_000);
+
+  it('fails naming the p99 when two of the three replicas serialise GET /tasks/next (tasks.next.serialised)', async () => {
+    const slow = await Promise.all([1, 2].map(() => sut.startReplica('task-api', { CRUCIBLE_FAILPOINTS: 'tasks.next.serialised=1' })));
+    try {
+      await using lb = await startNginx({ upstreams: [sut.url('task-api'), ...slow.map((r) => r.url)] });
+      const { v } = await run(scalingRun, await contextFor(lb, 'scaling-serialised'));
+      expect(v['replica-scaling']?.status, v['replica-scaling']?.summary).toBe('fail');
+      expect(v['replica-scaling']?.summary).toMatch(/^p99 fail: p99 of GET \/tasks\/next/);
+    } finally {
+      await Promise.all(slow.map((r) => r.stop(1000)));
+    }
+  }, 120_000);
 });
 
 describe('killed replica', () => {

@@ -7,7 +7,7 @@ import { taskRowsFromDb } from '@crucible/db';
 import { now } from '@crucible/instrument-kit';
 import { constantArrivalRate, scenario } from '@crucible/load-engine';
 import { retryPause, send, type Http, type HttpCall, type SuiteStep } from '@crucible/suite-kit';
-import { startNginx, type StartNginxOptions } from '@crucible/testbed';
+import { startNginx, type RunningApp, type StartNginxOptions } from '@crucible/testbed';
 import { reconcileTaskIds, type DependencyOp } from '../resilience.ids.js';
 import { taskFor } from '../resilience.support.js';
 import type { ScaleContext } from './context.js';
@@ -79,7 +79,7 @@ export function killedReplica(plan: KilledReplicaPlan = {}): SuiteStep<ScaleCont
       const lb = await startNginx({ upstreams: replicas.map((r) => r.url), ...plan.balancer });
       const project = `kill-${Date.now().toString(36)}`;
       const auth = { authorization: `Bearer ${(await kit.sut.createProject(project)).api_key}` };
-      const victim = replicas[1]!;
+      const victim = replicas[1] as RunningApp;
       let killedAt: number | undefined;
       try {
         const timer = setTimeout(() => {
