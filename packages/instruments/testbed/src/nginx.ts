@@ -190,8 +190,8 @@ export async function startNginx(options: StartNginxOptions): Promise<Nginx> {
     await writeFile(confPath, config);
     const child = spawn(binary, ['-p', dir, '-c', confPath, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (c: string) => (stderr = (stderr + c).slice(-16 * 1024)));
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (c: string) => (stderr = (stderr + c).slice(-16 * 1024)));
     const spawnError = new Promise<never>((_, reject) => child.once('error', reject));
     const stopChild = async () => {
       if (!exited(child)) {
@@ -221,10 +221,12 @@ export async function startNginx(options: StartNginxOptions): Promise<Nginx> {
       throw new InstrumentError('app_start_failed', `nginx (${binary}) did not start: ${lastError}`);
     }
     const stop = () => unregister();
+    // Listening means the process started, so it has a pid.
+    const pid = child.pid as number;
     return {
       url: `http://127.0.0.1:${port}`,
       port,
-      pid: child.pid!,
+      pid,
       upstreams: [...options.upstreams],
       config,
       errorLog: () => readFile(path.join(dir, 'error.log'), 'utf8').catch(() => ''),

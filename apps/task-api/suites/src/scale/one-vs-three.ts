@@ -4,9 +4,9 @@ import { combineDegradations, compareDegradation } from '@crucible/checkers';
 import type { Evidence } from '@crucible/contracts';
 import { constantArrivalRate, scenario, type ScenarioResult } from '@crucible/load-engine';
 import type { SuiteStep } from '@crucible/suite-kit';
-import { startNginx } from '@crucible/testbed';
+import { counterDeltas, replicaCounters, startNginx } from '@crucible/testbed';
 import { steadyP99 } from '../stress/degradation.js';
-import { countersOf, deltas, type ScaleContext } from './context.js';
+import type { ScaleContext } from './context.js';
 
 /** How far 3 replicas may fall behind 1 at the same rate, in p99 and in throughput. */
 export const scalingBound = 0.05;
@@ -78,7 +78,7 @@ export function oneVsThree(plan: OneVsThreePlan = {}): SuiteStep<ScaleContext> {
         three: { cpu: 0, requests: 0 },
       };
       const measure = async (side: Side, i: number, attempt: number) => {
-        const before = await countersOf(urls[side].replicas);
+        const before = await replicaCounters(urls[side].replicas);
         const result = await kit.runOne(
           scenario({
             name: `${side === 'one' ? '1 replica' : '3 replicas'} behind nginx: GET /tasks/next at ${rate}/s, pair ${i + 1}${attempt ? ` (attempt ${attempt + 1})` : ''}`,
@@ -104,7 +104,7 @@ export function oneVsThree(plan: OneVsThreePlan = {}): SuiteStep<ScaleContext> {
             thresholds: ['rate<0.01'],
           }),
         );
-        const used = deltas(before, await countersOf(urls[side].replicas));
+        const used = counterDeltas(before, await replicaCounters(urls[side].replicas));
         const cpuS = used.reduce((a, d) => a + d.cpuSeconds, 0);
         const requests = used.reduce((a, d) => a + d.requests, 0);
         cpu[side].cpu += cpuS;

@@ -2,7 +2,8 @@
 import { expectVerdict } from '@crucible/checkers';
 import { constantArrivalRate, scenario } from '@crucible/load-engine';
 import type { SuiteStep } from '@crucible/suite-kit';
-import { bearer, countersOf, deltas, type ScaleContext } from './context.js';
+import { counterDeltas, replicaCounters } from '@crucible/testbed';
+import { bearer, type ScaleContext } from './context.js';
 
 /** The fair share of each of n replicas, and how far from it a share may be (percentage points). */
 export const shareTolerancePoints = 5;
@@ -31,7 +32,7 @@ export function replicaShares(plan: ReplicaSharesPlan = {}): SuiteStep<ScaleCont
       const duration = plan.duration ?? (kit.args.profile === 'full' ? '20s' : '5s');
       const n = ctx.replicaUrls.length;
       const project = ctx.projects[0] as string;
-      const before = await countersOf(ctx.replicaUrls);
+      const before = await replicaCounters(ctx.replicaUrls);
       const result = await kit.runOne(
         scenario({
           name: `replica shares: GET /tasks through nginx at ${rate}/s over ${n} replicas`,
@@ -42,7 +43,7 @@ export function replicaShares(plan: ReplicaSharesPlan = {}): SuiteStep<ScaleCont
           thresholds: ['rate<0.01'],
         }),
       );
-      const counted = deltas(before, await countersOf(ctx.replicaUrls)).map((d) => d.requests);
+      const counted = counterDeltas(before, await replicaCounters(ctx.replicaUrls)).map((d) => d.requests);
       const total = counted.reduce((a, b) => a + b, 0);
       const shares = counted.map((c) => (total ? Math.round((c / total) * 1000) / 10 : 0));
       const fair = 100 / n;
