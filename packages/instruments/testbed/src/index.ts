@@ -14,6 +14,6 @@ export { startSut, type Sut, type SutOptions } from './sut.js';
 export type { SutChaos } from './sut-chaos.js';
 export { startRedis, resolveRedisServer, type RedisServer, type StartRedisOptions } from './redis.js';
 export { startNginx, nginxConfig, resolveNginx, type Nginx, type StartNginxOptions } from './nginx.js';
-export { replicaCounters, parseCounters, counterDeltas, type ReplicaCounters } from './replica-counters.js';
+export { replicaCounters, parseCounters, counterDeltas, replicaShareVerdict, shareTolerancePoints, type ReplicaCounters } from './replica-counters.js';
 export { freePort } from './ports.js';
 export { onTeardown, teardownAll } from './cleanup.js';

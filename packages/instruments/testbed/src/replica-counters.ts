@@ -1,5 +1,6 @@
 // Each replica's own counters, read from its /metrics: what a balanced run's per-replica
 // shares and CPU cost are computed from (never from the balancer's view of itself).
+import type { Verdict } from '@crucible/contracts';
 import { InstrumentError } from '@crucible/instrument-kit';
 
 /** One replica's counters from its `/metrics` (Prometheus text, prom-client's). */
@@ -50,4 +51,31 @@ export async function replicaCounters(urls: readonly string[]): Promise<ReplicaC
 /** What each replica did between two readings. */
 export function counterDeltas(before: readonly ReplicaCounters[], after: readonly ReplicaCounters[]): ReplicaCounters[] {
   return after.map((a, i) => ({ requests: a.requests - (before[i]?.requests ?? 0), cpuSeconds: a.cpuSeconds - (before[i]?.cpuSeconds ?? 0) }));
+}
+
+/** How far from the fair share 100/n % a replica's share may be, in percentage points. */
+export const shareTolerancePoints = 5;
+
+/**
+ * The `replica-shares` verdict of a balanced run: each replica's share of the requests the
+ * replicas themselves counted (`counted[i]`, e.g. from {@link counterDeltas}) within
+ * 100/n % ± `tolerancePoints`, and at least `sent` requests counted in all (a replica whose
+ * requests went uncounted cannot hide in the shares). The shares are in tenths of a percent.
+ */
+export function replicaShareVerdict(counted: readonly number[], sent: number, urls: readonly string[], tolerancePoints = shareTolerancePoints): { verdict: Verdict; shares: number[] } {
+  const total = counted.reduce((a, b) => a + b, 0);
+  const shares = counted.map((c) => (total ? Math.round((c / total) * 1000) / 10 : 0));
+  const fair = 100 / counted.length;
+  const off = shares.map((s, i) => ({ replica: i, url: urls[i] ?? '', share_pct: s })).filter((s) => Math.abs(s.share_pct - fair) > tolerancePoints);
+  const passed = off.length === 0 && total >= sent && sent > 0;
+  return {
+    shares,
+    verdict: {
+      checker: 'replica-shares',
+      status: passed ? 'pass' : 'fail',
+      summary: `shares ${shares.map((s) => `${s} %`).join(' / ')} of ${total} requests counted by the ${counted.length} replicas' own /metrics (${sent} sent); each must be ${fair.toFixed(1)} % ± ${tolerancePoints} points`,
+      counts: Object.fromEntries([...shares.map((s, i) => [`replica_${i}_share_pct`, s]), ...counted.map((c, i) => [`replica_${i}_requests`, c]), ['counted', total], ['sent', sent]]),
+      examples: off,
+    },
+  };
 }
