@@ -27,6 +27,7 @@ const commands = {
       threshold: { type: 'string', multiple: true, value: "'metric: expr'", description: "a threshold every scenario must meet, e.g. 'p(99)<200' or 'errors: rate<0.01' (repeatable)" },
       env: { type: 'string', multiple: true, value: '<NAME=value>', description: 'set an environment variable before the file is loaded (repeatable)' },
       baseline: { type: 'string', value: '<file>', description: 'compare with a baseline (a saved one, or a run report): a regression exits 3' },
+      prometheus: { type: 'string', value: '<[host:]port>', description: 'serve the run\'s counters and latency histogram on http://host:port/metrics for Prometheus to scrape while it goes' },
     },
     env: { CRUCIBLE_REPORTS_DIR: 'default --out' },
   },

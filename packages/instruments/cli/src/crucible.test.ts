@@ -97,6 +97,9 @@ describe('crucible (the command, as a process)', { timeout: 180_000 }, () => {
     const expr = await crucible(['run', EXAMPLE, '--base-url', server.url, '--threshold', 'p99<200']);
     expect(expr.code).toBe(2);
     expect(expr.stderr).toContain('"p99<200" is not valid');
+    const prom = await crucible(['run', EXAMPLE, '--base-url', server.url, '--prometheus', 'ninety']);
+    expect(prom.code).toBe(2);
+    expect(prom.stderr).toContain('--prometheus "ninety" must be a port or host:port');
     const noUrl = await crucible(['run', EXAMPLE]);
     expect(noUrl.code).toBe(2);
     expect(noUrl.stderr).toContain('no base URL');

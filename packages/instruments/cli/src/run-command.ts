@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InstrumentError, wholeArg } from '@crucible/instrument-kit';
-import { run, runParallel, type RunResult } from '@crucible/load-engine';
+import { prometheusSink, run, runParallel, type RunResult, type Sink } from '@crucible/load-engine';
 import { baselineFrom, buildReport, compareWithBaseline, crashReport, EXIT, exitCodeFor, renderConsole, withComparison, writeReports, type CommandIo } from '@crucible/reporting';
 import { progressSink } from './progress.js';
 import { buildScenarios, loadRunFile, parseExtraThresholds } from './scenarios.js';
@@ -19,13 +19,15 @@ export interface RunSettings {
   readonly thresholds: readonly string[];
   readonly env: Readonly<Record<string, string>>;
   readonly baseline?: string;
+  /** Where to serve `/metrics` for Prometheus (`--prometheus [host:]port`). */
+  readonly prometheus?: { readonly host: string; readonly port: number };
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Reads `crucible run`'s flag values; a bad one throws `bad_argument` naming it. */
 export function runSettings(
-  values: { readonly 'base-url'?: string; readonly workers?: string; readonly out?: string; readonly threshold?: readonly string[]; readonly env?: readonly string[]; readonly baseline?: string },
+  values: { readonly 'base-url'?: string; readonly workers?: string; readonly out?: string; readonly threshold?: readonly string[]; readonly env?: readonly string[]; readonly baseline?: string; readonly prometheus?: string },
   positionals: readonly string[],
 ): RunSettings {
   const [file, ...more] = positionals;
@@ -44,7 +46,9 @@ export function runSettings(
     env[key] = pair.slice(eq + 1);
   }
   if (values.baseline !== undefined && !existsSync(values.baseline)) throw new InstrumentError('bad_argument', `--baseline: no baseline at ${values.baseline} (save one with: crucible compare, or report baseline save)`);
+  const prometheus = values.prometheus === undefined ? undefined : prometheusAddress(values.prometheus);
   return {
+    ...(prometheus ? { prometheus } : {}),
     file: path.resolve(file),
     // The engine's HTTP pool takes http(s) only; its WebSocket client turns http back into ws.
     ...(baseUrl === undefined ? {} : { baseUrl: baseUrl.replace(/^ws(s?):/i, 'http$1:') }),
@@ -54,6 +58,13 @@ export function runSettings(
     env,
     ...(values.baseline === undefined ? {} : { baseline: values.baseline }),
   };
+}
+
+/** `9464` or `0.0.0.0:9464` (a port of 0 picks a free one, printed when the run starts). */
+function prometheusAddress(raw: string): { host: string; port: number } {
+  const m = /^(?:([^:]+):)?(\d+)$/.exec(raw.trim());
+  if (!m) throw new InstrumentError('bad_argument', `--prometheus "${raw}" must be a port or host:port, e.g. 9464 or 0.0.0.0:9464`);
+  return { host: m[1] ?? '127.0.0.1', port: wholeArg('--prometheus', m[2], 0, 65_535) };
 }
 
 const WORKER_MODULE = fileURLToPath(new URL(`./worker-scenarios.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url));
@@ -79,7 +90,13 @@ export async function runCommand(settings: RunSettings, io: CommandIo, progress:
   let report;
   try {
     let result: RunResult;
-    const sinks = [progressSink(progress)];
+    const sinks: Sink[] = [progressSink(progress)];
+    if (settings.prometheus) {
+      // Held open after the run until Prometheus has scraped the final figures (at most 5 s).
+      const prom = prometheusSink({ ...settings.prometheus, finalScrapeWaitMs: 5000 });
+      sinks.push(prom);
+      void prom.ready.then(() => io.err(`prometheus: scrape ${prom.url() ?? ''}\n`));
+    }
     if (settings.workers === 1) {
       result = await run(scenarios, { ...(baseUrl ? { baseUrl } : {}), sinks, ...(definition.sequential ? { sequential: true } : {}) });
     } else {

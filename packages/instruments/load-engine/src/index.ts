@@ -38,6 +38,7 @@ export { openSession, RunSession, type SessionOptions, type SessionRunOptions, t
 export * from './sinks/console-sink.js';
 export * from './sinks/ndjson-sink.js';
 export * from './sinks/gateway-sink.js';
+export * from './sinks/prometheus-sink.js';
 export {
   createLatencyHistogram,
   recordLatencyMs,
