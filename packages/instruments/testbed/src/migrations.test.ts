@@ -14,7 +14,7 @@ it('runs every migration up, down and up again on a real PostgreSQL', async () =
   const db = createDb(createPool({ connectionString: empty.url, max: 1 }));
   try {
     expect(await migrateToLatest(db)).toEqual(migrationNames);
-    expect(await tables(db)).toEqual(['api_keys', 'artifacts', 'gateway_points', 'gateway_run_scenarios', 'gateway_runs', 'id_registry', 'id_reservations', 'projects', 'tasks']);
+    expect(await tables(db)).toEqual(['api_keys', 'artifacts', 'gateway_points', 'gateway_run_scenarios', 'gateway_runs', 'id_registry', 'id_reservations', 'id_retirements', 'projects', 'tasks']);
     expect(await migrateDown(db)).toEqual([migrationNames.at(-1)]);
     // Down reverted exactly the last migration: going up again re-applies only that one.
     expect(await migrateToLatest(db)).toEqual([migrationNames.at(-1)]);
