@@ -21,7 +21,7 @@ it('runs every migration up, down and up again on a real PostgreSQL', async () =
     await migrateToEmpty(db);
     expect(await tables(db)).toEqual([]);
     expect(await migrateToLatest(db)).toEqual(migrationNames);
-    expect(await tables(db)).toHaveLength(9);
+    expect(await tables(db)).toHaveLength(10);
     const { rows } = await sql<{ indexdef: string }>`select indexdef from pg_indexes where indexname = 'tasks_queue_idx'`.execute(db);
     expect(rows[0]?.indexdef).toContain('(project_id, status, priority DESC, created_at)');
   } finally {
