@@ -22,15 +22,7 @@ candidates=(/usr/bin/chromium /usr/bin/chromium-browser /usr/bin/google-chrome)
 for c in "${candidates[@]}"; do
   if [ -x "$c" ]; then echo "chromium at $c"; exit 0; fi
 done
-command -v apt-get >/dev/null 2>&1 || fail "no Chromium at ${candidates[*]} and no apt-get to install one"
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null ||
-    fail "no Chromium at ${candidates[*]}, and installing one needs root (not root, no password-less sudo)"
-  sudo="sudo -n"
-fi
-log "no Chromium found; installing it with apt-get (once)"
-$sudo apt-get update -qq || fail "apt-get update failed"
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null || fail "apt-get install chromium failed"
+. "$(dirname "$0")/lib/apt-package.sh"
+apt_install Chromium chromium
 [ -x /usr/bin/chromium ] || fail "apt-get installed chromium but /usr/bin/chromium is missing"
 echo "chromium at /usr/bin/chromium"

@@ -40,38 +40,15 @@ for c in "$(command -v nginx || true)" /usr/sbin/nginx; do
   [ -n "$c" ] && [ -x "$c" ] || continue
   accept "$c" || fail "the nginx found is not the pinned $want (set NGINX_VERSION to accept it, or NGINX to another binary)"
 done
-command -v apt-get >/dev/null 2>&1 || fail "no nginx on PATH or at /usr/sbin/nginx, and no apt-get to install one"
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null ||
-    fail "no nginx found, and installing it needs root (not root, no password-less sudo)"
-  sudo="sudo -n"
-fi
-# Forbid service starts during the install (exit 101 = "action not allowed"), unless a
-# policy is already there (Docker images ship one that does the same); ours is removed after.
-policy=/usr/sbin/policy-rc.d
-own_policy=""
-if [ ! -e "$policy" ]; then
-  printf '#!/bin/sh\n# install-nginx.sh: no service starts during its apt-get install\nexit 101\n' | $sudo tee "$policy" >/dev/null
-  $sudo chmod +x "$policy"
-  own_policy=1
-fi
-cleanup() { if [ -n "$own_policy" ]; then $sudo rm -f "$policy"; fi; }
-trap cleanup EXIT
-log "no nginx found; installing Debian's nginx $VERSION with apt-get (once)"
-$sudo apt-get update -qq || fail "apt-get update failed"
-if ! DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "nginx=$VERSION-*" >/dev/null 2>&1; then
-  candidate="$(apt-cache policy nginx 2>/dev/null | awk '/Candidate:/ { print $2 }')"
-  [ "$(minor_of "$candidate")" = "$want" ] || fail "apt's nginx candidate is '${candidate:-none}', not the pinned $want.x"
-  log "nginx=$VERSION-* is not in the package lists; installing the candidate $candidate"
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nginx >/dev/null || fail "apt-get install nginx failed"
-fi
+. "$(dirname "$0")/lib/apt-package.sh"
+# The pinned release, else the archive's candidate (its major.minor is checked below).
+apt_install nginx "nginx=$VERSION-*" nginx
 # A policy that allowed the start, or an init without policy-rc.d: stop the system nginx so
 # nothing of it holds port 80.
 # Only the system one (its pid file): testbed nginx processes of other runs are left alone.
 if [ -s /run/nginx.pid ]; then
   log "stopping the system nginx the package started (the testbed runs its own)"
-  $sudo /usr/sbin/nginx -s quit 2>/dev/null || $sudo kill "$(cat /run/nginx.pid)" 2>/dev/null || true
+  ${APT_SUDO:-} /usr/sbin/nginx -s quit 2>/dev/null || ${APT_SUDO:-} kill "$(cat /run/nginx.pid)" 2>/dev/null || true
 fi
 [ -x /usr/sbin/nginx ] || fail "apt-get installed nginx but /usr/sbin/nginx is missing"
 accept /usr/sbin/nginx || fail "apt-get installed an nginx that is not the pinned $want"

@@ -31,40 +31,16 @@ for candidate in "${REDIS_SERVER:-}" "$(command -v redis-server || true)"; do
   fail "$candidate reports version '${got:-none}', pinned $SERIES.x"
 done
 
-command -v apt-get >/dev/null 2>&1 || fail "no redis-server on PATH and no apt-get to install one"
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null ||
-    fail "no redis-server on PATH, and installing it needs root (not root, no password-less sudo)"
-  sudo="sudo -n"
-fi
-
-# No system redis on 6379: a policy-rc.d exiting 101 tells the package's scripts not to start
-# the service. A machine's own policy-rc.d is left as it is.
-policy=/usr/sbin/policy-rc.d
-own_policy=""
-if [ ! -e "$policy" ]; then
-  printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
-  $sudo chmod 755 "$policy"
-  own_policy=1
-fi
-cleanup() { if [ -n "$own_policy" ]; then $sudo rm -f "$policy"; fi; }
-trap cleanup EXIT
-
-log "no redis-server found; installing Debian's redis-server $SERIES with apt-get (once)"
-pkg="redis-server=5:$SERIES.*"
-if ! DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$pkg" >/dev/null 2>&1; then
-  $sudo apt-get update -qq || fail "apt-get update failed"
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$pkg" >/dev/null || fail "apt-get install $pkg failed"
-fi
+. "$(dirname "$0")/lib/apt-package.sh"
+apt_install redis-server "redis-server=5:$SERIES.*"
 
 # Where a service manager started it anyway (or a policy-rc.d of the machine allowed it): stop it.
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet redis-server 2>/dev/null; then
   log "stopping and disabling the system redis-server service (the testbed starts its own)"
-  $sudo systemctl disable --now redis-server >/dev/null 2>&1 || true
+  ${APT_SUDO:-} systemctl disable --now redis-server >/dev/null 2>&1 || true
 elif command -v service >/dev/null 2>&1 && service redis-server status >/dev/null 2>&1; then
   log "stopping the system redis-server service (the testbed starts its own)"
-  $sudo service redis-server stop >/dev/null 2>&1 || true
+  ${APT_SUDO:-} service redis-server stop >/dev/null 2>&1 || true
 fi
 
 bin="$(command -v redis-server || true)"

@@ -20,18 +20,8 @@ if command -v wrk >/dev/null 2>&1; then
   if [ "$got" = "$VERSION" ]; then echo "wrk $got at $(command -v wrk)"; exit 0; fi
   fail "$(command -v wrk) reports version '${got:-none}', pinned $VERSION"
 fi
-command -v apt-get >/dev/null 2>&1 || fail "no wrk on PATH and no apt-get to install one"
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null ||
-    fail "no wrk on PATH, and installing it needs root (not root, no password-less sudo)"
-  sudo="sudo -n"
-fi
-log "no wrk found; installing Debian's wrk $VERSION with apt-get (once)"
-if ! DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "wrk=$VERSION-*" >/dev/null 2>&1; then
-  $sudo apt-get update -qq || fail "apt-get update failed"
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "wrk=$VERSION-*" >/dev/null || fail "apt-get install wrk=$VERSION-* failed"
-fi
+. "$(dirname "$0")/lib/apt-package.sh"
+apt_install wrk "wrk=$VERSION-*"
 got="$(version_of)"
 [ "$got" = "$VERSION" ] || fail "apt-get installed wrk but it reports version '${got:-none}'"
 echo "wrk $got at $(command -v wrk)"
