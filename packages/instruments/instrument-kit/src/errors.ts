@@ -20,6 +20,10 @@ export const instrumentErrorKinds = {
   database_unreachable: 'environment',
   postgres_start_failed: 'environment',
   sut_request_failed: 'environment',
+  /** A deployed target (`connectSut`) cannot do this: start or stop a replica, chaos, a balancer. */
+  not_on_target: 'usage',
+  /** No database access (a deployed target without `DATABASE_URL`): SQL evidence is inconclusive. */
+  no_database: 'environment',
   unknown_app: 'usage',
   app_start_failed: 'environment',
   gateway_unreachable: 'environment',
