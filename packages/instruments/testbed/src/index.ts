@@ -15,5 +15,7 @@ export type { SutChaos } from './sut-chaos.js';
 export { startRedis, resolveRedisServer, type RedisServer, type StartRedisOptions } from './redis.js';
 export { startNginx, nginxConfig, resolveNginx, type Nginx, type StartNginxOptions } from './nginx.js';
 export { replicaCounters, parseCounters, counterDeltas, replicaShareVerdict, shareTolerancePoints, type ReplicaCounters } from './replica-counters.js';
+export { processUsage, cpuShareOf, clockTicksPerSecond, type ProcessUsage } from './process-usage.js';
 export { freePort } from './ports.js';
 export { onTeardown, teardownAll } from './cleanup.js';
+export { connectSut, readSutTarget, targetApps, type SutTarget, type ConnectSutOptions } from './connect.js';
