@@ -15,7 +15,7 @@ import { isolation } from './stress/isolation.js';
 import { nextAt100Rps } from './stress/next-at-100-rps.js';
 import { refs } from './stress/refs.js';
 import { resourceCache } from './stress/resource-cache.js';
-import { seedProjects, seedShape } from './stress/seed.js';
+import { seedProjects, seedShape, seedThroughApi } from './stress/seed.js';
 import { writeThroughput } from './stress/write-throughput.js';
 
 const replicas = 2;
@@ -39,9 +39,11 @@ suiteMain<StressContext>({
   async setup(kit) {
     const keys: Record<string, string> = {};
     for (const p of projects) keys[p] = (await kit.sut.createProject(p)).api_key;
-    const seeded = await seedProjects(kit.db, projects);
-    kit.log(`seeded ${projects.length} projects × ${seedShape.tasksPerProject} tasks (ids <project>-0001…), ${seedShape.registryRowsTotal} registry rows`);
-    return { replicas: new Replicas(kit.sut.apps['task-api']?.map((a) => a.url) ?? [], 512), projects, keys, seeded };
+    const replicaSet = new Replicas(kit.sut.apps['task-api']?.map((a) => a.url) ?? [], 512);
+    // A deployed target without database access is seeded through POST /tasks (no registry rows: SQL only).
+    const seeded = kit.sql ? await seedProjects(kit.sql, projects) : await seedThroughApi(replicaSet, keys, projects, seedShape.tasksPerProject, 32);
+    kit.log(`seeded ${projects.length} projects × ${seedShape.tasksPerProject} tasks (ids <project>-0001…) ${kit.sql ? `in SQL, ${seedShape.registryRowsTotal} registry rows` : 'through POST /tasks (no database access: no registry rows)'}`);
+    return { replicas: replicaSet, projects, keys, seeded };
   },
   steps: () => [
     nextAt100Rps,

@@ -5,6 +5,7 @@
  *                [--threshold 'metric: expr' …] [--env K=V …] [--baseline FILE]
  *   crucible compare <base.json> <new.json…> [--write]
  *   crucible merge <a.json> <b.json> … [--out DIR]
+ *   crucible stress [--target sut.json] [--only APP …] [--out DIR] [--profile quick|full] [--step NAME …]
  *
  * Exit codes: 0 pass · 1 a threshold or verdict failed · 2 crash or bad argument ·
  * 3 regression against the baseline · 4 inconclusive (a starved load generator).
@@ -13,8 +14,9 @@ import path from 'node:path';
 import { commandLineOrExit, failureText, InstrumentError, type CommandSpec, type FlagSpec } from '@crucible/instrument-kit';
 import { baselineFrom, compareRunReports, EXIT, mergeRunReports, processIo, readRunReports } from '@crucible/reporting';
 import { runCommand, runSettings } from './run-command.js';
+import { stressCommand, stressSettings } from './stress-command.js';
 
-const EXIT_CODES = 'exit codes: 0 pass · 1 a threshold or verdict failed · 2 crash or bad argument · 3 regression · 4 inconclusive (a starved load generator)';
+const EXIT_CODES = 'exit codes: 0 pass · 1 a threshold or verdict failed · 2 crash or bad argument · 3 regression · 4 inconclusive (a starved load generator, or a verdict without its database access)';
 
 const commands = {
   run: {
@@ -45,6 +47,21 @@ const commands = {
       out: { type: 'string', value: '<dir>', description: 'where combined.{json,md,xml,html} go (default: the first report\'s folder)' },
     },
   },
+  stress: {
+    usage: 'crucible stress',
+    flags: {
+      target: { type: 'string', value: '<sut.json>', description: 'run against this deployed system (the JSON line `npm run sut` prints) instead of an embedded one' },
+      only: { type: 'string', multiple: true, value: '<app>', description: 'only these apps\' stress suites: task-api, id-service, metrics-gateway (repeatable or a,b; default every app the target holds)' },
+      out: { type: 'string', value: '<dir>', description: 'where <project>/stress.{json,md,xml,html} go (default $CRUCIBLE_REPORTS_DIR, else ./reports)' },
+      profile: { type: 'string', value: '<quick|full>', description: 'the suites\' profile (default CRUCIBLE_PROFILE, else quick)' },
+      step: { type: 'string', multiple: true, value: '<name>', description: 'run only the steps whose names contain this (repeatable; an unknown one lists the steps)' },
+    },
+    env: {
+      DATABASE_URL: "with --target: the target's database, for seeding and SQL evidence (beats the file's database_url); without either, SQL verdicts are inconclusive: no database access (exit 4)",
+      CRUCIBLE_REPORTS_DIR: 'default --out',
+      CRUCIBLE_PROFILE: 'default --profile',
+    },
+  },
 } satisfies Record<string, CommandSpec<Record<string, FlagSpec>>>;
 
 const overview = `usage: crucible <command> [flags]
@@ -53,6 +70,7 @@ commands:
   run <scenarios.ts|.js>      run a scenario file (export default defineRun({ … })) and write its reports
   compare <base> <new…>       compare runs with a baseline run (noise-aware); a regression exits 3
   merge <a.json> <b.json> …   merge run reports (e.g. the segments of one run) into combined.*
+  stress [--target sut.json]  the built-in stress suites, against a deployed system (or each on its embedded one)
 
 Every command takes --help.
 ${EXIT_CODES}
@@ -82,13 +100,17 @@ async function main(argv: readonly string[]): Promise<number> {
       const outDir = path.resolve(out ?? path.dirname(files[0] as string));
       return mergeRunReports(await readRunReports(files), { outDir }, io);
     }
+    case 'stress': {
+      const settings = commandLineOrExit(rest, commands.stress, (values, positionals) => stressSettings(values, positionals));
+      return stressCommand(settings, io);
+    }
     case '--help':
     case '-h':
     case 'help':
       process.stdout.write(overview);
       return EXIT.ok;
     default:
-      process.stderr.write(`${command === undefined ? 'no command' : `unknown command "${command}"`} (commands: run, compare, merge)\n${overview}`);
+      process.stderr.write(`${command === undefined ? 'no command' : `unknown command "${command}"`} (commands: run, compare, merge, stress)\n${overview}`);
       return EXIT.crash;
   }
 }

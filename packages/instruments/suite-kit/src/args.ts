@@ -6,9 +6,16 @@ export interface SuiteArgs {
   readonly profile: 'quick' | 'full';
   /** Stream the run to the metrics gateway's live dashboard. */
   readonly live: boolean;
+  /**
+   * `--target FILE`: run against an already deployed system (the JSON line `npm run sut`
+   * prints) instead of starting the embedded one; absent for the embedded system.
+   */
+  readonly target?: string;
+  /** `--step NAME` (repeatable): run only the steps whose names contain one of these; absent = every step. */
+  readonly steps?: readonly string[];
 }
 
-const usage = 'flags: --profile=quick|full (or --profile full), --live, --help';
+const usage = 'flags: --profile=quick|full (or --profile full), --live, --target FILE, --step NAME, --help';
 
 /** Whether the arguments ask for help (`--help` or `-h`); the suite then prints {@link suiteUsage} and starts nothing. */
 export function wantsHelp(argv: readonly string[]): boolean {
@@ -19,18 +26,20 @@ export function wantsHelp(argv: readonly string[]): boolean {
 export function suiteUsage(name: string, extraEnv: Readonly<Record<string, string>> = {}): string {
   const env: Record<string, string> = {
     CRUCIBLE_PROFILE: 'default profile (quick|full); --profile wins',
-    DATABASE_URL: 'an external PostgreSQL instead of the embedded one',
+    DATABASE_URL: 'an external PostgreSQL instead of the embedded one; with --target, the target\'s database (SQL evidence and seeding; beats the file\'s database_url)',
     CRUCIBLE_GATEWAY_URL: 'with --live: an already running metrics gateway',
     CRUCIBLE_GATEWAY_TOKEN: 'with --live: its token (default CRUCIBLE_ADMIN_TOKEN)',
     ...extraEnv,
   };
   const w = Math.max(...Object.keys(env).map((k) => k.length));
   return [
-    `${name}: usage: [--profile=quick|full] [--live]`,
+    `${name}: usage: [--profile=quick|full] [--live] [--target FILE] [--step NAME …]`,
     '',
     'flags:',
     '  --profile=quick|full  quick (default) or full, the long form of every scenario',
     '  --live                stream the run to the metrics gateway\'s live dashboard',
+    '  --target FILE         run against a deployed system (the JSON line `npm run sut` prints), not the embedded one',
+    '  --step NAME           run only the steps whose names contain NAME (repeatable; an unknown one lists the steps)',
     '  --help                print this help and exit (starts nothing)',
     '',
     'environment:',
@@ -52,11 +61,21 @@ export function suiteUsage(name: string, extraEnv: Readonly<Record<string, strin
 export function parseSuiteArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): SuiteArgs {
   let profile: SuiteArgs['profile'] | undefined;
   let live = false;
+  let target: string | undefined;
+  const steps: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     if (a === '--') continue;
     if (a === '--live') {
       live = true;
+      continue;
+    }
+    const valued = (['--target', '--step'] as const).find((f) => a === f || a.startsWith(`${f}=`));
+    if (valued) {
+      const value = a === valued ? argv[++i] : a.slice(valued.length + 1);
+      if (!value || value.startsWith('--')) throw new InstrumentError('bad_argument', `${valued} needs a value (${usage})`);
+      if (valued === '--target') target = value;
+      else steps.push(value);
       continue;
     }
     const isProfile = a === '--profile' || a.startsWith('--profile=');
@@ -73,5 +92,5 @@ export function parseSuiteArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     }
     profile = fromEnv === 'full' ? 'full' : 'quick';
   }
-  return { profile, live };
+  return { profile, live, ...(target === undefined ? {} : { target }), ...(steps.length ? { steps } : {}) };
 }

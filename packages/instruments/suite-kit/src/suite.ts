@@ -8,6 +8,7 @@ import { parseSuiteArgs, suiteUsage, wantsHelp, type SuiteArgs } from './args.js
 import { exitWith } from './exit.js';
 import { openLive } from './live.js';
 import { STARVED_RERUNS, starvedToRerun } from './rerun.js';
+import { absentDatabase, connectTarget, noDatabaseReport, selectSteps } from './target.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyScenario = Scenario<any, any>;
@@ -22,8 +23,15 @@ export type StepOutput = ScenarioReport | ScenarioResult | readonly (ScenarioRep
 export interface SuiteKit {
   readonly args: SuiteArgs;
   readonly sut: Sut;
-  /** A direct (never proxied) connection to the system's database, for seeding and SQL evidence. */
+  /**
+   * A direct (never proxied) connection to the system's database, for seeding and SQL evidence.
+   * Against a deployed target without database access, any use of it throws `no_database`
+   * (the step then reports `inconclusive: no database access`); test {@link SuiteKit.sql} first
+   * to keep a step's other verdicts.
+   */
   readonly db: Kysely<Database>;
+  /** The same connection, or `undefined` without database access (`--target` without `DATABASE_URL`). */
+  readonly sql: Kysely<Database> | undefined;
   /** The sinks every load run of this suite reports to: the console, and the gateway with `--live`. */
   readonly sinks: readonly Sink[];
   /**
@@ -104,9 +112,10 @@ export interface RunSuiteOptions {
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 /** @internal The kit handed to a suite's steps, on one run session (`runSuite`, and `@crucible/suite-kit/testing`). */
-export function suiteKit(o: Pick<SuiteKit, 'args' | 'sut' | 'db' | 'sinks' | 'log'> & { session: RunSession }): SuiteKit {
+export function suiteKit(o: Pick<SuiteKit, 'args' | 'sut' | 'db' | 'sinks' | 'log'> & Partial<Pick<SuiteKit, 'sql'>> & { session: RunSession }): SuiteKit {
   const { session, ...rest } = o;
   return {
+    sql: o.db,
     ...rest,
     events: session.events,
     async run(scenarios, runOptions = {}) {
@@ -152,7 +161,7 @@ export async function runSuite<Ctx>(def: SuiteDefinition<Ctx>, options: RunSuite
   // Resolved before anything starts: a suite reads its own variables here (a malformed one
   // throws a bad_argument, which ends the process with its message and exit 2, as a bad flag does).
   const sutOptions = typeof def.sut === 'function' ? def.sut(args) : def.sut;
-  const steps = typeof def.steps === 'function' ? def.steps(args) : def.steps;
+  const steps = selectSteps(typeof def.steps === 'function' ? def.steps(args) : def.steps, args.steps);
   const config = typeof def.config === 'function' ? def.config(args) : (def.config ?? {});
   const log = (line: string) => console.log(`[${def.name}] ${line}`);
   const startedAt = new Date();
@@ -161,6 +170,7 @@ export async function runSuite<Ctx>(def: SuiteDefinition<Ctx>, options: RunSuite
   let crash: string | undefined;
   let sut: Sut | undefined;
   let db: Kysely<Database> | undefined;
+  let sqlFrom: string | undefined;
   let session: RunSession | undefined;
   let ctx: Ctx | undefined;
   let setupDone = false;
@@ -169,10 +179,19 @@ export async function runSuite<Ctx>(def: SuiteDefinition<Ctx>, options: RunSuite
     const apps = [...(sutOptions.apps ?? [])];
     const streams = args.live && def.live !== false;
     if (args.live && !streams) log('--live: this suite does not run its load through the load engine; nothing is streamed');
-    if (streams && !gatewayFromEnv && !apps.includes('metrics-gateway')) apps.push('metrics-gateway');
-    log(`profile ${args.profile}: starting ${apps.join(', ')} on ${env['DATABASE_URL'] ? 'DATABASE_URL' : 'the embedded PostgreSQL'}`);
-    sut = await startSut({ ...sutOptions, apps });
-    db = createDb(createPool({ connectionString: sut.databaseUrl, max: 4 }));
+    if (args.target) {
+      // A deployed system: nothing is started or stopped, and SQL only with a database URL.
+      const target = connectTarget(args.target, apps, env);
+      sut = target.sut;
+      db = target.sql;
+      sqlFrom = target.sqlFrom;
+      log(`profile ${args.profile}: against the deployed ${apps.join(', ')} of ${args.target}; SQL evidence ${db ? `from ${sqlFrom}` : 'none (no DATABASE_URL): SQL verdicts are inconclusive'}`);
+    } else {
+      if (streams && !gatewayFromEnv && !apps.includes('metrics-gateway')) apps.push('metrics-gateway');
+      log(`profile ${args.profile}: starting ${apps.join(', ')} on ${env['DATABASE_URL'] ? 'DATABASE_URL' : 'the embedded PostgreSQL'}`);
+      sut = await startSut({ ...sutOptions, apps });
+      db = createDb(createPool({ connectionString: sut.databaseUrl, max: 4 }));
+    }
     const sinks: Sink[] = [consoleSink()];
     const runId = `${def.name.replace(/\W+/g, '-')}-${Date.now().toString(36)}`;
     if (streams) {
@@ -187,7 +206,7 @@ export async function runSuite<Ctx>(def: SuiteDefinition<Ctx>, options: RunSuite
     const defaultUrl = apps[0] && apps[0] !== 'metrics-gateway' ? sut.url(apps[0]) : undefined;
     const runs = openSession({ runId, sinks, ...(defaultUrl ? { baseUrl: defaultUrl } : {}) });
     session = runs;
-    const kit = suiteKit({ args, sut, db, sinks, log, session: runs });
+    const kit = suiteKit({ args, sut, db: db ?? absentDatabase(), sql: db, sinks, log, session: runs });
     ctx = await def.setup(kit);
     setupDone = true;
     const attempt = async (step: SuiteStep<Ctx>): Promise<StepOutput> => {
@@ -199,13 +218,16 @@ export async function runSuite<Ctx>(def: SuiteDefinition<Ctx>, options: RunSuite
     };
     for (const step of steps) {
       const t = performance.now();
-      let output = await attempt(step);
+      const stepStart = new Date();
+      // A step that reached for SQL the target does not give stands as inconclusive, named.
+      const guarded = (s: SuiteStep<Ctx>) => attempt(s).catch((err: unknown) => noDatabaseReport(s.name, err, stepStart) ?? Promise.reject(err));
+      let output = await guarded(step);
       // A starved generator measured itself, not the system: look once more, then let it stand.
       for (let rerun = 0; rerun < STARVED_RERUNS; rerun++) {
         const starved = starvedToRerun(output, step.rerunWhenStarved);
         if (starved.length === 0) break;
         log(`RERUN ${step.name} (${rerun + 1} of ${STARVED_RERUNS}): load generator starved in ${starved.join('; ')}`);
-        output = await attempt(step);
+        output = await guarded(step);
       }
       const mine = reportsOf(output);
       reports.push(...mine);
@@ -222,13 +244,14 @@ export async function runSuite<Ctx>(def: SuiteDefinition<Ctx>, options: RunSuite
     if (setupDone) await def.teardown?.(ctx as Ctx).catch((e: unknown) => log(`teardown failed: ${String(e)}`));
     await session?.close().catch((e: unknown) => log(`closing the sinks failed: ${String(e)}`));
     await db?.destroy().catch(() => undefined);
+    // A deployed target's stop() leaves it running: it is not ours.
     await sut?.stop();
   }
   log(`done in ${seconds(performance.now() - t0)}`);
   const project = env['NX_TASK_TARGET_PROJECT'] ?? def.project;
   const report: RunReport = {
     schema_version: 1,
-    run: runMetadata({ suite: def.name, project, target: def.target, profile: args.profile, startedAt, finishedAt: new Date(), config: { profile: args.profile, ...config } }),
+    run: runMetadata({ suite: def.name, project, target: def.target, profile: args.profile, startedAt, finishedAt: new Date(), config: { profile: args.profile, ...(args.target ? { target: args.target, sql_evidence: sqlFrom ?? 'none' } : {}), ...(args.steps ? { steps: steps.map((s) => s.name) } : {}), ...config } }),
     scenarios: reports,
     passed: !crash && reports.every((s) => scenarioStatus(s) === 'pass'),
     status: crash ? 'fail' : worstStatus(reports.map(scenarioStatus)),

@@ -57,6 +57,7 @@ export function openStepRunner(sut: Sut): StepRunner {
     args: parseSuiteArgs([], {}),
     sut,
     db,
+    sql: db,
     sinks: [],
     log: (line) => log.push(line),
     events: session.events,

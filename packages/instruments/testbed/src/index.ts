@@ -18,3 +18,4 @@ export { replicaCounters, parseCounters, counterDeltas, replicaShareVerdict, sha
 export { processUsage, cpuShareOf, clockTicksPerSecond, type ProcessUsage } from './process-usage.js';
 export { freePort } from './ports.js';
 export { onTeardown, teardownAll } from './cleanup.js';
+export { connectSut, readSutTarget, targetApps, type SutTarget, type ConnectSutOptions } from './connect.js';

@@ -2,7 +2,7 @@
 import { checkIds } from '@crucible/checkers';
 import { burst, scenario } from '@crucible/load-engine';
 import type { SuiteStep } from '@crucible/suite-kit';
-import { idsOf, idTally, project, sqlVerdicts, reservationsOf, reserve, type IdStressContext } from './reservations.js';
+import { idsOf, idTally, project, kitSqlVerdicts, reservationsOf, reserve, type IdStressContext } from './reservations.js';
 
 /**
  * `size` concurrent reservations on one sequence, `GET /ids/next` and `POST /ids/reserve`
@@ -37,7 +37,7 @@ export function burstOf(size: number, round: number, keyed = true): SuiteStep<Id
         }),
       );
       const history = reservationsOf(result).map((r) => r.op);
-      result.verdicts.push(checkIds(history, { reconciledBy: 'id-reconciliation' }), ...(await sqlVerdicts(kit.db, history, [projectId])));
+      result.verdicts.push(checkIds(history, { reconciledBy: 'id-reconciliation' }), ...(await kitSqlVerdicts(kit, history, [projectId])));
       return result;
     },
   };

@@ -3,7 +3,7 @@ import { checkIds } from '@crucible/checkers';
 import { burst, scenario } from '@crucible/load-engine';
 import { expectVerdict } from '@crucible/checkers';
 import type { SuiteStep } from '@crucible/suite-kit';
-import { idsOf, idTally, project, sqlVerdicts, registryOf, reservationsOf, reserve, type IdStressContext } from './reservations.js';
+import { idsOf, idTally, project, kitSqlVerdicts, registryOf, reservationsOf, reserve, type IdStressContext } from './reservations.js';
 
 /**
  * 50 concurrent reservations of 6 on alpha's `US` sequence: 300 distinct IDs (counted answer
@@ -34,7 +34,7 @@ export const fiftyBySix: SuiteStep<IdStressContext> = {
     const registry = (await registryOf(ctx, 'alpha'))['US'] ?? 0;
     result.verdicts.push(
       checkIds(history, { reconciledBy: 'id-reconciliation' }),
-      ...(await sqlVerdicts(kit.db, history, ['alpha'])),
+      ...(await kitSqlVerdicts(kit, history, ['alpha'])),
       expectVerdict('registry', registry === 300, `alpha's US registry at ${registry} after 50 reservations of 6 (want 300)`, { registry, expected: 300 }),
     );
     return result;

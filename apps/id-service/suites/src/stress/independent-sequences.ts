@@ -3,7 +3,7 @@ import { checkIds } from '@crucible/checkers';
 import { burst, scenario } from '@crucible/load-engine';
 import { expectVerdict } from '@crucible/checkers';
 import type { SuiteStep } from '@crucible/suite-kit';
-import { project, sqlVerdicts, registryOf, reservationsOf, reserve, type IdStressContext } from './reservations.js';
+import { project, kitSqlVerdicts, registryOf, reservationsOf, reserve, type IdStressContext } from './reservations.js';
 
 const projects = ['p1', 'p2', 'p3', 'p4', 'p5'];
 
@@ -31,7 +31,7 @@ export const independentSequences: SuiteStep<IdStressContext> = {
     const at30 = registries.filter((r) => r.last === 30).length;
     result.verdicts.push(
       checkIds(history, { reconciledBy: 'id-reconciliation' }),
-      ...(await sqlVerdicts(kit.db, history, projects)),
+      ...(await kitSqlVerdicts(kit, history, projects)),
       expectVerdict(
         'registries-at-30',
         at30 === projects.length,

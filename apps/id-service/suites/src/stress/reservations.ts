@@ -5,7 +5,7 @@ import { checkIdIsolation, classifyOutcome, reconcileIds, type IdOperation } fro
 import { idRegistryResponseSchema, type Verdict } from '@crucible/contracts';
 import { type Database, idEvidenceFromDb } from '@crucible/db';
 import type { HttpClient, ScenarioResult } from '@crucible/load-engine';
-import { send, type HttpCall } from '@crucible/suite-kit';
+import { send, withSql, type HttpCall, type SuiteKit } from '@crucible/suite-kit';
 import { type Sut } from '@crucible/testbed';
 import type { Kysely } from 'kysely';
 
@@ -110,4 +110,9 @@ export async function registryOf(ctx: IdStressContext, projectId: string): Promi
 export async function sqlVerdicts(db: Kysely<Database>, history: readonly IdOperation[], projects: readonly string[]): Promise<Verdict[]> {
   const { registry, reservations } = await idEvidenceFromDb(db, projects);
   return [reconcileIds(history, registry, reservations).verdict, checkIdIsolation(history, registry)];
+}
+
+/** {@link sqlVerdicts} on the kit's database; against a target without one, both are `inconclusive: no database access`. */
+export function kitSqlVerdicts(kit: SuiteKit, history: readonly IdOperation[], projects: readonly string[]): Promise<Verdict[]> {
+  return withSql(kit, ['id-reconciliation', 'api-isolation'], (db) => sqlVerdicts(db, history, projects));
 }

@@ -2,7 +2,7 @@
 import { checkApiLeakage, checkSqlIsolation, type ApiObservation } from '@crucible/checkers';
 import type { ListTasksResponse, Task } from '@crucible/contracts';
 import { constantArrivalRate, scenario, type ScenarioResult } from '@crucible/load-engine';
-import type { SuiteKit, SuiteStep } from '@crucible/suite-kit';
+import { withSql, type SuiteKit, type SuiteStep } from '@crucible/suite-kit';
 import { keptValues, requestAs, type StressContext } from './context.js';
 
 /** Rows of another project in one answer, or rows for a foreign request: the checker's own count. */
@@ -59,7 +59,7 @@ async function runIsolation(ctx: StressContext, kit: SuiteKit, options: Isolatio
   );
   const observations = keptValues<ApiObservation>(result);
   const listed = await listEveryProject(ctx, observations);
-  result.verdicts.push(checkApiLeakage(observations), await checkSqlIsolation(kit.db, { table: 'tasks', listed, complete: true, written: ctx.seeded }));
+  result.verdicts.push(checkApiLeakage(observations), ...(await withSql(kit, ['sql-isolation:tasks'], async (db) => [await checkSqlIsolation(db, { table: 'tasks', listed, complete: true, written: ctx.seeded })])));
   return result;
 }
 
