@@ -29,6 +29,9 @@ const envSchema = z.object({
   GATEWAY_STORE_FLUSH_MS: envInt('GATEWAY_STORE_FLUSH_MS', 10, 60_000).default(250),
   GATEWAY_STORE_BATCH_ROWS: envInt('GATEWAY_STORE_BATCH_ROWS', 1, 100_000).default(1000),
   GATEWAY_STORE_BUFFER_ROWS: envInt('GATEWAY_STORE_BUFFER_ROWS', 1, 10_000_000).default(50_000),
+  GATEWAY_HISTORY_RETAIN_MONTHS: envInt('GATEWAY_HISTORY_RETAIN_MONTHS', 1, 1200).default(12),
+  GATEWAY_HISTORY_PARTITIONS_AHEAD: envInt('GATEWAY_HISTORY_PARTITIONS_AHEAD', 0, 120).default(3),
+  GATEWAY_HISTORY_MAINTAIN_MS: envInt('GATEWAY_HISTORY_MAINTAIN_MS', 1000, 604_800_000).default(21_600_000),
   API_KEY_CACHE_TTL_MS: envInt('API_KEY_CACHE_TTL_MS', 0, 3_600_000).default(5000),
 });
 
@@ -93,6 +96,12 @@ export interface StoreConfig {
    * the database takes them.
    */
   readonly bufferRows: number;
+  /** Months of points kept (`GATEWAY_HISTORY_RETAIN_MONTHS`): older monthly partitions are dropped. */
+  readonly retainMonths: number;
+  /** Monthly partitions created ahead of this one (`GATEWAY_HISTORY_PARTITIONS_AHEAD`). */
+  readonly partitionsAhead: number;
+  /** How often the partitions are kept up (`GATEWAY_HISTORY_MAINTAIN_MS`), and once at start-up. */
+  readonly maintainMs: number;
 }
 
 /**
@@ -127,6 +136,9 @@ export function loadGatewayConfig(env: Env = process.env, service = 'metrics-gat
           flushMs: e.GATEWAY_STORE_FLUSH_MS,
           batchRows: e.GATEWAY_STORE_BATCH_ROWS,
           bufferRows: e.GATEWAY_STORE_BUFFER_ROWS,
+          retainMonths: e.GATEWAY_HISTORY_RETAIN_MONTHS,
+          partitionsAhead: e.GATEWAY_HISTORY_PARTITIONS_AHEAD,
+          maintainMs: e.GATEWAY_HISTORY_MAINTAIN_MS,
         })
       : undefined,
     apiKeyCacheTtlMs: e.API_KEY_CACHE_TTL_MS,

@@ -33,7 +33,16 @@ export function listRunsQuery(db: Kysely<Database>, scope: ProjectScope, f: RunF
     q = q.where((eb) =>
       eb.or([
         eb.exists(eb.selectFrom('gateway_run_scenarios as s').select(sql`1`.as('one')).whereRef('s.project_id', '=', 'r.project_id').whereRef('s.run_id', '=', 'r.run_id').where('s.scenario', '=', scenario)),
-        eb.exists(eb.selectFrom('gateway_points as p').select(sql`1`.as('one')).whereRef('p.project_id', '=', 'r.project_id').whereRef('p.run_id', '=', 'r.run_id').where('p.scenario', '=', scenario)),
+        eb.exists(
+          eb
+            .selectFrom('gateway_points as p')
+            .select(sql`1`.as('one'))
+            .whereRef('p.project_id', '=', 'r.project_id')
+            .whereRef('p.run_id', '=', 'r.run_id')
+            // The run's start is its points' partition key: the probe reads one partition.
+            .whereRef('p.run_started_at', '=', 'r.started_at')
+            .where('p.scenario', '=', scenario),
+        ),
       ]),
     );
   }
@@ -58,13 +67,70 @@ export function runScenariosQuery(db: Kysely<Database>, scope: ProjectScope, run
 /** The per-second points of a run of the key's project (the histograms stay in the table). */
 export function runPointsQuery(db: Kysely<Database>, scope: ProjectScope, runId: string, limit: number) {
   return db
-    .selectFrom('gateway_points')
-    .select(['scenario', 't', 'requests', 'errors', 'rps', 'p50_ms', 'p95_ms', 'p99_ms'])
-    .where('project_id', '=', scope.projectId)
-    .where('run_id', '=', runId)
-    .orderBy('scenario')
-    .orderBy('t')
+    .selectFrom('gateway_runs as r')
+    .innerJoin('gateway_points as p', (j) => j.onRef('p.project_id', '=', 'r.project_id').onRef('p.run_id', '=', 'r.run_id').onRef('p.run_started_at', '=', 'r.started_at'))
+    .select(['p.scenario', 'p.t', 'p.requests', 'p.errors', 'p.rps', 'p.p50_ms', 'p.p95_ms', 'p.p99_ms'])
+    .where('r.project_id', '=', scope.projectId)
+    .where('r.run_id', '=', runId)
+    .orderBy('p.scenario')
+    .orderBy('p.t')
     .limit(limit);
+}
+
+/**
+ * The per-second figures of runs of the key's project (the compared pair), in run, scenario
+ * and second order: the repeated measurements the noise-aware comparison reads.
+ */
+export function comparePointsQuery(db: Kysely<Database>, scope: ProjectScope, runIds: readonly string[]) {
+  return db
+    .selectFrom('gateway_runs as r')
+    .innerJoin('gateway_points as p', (j) => j.onRef('p.project_id', '=', 'r.project_id').onRef('p.run_id', '=', 'r.run_id').onRef('p.run_started_at', '=', 'r.started_at'))
+    .select(['r.run_id', 'p.scenario', 'p.t', 'p.requests', 'p.errors', 'p.rps', 'p.p50_ms', 'p.p95_ms', 'p.p99_ms'])
+    .where('r.project_id', '=', scope.projectId)
+    .where('r.run_id', 'in', [...runIds])
+    .orderBy('r.run_id')
+    .orderBy('p.scenario')
+    .orderBy('p.t');
+}
+
+/** Filters of the error breakdown: runs started in [since, until), per `bucket`. */
+export interface ErrorBreakdownFilter {
+  since: Date;
+  until: Date;
+  bucket: 'hour' | 'day' | 'week';
+  scenario?: string | undefined;
+  branch?: string | undefined;
+}
+
+/**
+ * Errors per scenario (the endpoint a scenario drives) per time bucket of the key's project:
+ * runs, failed scenario verdicts, requests and errors summed over the per-second points. A
+ * join of runs (the time and branch), their scenario summaries (the verdict) and points (the
+ * counts); the points are read from the primary key alone (it carries requests and errors).
+ */
+export function errorBreakdownQuery(db: Kysely<Database>, scope: ProjectScope, f: ErrorBreakdownFilter) {
+  const bucket = sql<Date>`date_trunc(${f.bucket}, r.started_at, 'UTC')`;
+  let q = db
+    .selectFrom('gateway_runs as r')
+    .innerJoin('gateway_points as p', (j) => j.onRef('p.project_id', '=', 'r.project_id').onRef('p.run_id', '=', 'r.run_id').onRef('p.run_started_at', '=', 'r.started_at'))
+    .leftJoin('gateway_run_scenarios as s', (j) => j.onRef('s.project_id', '=', 'p.project_id').onRef('s.run_id', '=', 'p.run_id').onRef('s.scenario', '=', 'p.scenario'))
+    .select([
+      bucket.as('bucket_start'),
+      'p.scenario',
+      sql<string>`count(distinct r.run_id)`.as('runs'),
+      sql<string>`count(distinct r.run_id) filter (where s.passed = false)`.as('failed_runs'),
+      sql<string>`sum(p.requests)`.as('requests'),
+      sql<string>`sum(p.errors)`.as('errors'),
+    ])
+    .where('r.project_id', '=', scope.projectId)
+    .where('r.started_at', '>=', f.since)
+    .where('r.started_at', '<', f.until)
+    // The points' partitions of the window only (their key is the run's start).
+    .where('p.run_started_at', '>=', f.since)
+    .where('p.run_started_at', '<', f.until);
+  if (f.scenario !== undefined) q = q.where('p.scenario', '=', f.scenario);
+  if (f.branch !== undefined) q = q.where('r.branch', '=', f.branch);
+  return q.groupBy([bucket, 'p.scenario']).orderBy(bucket, 'desc').orderBy('p.scenario');
 }
 
 /** A scenario's p50/p95/p99 and error rate over the key's project's last `last` ended runs, newest first. */

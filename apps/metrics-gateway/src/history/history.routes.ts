@@ -3,7 +3,8 @@ import { ServiceError, parseInput, requireApiKey, scopeOf, type ApiKeyVerifier }
 import { Router } from 'express';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
-import { listRunsQuery, runPointsQuery, runQuery, runScenariosQuery, trendQuery } from './history.queries.js';
+import { compareRuns, runFigures } from './history.compare.js';
+import { comparePointsQuery, errorBreakdownQuery, listRunsQuery, runPointsQuery, runQuery, runScenariosQuery, trendQuery } from './history.queries.js';
 
 const runsQuerySchema = z.strictObject({
   branch: z.string().min(1).max(256).optional(),
@@ -17,6 +18,27 @@ const trendQuerySchema = z.strictObject({
   last: z.coerce.number().int().min(1).max(1000).default(20),
 });
 const runParamsSchema = z.object({ id: z.string().min(1).max(128) });
+const compareQuerySchema = z.strictObject({
+  base: z.string().min(1).max(128),
+  run: z.string().min(1).max(128),
+});
+const dayMs = 86_400_000;
+/** The widest error breakdown window: a quarter of a year, so one request cannot sum the whole history. */
+const maxWindowDays = 92;
+const errorsQuerySchema = z
+  .strictObject({
+    since: z.iso.datetime({ offset: true }).optional(),
+    until: z.iso.datetime({ offset: true }).optional(),
+    bucket: z.enum(['hour', 'day', 'week']).default('day'),
+    scenario: z.string().min(1).max(128).optional(),
+    branch: z.string().min(1).max(256).optional(),
+  })
+  .transform((q) => {
+    const until = q.until ? new Date(q.until) : new Date();
+    return { ...q, until, since: q.since ? new Date(q.since) : new Date(until.getTime() - 7 * dayMs) };
+  })
+  .refine((q) => q.since < q.until, { path: ['since'], message: 'since must be before until' })
+  .refine((q) => q.until.getTime() - q.since.getTime() <= maxWindowDays * dayMs, { path: ['since'], message: `the window (since to until) is at most ${maxWindowDays} days` });
 const pointsLimit = 10_000;
 
 const iso = (d: Date | null) => (d === null ? null : d.toISOString());
@@ -30,6 +52,9 @@ const num = (v: string | number) => Number(v);
  * - `GET /api/v1/runs?branch=&scenario=&outcome=&since=&limit=`: runs, newest first.
  * - `GET /api/v1/runs/:id`: one run, its scenario summaries (thresholds, verdicts) and points.
  * - `GET /api/v1/trend?scenario=&last=N`: p50/p95/p99 and error rate per run, newest first.
+ * - `GET /api/v1/compare?base=&run=`: `run` against `base`, noise-aware, per scenario and figure.
+ * - `GET /api/v1/errors?since=&until=&bucket=hour|day|week&scenario=&branch=`: errors per
+ *   scenario per time bucket (the last 7 days by default, at most 92).
  */
 export function historyRouter(db: Kysely<Database>, verifier: ApiKeyVerifier): Router {
   const router = Router();
@@ -61,6 +86,43 @@ export function historyRouter(db: Kysely<Database>, verifier: ApiKeyVerifier): R
     res.json({
       scenario: q.scenario,
       runs: rows.map((r) => ({ ...r, started_at: iso(r.started_at), requests: num(r.requests), errors: num(r.errors) })),
+    });
+  });
+  router.get('/api/v1/compare', async (req, res) => {
+    const q = parseInput(compareQuerySchema, req.query, 'query');
+    const scope = scopeOf(res);
+    const [base, run] = await Promise.all([runQuery(db, scope, q.base).executeTakeFirst(), runQuery(db, scope, q.run).executeTakeFirst()]);
+    if (!base) throw new ServiceError('not_found', `run ${q.base} (base) not found for this API key`);
+    if (!run) throw new ServiceError('not_found', `run ${q.run} (run) not found for this API key`);
+    const [points, baseSummaries, runSummaries] = await Promise.all([
+      comparePointsQuery(db, scope, [q.base, q.run]).execute(),
+      runScenariosQuery(db, scope, q.base).execute(),
+      runScenariosQuery(db, scope, q.run).execute(),
+    ]);
+    const comparison = compareRuns(
+      runFigures(points.filter((p) => p.run_id === q.base), baseSummaries),
+      runFigures(points.filter((p) => p.run_id === q.run), runSummaries),
+    );
+    const seconds = (id: string) => points.filter((p) => p.run_id === id).length;
+    res.json({
+      base: { ...base, started_at: iso(base.started_at), ended_at: iso(base.ended_at), points: seconds(q.base) },
+      run: { ...run, started_at: iso(run.started_at), ended_at: iso(run.ended_at), points: seconds(q.run) },
+      comparison,
+    });
+  });
+
+  router.get('/api/v1/errors', async (req, res) => {
+    const q = parseInput(errorsQuerySchema, req.query, 'query');
+    const rows = await errorBreakdownQuery(db, scopeOf(res), q).execute();
+    res.json({
+      since: q.since.toISOString(),
+      until: q.until.toISOString(),
+      bucket: q.bucket,
+      series: rows.map((r) => {
+        const requests = num(r.requests);
+        const errors = num(r.errors);
+        return { bucket_start: iso(r.bucket_start), scenario: r.scenario, runs: num(r.runs), failed_runs: num(r.failed_runs), requests, errors, error_rate: requests === 0 ? null : errors / requests };
+      }),
     });
   });
   return router;

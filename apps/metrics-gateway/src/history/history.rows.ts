@@ -23,7 +23,7 @@ export function runRow(projectId: string, runId: string, run: RunStart | undefin
 }
 
 /** One per-second point: the figures the trend and error queries read, the histogram, and the snapshot whole. */
-export function pointRow(projectId: string, s: MetricSnapshot): PointRow {
+export function pointRow(projectId: string, s: MetricSnapshot): Omit<PointRow, 'run_started_at'> {
   return {
     project_id: projectId,
     run_id: s.run_id,

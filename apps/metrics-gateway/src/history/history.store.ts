@@ -4,6 +4,7 @@ import { DatabaseWatch } from '@crucible/service-kit';
 import { sql, type Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { StoreConfig } from '../config.js';
+import { startRetention } from './history.retention.js';
 import { outcomeOf, pointRow, runRow, scenarioRows, type PointRow, type RunRow, type ScenarioRow } from './history.rows.js';
 
 /** The end of a run: its outcome on the run row and one row per scenario. */
@@ -33,8 +34,10 @@ export interface StoreStats {
 
 /** Runs whose row is known written, so a point does not re-send it; forgotten past this many. */
 const maxKnownRuns = 100_000;
-/** Points per INSERT statement: 13 parameters each, far under PostgreSQL's 65,535. */
+/** Points per INSERT statement: 14 parameters each, far under PostgreSQL's 65,535. */
 const pointsPerStatement = 2000;
+/** A point as buffered: its run's start (the partition key) is the stored run's, found when it is written. */
+type PendingPoint = Omit<PointRow, 'run_started_at'>;
 const key = (projectId: string, runId: string) => `${projectId}\u0000${runId}`;
 
 /**
@@ -53,12 +56,13 @@ export class HistoryStore {
   readonly #config: StoreConfig;
   readonly #logger: Logger;
   #runs = new Map<string, RunRow>();
-  #points: PointRow[] = [];
+  #points: PendingPoint[] = [];
   #ends = new Map<string, RunEnd>();
   #buffered = 0;
   /** Rows of the batch being written: still held, so they count against the bound. */
   #inFlight = 0;
-  readonly #known = new Set<string>();
+  /** Runs whose row is written → their stored start, the partition key of their points. */
+  readonly #known = new Map<string, Date>();
   readonly #stats = { written: 0, refused: 0, failed: 0, unavailable: 0 };
   #timer: NodeJS.Timeout | undefined;
   #writing: Promise<void> | undefined;
@@ -66,12 +70,14 @@ export class HistoryStore {
   #closed = false;
   /** The outage's detection and recovery as log events (db_unreachable / db_recovered). */
   readonly #watch: DatabaseWatch;
+  readonly #stopRetention: () => void;
 
   constructor(db: Kysely<Database>, config: StoreConfig, logger: Logger) {
     this.#db = db;
     this.#config = config;
     this.#logger = logger;
     this.#watch = new DatabaseWatch({ logger, probe: () => sql`select 1`.execute(db) });
+    this.#stopRetention = startRetention(db, { aheadMonths: config.partitionsAhead, retainMonths: config.retainMonths, everyMs: config.maintainMs }, logger);
   }
 
   /** Counts so far (a copy). */
@@ -153,9 +159,10 @@ export class HistoryStore {
     this.#buffered = 0;
     this.#inFlight = rows;
     try {
+      const starts = new Map<string, Date>();
       await this.#db.transaction().execute(async (tx) => {
         if (runs.size > 0) {
-          await tx
+          const stored = await tx
             .insertInto('gateway_runs')
             .values([...runs.values()])
             .onConflict((oc) =>
@@ -164,14 +171,18 @@ export class HistoryStore {
                 branch: sql`coalesce(excluded.branch, gateway_runs.branch)`,
                 machine: sql`coalesce(excluded.machine, gateway_runs.machine)`,
                 profile: sql`coalesce(excluded.profile, gateway_runs.profile)`,
-                started_at: sql`least(excluded.started_at, gateway_runs.started_at)`,
+                // The stored start stays: it is the partition key of the points already written,
+                // and a point is found by its run's start (a later, earlier run_start loses).
               }),
             )
+            .returning(['project_id', 'run_id', 'started_at'])
             .execute();
+          for (const r of stored) starts.set(key(r.project_id, r.run_id), r.started_at);
         }
-        for (let i = 0; i < points.length; i += pointsPerStatement) {
+        const rows = await this.#withRunStarts(tx, points, starts);
+        for (let i = 0; i < rows.length; i += pointsPerStatement) {
           // A replayed point (a publisher resending after a reconnect) is already there.
-          await tx.insertInto('gateway_points').values(points.slice(i, i + pointsPerStatement)).onConflict((oc) => oc.doNothing()).execute();
+          await tx.insertInto('gateway_points').values(rows.slice(i, i + pointsPerStatement)).onConflict((oc) => oc.doNothing()).execute();
         }
         for (const end of ends.values()) {
           await tx
@@ -205,7 +216,7 @@ export class HistoryStore {
       this.#watch.succeeded();
       this.#stats.written += rows;
       if (this.#known.size > maxKnownRuns) this.#known.clear();
-      for (const k of runs.keys()) this.#known.add(k);
+      for (const [k, start] of starts) this.#known.set(k, start);
     } catch (err) {
       if (classifyDbError(err) === undefined) {
         // Not an outage: the database refused these rows and will refuse them again.
@@ -223,8 +234,33 @@ export class HistoryStore {
     }
   }
 
+  /**
+   * The points with their run's stored start: from this batch's upsert, from the runs known
+   * written, or (forgotten past {@link maxKnownRuns}) read back in the same transaction.
+   */
+  async #withRunStarts(tx: Kysely<Database>, points: PendingPoint[], starts: Map<string, Date>): Promise<PointRow[]> {
+    const missing = new Map<string, { projectId: string; runId: string }>();
+    for (const p of points) {
+      const k = key(p.project_id, p.run_id);
+      const known = this.#known.get(k);
+      if (starts.has(k)) continue;
+      if (known) starts.set(k, known);
+      else missing.set(k, { projectId: p.project_id, runId: p.run_id });
+    }
+    if (missing.size > 0) {
+      const found = await tx
+        .selectFrom('gateway_runs')
+        .select(['project_id', 'run_id', 'started_at'])
+        .where((eb) => eb.or([...missing.values()].map((m) => eb.and([eb('project_id', '=', m.projectId), eb('run_id', '=', m.runId)]))))
+        .execute();
+      for (const r of found) starts.set(key(r.project_id, r.run_id), r.started_at);
+    }
+    // Every point's run was upserted in this batch or an earlier one, so a start is always found.
+    return points.map((p) => ({ ...p, run_started_at: starts.get(key(p.project_id, p.run_id)) ?? new Date() }));
+  }
+
   /** Puts a batch that could not be written back in front of what arrived since. */
-  #restore(runs: Map<string, RunRow>, points: PointRow[], ends: Map<string, RunEnd>, rows: number): void {
+  #restore(runs: Map<string, RunRow>, points: PendingPoint[], ends: Map<string, RunEnd>, rows: number): void {
     for (const [k, row] of this.#runs) {
       if (runs.has(k)) rows--;
       runs.set(k, { ...runs.get(k), ...row });
@@ -246,6 +282,7 @@ export class HistoryStore {
    */
   async close(deadlineMs: number): Promise<void> {
     this.#closed = true;
+    this.#stopRetention();
     clearTimeout(this.#timer);
     this.#timer = undefined;
     const deadline = Date.now() + deadlineMs;

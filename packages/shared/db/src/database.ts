@@ -110,6 +110,8 @@ export interface GatewayPointTable {
   run_id: string;
   scenario: string;
   t: number;
+  /** The start of the point's run (its `gateway_runs.started_at`): the partition key. */
+  run_started_at: Timestamp;
   received_at: Timestamp;
   requests: BigIntColumn;
   errors: BigIntColumn;

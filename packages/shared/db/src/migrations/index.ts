@@ -7,6 +7,7 @@ import * as tasksListIndex from './20261123T0200_tasks_list_index.js';
 import * as sequenceType from './20261124T0100_sequence_type.js';
 import * as gatewayHistory from './20261201T0100_gateway_history.js';
 import * as refsAndRetirements from './20261202T0100_refs_and_retirements.js';
+import * as gatewayPointsPartitions from './20261202T0200_gateway_points_partitions.js';
 
 /**
  * Every migration, by timestamped name. Listed statically (not read from a folder) so
@@ -21,4 +22,5 @@ export const migrations: Record<string, Migration> = {
   '20261124T0100_sequence_type': sequenceType,
   '20261201T0100_gateway_history': gatewayHistory,
   '20261202T0100_refs_and_retirements': refsAndRetirements,
+  '20261202T0200_gateway_points_partitions': gatewayPointsPartitions,
 };
