@@ -27,6 +27,9 @@ export interface OneVsThreePlan {
 
 type Side = 'one' | 'three';
 
+/** A relative change in the bad direction, as the statement prints it. */
+const pct = (change: number) => `${Math.abs(change * 100).toFixed(1)} % ${change > 0 ? 'worse' : 'better'}`;
+
 /** CPU seconds per 1,000 requests, from the replicas' own `process_cpu_seconds_total` and request counts. */
 const cpuPer1000 = (cpu: number, requests: number) => (requests ? Math.round((cpu / requests) * 1000 * 1000) / 1000 : NaN);
 
@@ -166,9 +169,10 @@ export function oneVsThree(plan: OneVsThreePlan = {}): SuiteStep<ScaleContext> {
         kind: 'text',
         content:
           `This machine has ${cpus().length} CPU cores, shared by the load generator, nginx, PostgreSQL, the ID service and every replica. ` +
-          `Three replicas here add processes, not cores: they compete for the same CPU as one does, so this step can show that spreading ${rate} requests/s over 3 replicas ` +
-          `costs no more than ${scalingBound * 100} % in p99 and throughput (p99 ${p99.baseline.median} ms with 1, ${p99.candidate.median} ms with 3) and what each request costs in CPU ` +
-          `(${one} CPU-s per 1,000 requests with 1 replica, ${three} with 3), but not that 3 replicas serve 3 times the rate: that needs a core per replica.`,
+          `Three replicas here add processes, not cores: they compete for the same CPU as one does. What it can measure is the cost of spreading ${rate} requests/s over 3 replicas ` +
+          `instead of 1 (the bound: ${scalingBound * 100} % in p99 and throughput; this run: p99 ${p99.baseline.median} ms with 1, ${p99.candidate.median} ms with 3, ${pct(p99.change)}; ` +
+          `throughput ${throughput.baseline.median.toFixed(1)} against ${throughput.candidate.median.toFixed(1)} answers/s, ${pct(throughput.change)}) and what each request costs in CPU ` +
+          `(${one} CPU-s per 1,000 requests with 1 replica, ${three} with 3). It cannot show that 3 replicas serve 3 times the rate: that needs a core per replica.`,
       };
       last.evidence.push(statement);
       kit.log(`${verdict.status}: ${verdict.summary}`);
