@@ -109,7 +109,9 @@ export interface ErrorBreakdownFilter {
  * counts); the points are read from the primary key alone (it carries requests and errors).
  */
 export function errorBreakdownQuery(db: Kysely<Database>, scope: ProjectScope, f: ErrorBreakdownFilter) {
-  const bucket = sql<Date>`date_trunc(${f.bucket}, r.started_at, 'UTC')`;
+  // A literal (the route allows three words): GROUP BY matches the select list only when the
+  // expression is the same text, which two bound parameters are not.
+  const bucket = sql<Date>`date_trunc(${sql.lit(f.bucket)}, r.started_at, 'UTC')`;
   let q = db
     .selectFrom('gateway_runs as r')
     .innerJoin('gateway_points as p', (j) => j.onRef('p.project_id', '=', 'r.project_id').onRef('p.run_id', '=', 'r.run_id').onRef('p.run_started_at', '=', 'r.started_at'))
@@ -122,12 +124,13 @@ export function errorBreakdownQuery(db: Kysely<Database>, scope: ProjectScope, f
       sql<string>`sum(p.requests)`.as('requests'),
       sql<string>`sum(p.errors)`.as('errors'),
     ])
-    .where('r.project_id', '=', scope.projectId)
     .where('r.started_at', '>=', f.since)
     .where('r.started_at', '<', f.until)
     // The points' partitions of the window only (their key is the run's start).
     .where('p.run_started_at', '>=', f.since)
     .where('p.run_started_at', '<', f.until);
+  // Planted defect: the breakdown forgets its project filter (every project's errors summed).
+  if (!failpoint('gateway.errors.unscoped')) q = q.where('r.project_id', '=', scope.projectId);
   if (f.scenario !== undefined) q = q.where('p.scenario', '=', f.scenario);
   if (f.branch !== undefined) q = q.where('r.branch', '=', f.branch);
   return q.groupBy([bucket, 'p.scenario']).orderBy(bucket, 'desc').orderBy('p.scenario');
@@ -139,7 +142,8 @@ export function trendQuery(db: Kysely<Database>, scope: ProjectScope, scenario: 
     .selectFrom('gateway_run_scenarios as s')
     .innerJoin('gateway_runs as r', (j) => j.onRef('r.project_id', '=', 's.project_id').onRef('r.run_id', '=', 's.run_id'))
     .select(['r.run_id', 'r.commit', 'r.branch', 'r.machine', 'r.started_at', 'r.outcome', 's.p50_ms', 's.p95_ms', 's.p99_ms', 's.error_rate', 's.requests', 's.errors'])
-    .where('s.project_id', '=', scope.projectId)
+    // Planted defect: the project filter on an expression of the column, which no index serves.
+    .where(failpoint('gateway.trend.unindexed') ? sql<string>`s.project_id || ''` : sql<string>`s.project_id`, '=', scope.projectId)
     .where('s.scenario', '=', scenario)
     .orderBy('r.started_at', 'desc')
     .orderBy('r.run_id')

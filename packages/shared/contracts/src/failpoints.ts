@@ -36,6 +36,8 @@ export const failpoints = {
   'tasks.ids.no-timeout': "the task API's call to the ID service for a block of task ids has no deadline (no per-call timeout): behind a frozen ID service the call, and every create waiting on it, hangs instead of a fast 503",
   'tasks.ids.no-recovery-log': 'the task API never logs dependency_up when the ID service answers again (the recovery happens, its record in the log does not)',
   'gateway.api.unscoped': "the gateway's GET /api/v1/runs lists runs without the project filter (another project's runs in a key's answer)",
+  'gateway.errors.unscoped': "the gateway's GET /api/v1/errors sums the points of every project's runs (the breakdown forgets its project filter)",
+  'gateway.trend.unindexed': "the gateway's trend query filters on an expression of project_id (project_id || ''), which no index serves: every trend reads all projects' scenario summaries",
   'tasks.ids.local-fallback': 'when the ID service cannot issue a task number, POST /tasks makes one up from the clock instead of refusing (a task id the ID service never issued)',
   'tasks.list.needs-id-service': 'GET /tasks refuses with 503 dependency_unavailable while the breaker to the ID service is not closed (a read needlessly coupled to a dependency it does not use)',
   'tasks.refs.unchecked': 'POST /tasks and PATCH /tasks/:id accept refs without asking the ID service (another project\'s id, or one never issued, is stored as a reference)',
