@@ -111,6 +111,13 @@ export interface RunSuiteOptions {
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
+/** Why a scenario is inconclusive: its starved generator, or the verdicts it could not decide (e.g. without SQL). */
+function undecided(s: ScenarioReport): string {
+  if (s.generator?.starved) return starvedText(s.generator);
+  const verdicts = s.verdicts.filter((v) => v.status === 'indeterminate').map((v) => v.checker);
+  return verdicts.length ? `undecided: ${verdicts.join(', ')}` : 'inconclusive';
+}
+
 /** @internal The kit handed to a suite's steps, on one run session (`runSuite`, and `@crucible/suite-kit/testing`). */
 export function suiteKit(o: Pick<SuiteKit, 'args' | 'sut' | 'db' | 'sinks' | 'log'> & Partial<Pick<SuiteKit, 'sql'>> & { session: RunSession }): SuiteKit {
   const { session, ...rest } = o;
@@ -232,7 +239,7 @@ export async function runSuite<Ctx>(def: SuiteDefinition<Ctx>, options: RunSuite
       const mine = reportsOf(output);
       reports.push(...mine);
       const failed = mine.filter((s) => scenarioStatus(s) === 'fail').map((s) => s.name);
-      const inconclusive = mine.filter((s) => scenarioStatus(s) === 'inconclusive').map((s) => `${s.name} (${s.generator ? starvedText(s.generator) : 'inconclusive'})`);
+      const inconclusive = mine.filter((s) => scenarioStatus(s) === 'inconclusive').map((s) => `${s.name} (${undecided(s)})`);
       const which = [...failed, ...inconclusive];
       log(`${failed.length ? 'FAIL' : inconclusive.length ? 'INCONCLUSIVE' : 'PASS'} ${step.name} (${seconds(performance.now() - t)})${which.length ? `: ${which.join('; ')}` : ''}`);
     }
