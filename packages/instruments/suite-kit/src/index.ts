@@ -17,9 +17,11 @@ export { parseSuiteArgs, suiteUsage, wantsHelp, type SuiteArgs } from './args.js
 export { exitWith } from './exit.js';
 export { runSuite, suiteMain, type SuiteDefinition, type SuiteKit, type SuiteStep, type StepOutput, type SuiteTarget, type RunSuiteOptions } from './suite.js';
 export { STARVED_RERUNS, starvedToRerun } from './rerun.js';
+export { NO_DATABASE, noDatabaseVerdict, withSql, absentDatabase, selectSteps, connectTarget, readSutTarget, targetApps, type TargetSystem, type SutTarget } from './target.js';
 export { send, errorCodeOf, hangAfterMs, hungCalls, uncleanFailures, healthStatus, poolOf, poolDrained, checksScenario, type Http, type HttpCall } from './calls.js';
 export { phaseReports, recoveryMs, percentileOf, callsIn, latencyOf, type CallRecord, type PhaseReportInput, type PhaseExtras, type DroppedSecond } from './phases.js';
 export { startProbe, type Probe, type ProbeSample } from './probe.js';
+export { startPgWaitProbe, samplePgWaits, pgWaitFigures, type PgWaitSample, type PgWaitFigures } from './pg-waits.js';
 export { startPgWaitProbe, samplePgWaits, pgWaitFigures, type PgWaitSample, type PgWaitFigures } from './pg-waits.js';
 export { withRetries, retryPause, isRetryable, type RetryOptions, type Retried } from './retry.js';
 export { resilienceSuite } from './resilience/resilience-suite.js';
