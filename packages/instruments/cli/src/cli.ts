@@ -6,6 +6,8 @@
  *   crucible compare <base.json> <new.json…> [--write]
  *   crucible merge <a.json> <b.json> … [--out DIR]
  *   crucible stress [--target sut.json] [--only APP …] [--out DIR] [--profile quick|full] [--step NAME …]
+ *   crucible worker <scenarios.ts|.js> --results DIR [--base-url URL]   (a pod of an Indexed Job)
+ *   crucible collect <results-dir> --completions N [--out DIR] [--name NAME]
  *
  * Exit codes: 0 pass · 1 a threshold or verdict failed · 2 crash or bad argument ·
  * 3 regression against the baseline · 4 inconclusive (a starved load generator).
@@ -15,6 +17,8 @@ import { commandLineOrExit, failureText, InstrumentError, type CommandSpec, type
 import { baselineFrom, compareRunReports, EXIT, mergeRunReports, processIo, readRunReports } from '@crucible/reporting';
 import { runCommand, runSettings } from './run-command.js';
 import { stressCommand, stressSettings } from './stress-command.js';
+import { workerCommand, workerSettings } from './segment-worker.js';
+import { collectCommand, collectSettings } from './collect-command.js';
 
 const EXIT_CODES = 'exit codes: 0 pass · 1 a threshold or verdict failed · 2 crash or bad argument · 3 regression · 4 inconclusive (a starved load generator, or a verdict without its database access)';
 
@@ -62,6 +66,31 @@ const commands = {
       CRUCIBLE_PROFILE: 'default --profile',
     },
   },
+  worker: {
+    usage: 'crucible worker',
+    positionals: '<scenarios.ts|.js>',
+    flags: {
+      results: { type: 'string', value: '<dir>', description: 'the directory every worker shares (a volume): the start barrier and the segment results (default $CRUCIBLE_RESULTS_DIR)' },
+      'base-url': { type: 'string', value: '<url>', description: "base URL of ctx.http for scenarios that set none (beats the file's baseUrl)" },
+      threshold: { type: 'string', multiple: true, value: "'metric: expr'", description: 'a threshold for every scenario (judged once, by crucible collect, on the merged result)' },
+      env: { type: 'string', multiple: true, value: '<NAME=value>', description: 'set an environment variable before the file is loaded (repeatable)' },
+      'barrier-timeout': { type: 'string', value: '<s>', description: 'how long to wait for every worker at the start barrier (default 120)' },
+    },
+    env: {
+      JOB_COMPLETION_INDEX: "this worker's index, 0 … JOB_COMPLETIONS-1 (set by a Kubernetes Indexed Job)",
+      JOB_COMPLETIONS: 'how many workers share the run (the Job\'s completions)',
+      CRUCIBLE_RESULTS_DIR: 'default --results',
+    },
+  },
+  collect: {
+    usage: 'crucible collect',
+    positionals: '<results-dir>',
+    flags: {
+      completions: { type: 'string', value: '<n>', description: 'how many workers must have left a segment (default $JOB_COMPLETIONS)' },
+      out: { type: 'string', value: '<dir>', description: 'where <name>.{json,md,xml,html} go (default $CRUCIBLE_REPORTS_DIR, else ./reports)' },
+      name: { type: 'string', value: '<name>', description: 'the report\'s name (default distributed)' },
+    },
+  },
 } satisfies Record<string, CommandSpec<Record<string, FlagSpec>>>;
 
 const overview = `usage: crucible <command> [flags]
@@ -71,6 +100,8 @@ commands:
   compare <base> <new…>       compare runs with a baseline run (noise-aware); a regression exits 3
   merge <a.json> <b.json> …   merge run reports (e.g. the segments of one run) into combined.*
   stress [--target sut.json]  the built-in stress suites, against a deployed system (or each on its embedded one)
+  worker <scenarios.ts|.js>   one load worker of a distributed run (its segment from JOB_COMPLETION_INDEX/JOB_COMPLETIONS)
+  collect <results-dir>       merge the workers' segments exactly and judge the thresholds once
 
 Every command takes --help.
 ${EXIT_CODES}
@@ -104,13 +135,21 @@ async function main(argv: readonly string[]): Promise<number> {
       const settings = commandLineOrExit(rest, commands.stress, (values, positionals) => stressSettings(values, positionals));
       return stressCommand(settings, io);
     }
+    case 'worker': {
+      const settings = commandLineOrExit(rest, commands.worker, (values, positionals) => workerSettings(values, positionals));
+      return workerCommand(settings, io);
+    }
+    case 'collect': {
+      const settings = commandLineOrExit(rest, commands.collect, (values, positionals) => collectSettings(values, positionals));
+      return collectCommand(settings, io);
+    }
     case '--help':
     case '-h':
     case 'help':
       process.stdout.write(overview);
       return EXIT.ok;
     default:
-      process.stderr.write(`${command === undefined ? 'no command' : `unknown command "${command}"`} (commands: run, compare, merge, stress)\n${overview}`);
+      process.stderr.write(`${command === undefined ? 'no command' : `unknown command "${command}"`} (commands: run, compare, merge, stress, worker, collect)\n${overview}`);
       return EXIT.crash;
   }
 }
