@@ -22,7 +22,6 @@ export { send, errorCodeOf, hangAfterMs, hungCalls, uncleanFailures, healthStatu
 export { phaseReports, recoveryMs, percentileOf, callsIn, latencyOf, type CallRecord, type PhaseReportInput, type PhaseExtras, type DroppedSecond } from './phases.js';
 export { startProbe, type Probe, type ProbeSample } from './probe.js';
 export { startPgWaitProbe, samplePgWaits, pgWaitFigures, type PgWaitSample, type PgWaitFigures } from './pg-waits.js';
-export { startPgWaitProbe, samplePgWaits, pgWaitFigures, type PgWaitSample, type PgWaitFigures } from './pg-waits.js';
 export { withRetries, retryPause, isRetryable, type RetryOptions, type Retried } from './retry.js';
 export { resilienceSuite } from './resilience/resilience-suite.js';
 export { databaseDownStep, databaseDownShape, type DatabaseDownShape } from './resilience/database-down.js';
