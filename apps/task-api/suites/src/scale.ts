@@ -10,8 +10,10 @@ import { sharedCache } from './scale/cache.js';
 import type { ScaleContext } from './scale/context.js';
 import { killedReplica } from './scale/killed-replica.js';
 import { oneVsThree } from './scale/one-vs-three.js';
+import { projectCurve } from './scale/project-curve.js';
 import { replicaShares } from './scale/replica-shares.js';
 import { sharedState } from './scale/shared-state.js';
+import { userLadder } from './scale/user-ladder.js';
 
 const replicas = 3;
 const projects = ['north', 'south', 'east'];
@@ -30,5 +32,5 @@ suiteMain<ScaleContext>({
     return { balancedUrl: lb.url, replicaUrls: lb.upstreams, projects, keys };
   },
   // The killed replica last of the nginx steps: it brings up three replicas of its own.
-  steps: () => [replicaShares(), oneVsThree(), sharedState(), sharedCache(), killedReplica()],
+  steps: () => [replicaShares(), oneVsThree(), sharedState(), sharedCache(), projectCurve(), userLadder(), killedReplica()],
 });
