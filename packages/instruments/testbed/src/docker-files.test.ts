@@ -28,8 +28,12 @@ describe('docker/ (structure; no engine here to build it)', () => {
     const lines = text.split('\n').filter((l) => l.trim() && !l.trim().startsWith('#'));
     expect(lines[0]).toBe('ARG NODE_VERSION=24');
     const froms = lines.filter((l) => l.startsWith('FROM '));
-    expect(froms).toEqual(['FROM node:${NODE_VERSION}-bookworm-slim AS build', 'FROM node:${NODE_VERSION}-bookworm-slim AS runtime']);
-    const runtime = lines.slice(lines.indexOf(froms[1] as string));
+    // The runtime stage last (the default target); the load worker's `cli` stage builds on `build`.
+    expect(froms).toEqual(['FROM node:${NODE_VERSION}-bookworm-slim AS build', 'FROM build AS cli', 'FROM node:${NODE_VERSION}-bookworm-slim AS runtime']);
+    const cli = lines.slice(lines.indexOf('FROM build AS cli'), lines.indexOf(froms[2] as string));
+    expect(cli).toContain('USER node');
+    expect(cli.at(-1)).toBe('ENTRYPOINT ["node", "packages/instruments/cli/bin/crucible.mjs"]');
+    const runtime = lines.slice(lines.indexOf(froms[2] as string));
     expect(runtime).toContain('ARG APP=task-api');
     expect(runtime.some((l) => /^RUN npm ci --omit=dev\b/.test(l))).toBe(true);
     // Only compiled output reaches the runtime stage: no sources, no tsx.
