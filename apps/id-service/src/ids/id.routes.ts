@@ -1,11 +1,9 @@
 import {
   formatId,
   idRegistryQuerySchema,
-  idempotencyKeyHeader,
   lookupIdsRequestSchema,
   retireIdRequestSchema,
   nextIdQuerySchema,
-  reserveIdsHeadersSchema,
   reserveIdsQuerySchema,
   reserveIdsRequestSchema,
   type IdRegistryResponse,
@@ -14,7 +12,7 @@ import {
   type RetireIdResponse,
   type ReserveIdsResponse,
 } from '@crucible/contracts';
-import { ServiceError, parseInput, resolveProject, scopeOf, type ServiceContext } from '@crucible/service-kit';
+import { ServiceError, idempotencyKeyOf, parseInput, resolveProject, scopeOf, type ServiceContext } from '@crucible/service-kit';
 import { Router, type IRouter, type Request, type Response } from 'express';
 import { IdMetrics } from './id.metrics.js';
 import { lookupIds, retireId } from './id.refs.js';
@@ -26,12 +24,6 @@ export function renderIds(type: string, first: number, last: number): string[] {
   const ids = new Array<string>(last - first + 1);
   for (let n = first; n <= last; n++) ids[n - first] = formatId(type, n);
   return ids;
-}
-
-function idempotencyKeyOf(req: Request): string | undefined {
-  // Most calls send no key: validate the header only when it is there, not every header.
-  if (req.headers[idempotencyKeyHeader] === undefined) return undefined;
-  return parseInput(reserveIdsHeadersSchema, { [idempotencyKeyHeader]: req.headers[idempotencyKeyHeader] }, 'header')[idempotencyKeyHeader];
 }
 
 function methodNotAllowed(allowed: string) {

@@ -19,6 +19,8 @@ export interface NewTask {
   payload: unknown;
   /** Entity references, already checked against the ID service. */
   refs: readonly string[];
+  /** The create's `Idempotency-Key`, stored with the task (unique per project). */
+  idempotencyKey?: string | undefined;
 }
 
 /** Fields a PATCH may change. */
@@ -66,9 +68,17 @@ export function insertTaskQuery(db: Kysely<Database>, scope: ProjectScope, task:
       priority: task.priority,
       payload: task.payload === undefined ? null : JSON.stringify(task.payload),
       refs: [...task.refs],
+      ...(task.idempotencyKey === undefined ? {} : { idempotency_key: task.idempotencyKey }),
     })
-    .onConflict((oc) => oc.columns(['project_id', 'task_id']).doNothing())
+    // With a key, a second create under it conflicts on tasks_idempotency_idx: nothing is
+    // written either way, and the caller tells the two apart by looking the key up.
+    .onConflict((oc) => (task.idempotencyKey === undefined ? oc.columns(['project_id', 'task_id']).doNothing() : oc.doNothing()))
     .returningAll();
+}
+
+/** The task a create with this `Idempotency-Key` made in the project, or `undefined`. */
+export async function findTaskByKey(db: Kysely<Database>, scope: ProjectScope, key: string): Promise<TaskRow | undefined> {
+  return db.selectFrom('tasks').selectAll().where('project_id', '=', scope.projectId).where('idempotency_key', '=', key).executeTakeFirst();
 }
 
 /** One task of the project, or `undefined`. */

@@ -7,7 +7,7 @@ import {
   updateTaskRequestSchema,
 } from '@crucible/contracts';
 import type { Task } from '@crucible/contracts';
-import { failpoint, parseInput, scopeOf, type ServiceContext } from '@crucible/service-kit';
+import { failpoint, idempotencyKeyOf, parseInput, scopeOf, type ServiceContext } from '@crucible/service-kit';
 import { Router, type Request, type Response } from 'express';
 import type { TaskIdBlocks } from '../ids/id.blocks.js';
 import { dependencyUnavailable } from '../ids/id.client.js';
@@ -37,7 +37,10 @@ export function taskRoutes(ctx: ServiceContext, ids: TaskIdBlocks, refs: TaskRef
     // Checked before an id is taken, so a refused ref burns no task number.
     await refs.validate(scope.projectId, authOf(req), body.refs ?? []);
     const numbers = { take: () => ids.take(scope.projectId, authOf(req)), giveBack: (n: number) => ids.giveBack(scope.projectId, n) };
-    res.status(201).json(await marked(req, res, await tasks.createTask(db, scope, body, numbers)));
+    const created = await tasks.createTask(db, scope, body, numbers, idempotencyKeyOf(req));
+    // A retry under the same Idempotency-Key gets the task its first attempt made, said so.
+    if (created.replayed) res.setHeader('Idempotent-Replayed', 'true');
+    res.status(201).json(await marked(req, res, created.task));
   });
 
   router.get('/tasks', requireApiKey, async (req, res) => {

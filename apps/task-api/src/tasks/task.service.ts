@@ -9,7 +9,7 @@ import {
   type Task,
   type UpdateTaskRequest,
 } from '@crucible/contracts';
-import type { Database } from '@crucible/db';
+import type { Database, TaskRow } from '@crucible/db';
 import { failpoint, resolveProject, ServiceError, type ProjectScope } from '@crucible/service-kit';
 import type { Kysely } from 'kysely';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -40,10 +40,23 @@ export interface TaskNumbers {
  * issued to the project is used (`numbers`); 503 `dependency_unavailable` when it cannot
  * issue one. Throws 409 `task_exists` for an id the project already has.
  */
-export async function createTask(db: Kysely<Database>, scope: ProjectScope, body: CreateTaskRequest, numbers: TaskNumbers): Promise<Task> {
-  const fields = { title: body.title, status: body.status ?? 'pending', priority: body.priority ?? 0, payload: body.payload, refs: body.refs ?? [] } as const;
-  const insert = (trx: Kysely<Database>) =>
-    body.task_id === undefined ? insertGenerated(trx, scope, fields, numbers) : insertGiven(trx, scope, { taskId: body.task_id, ...fields });
+export async function createTask(db: Kysely<Database>, scope: ProjectScope, body: CreateTaskRequest, numbers: TaskNumbers, idempotencyKey?: string): Promise<Created> {
+  // The planted forgetting (failpoint `tasks.create.ignore-idempotency-key`): the key is neither looked up nor stored, so a retry creates a second task.
+  const key = idempotencyKey !== undefined && failpoint('tasks.create.ignore-idempotency-key') ? undefined : idempotencyKey;
+  const fields = { title: body.title, status: body.status ?? 'pending', priority: body.priority ?? 0, payload: body.payload, refs: body.refs ?? [], idempotencyKey: key } as const;
+  // A retry finds the task its first attempt made before it takes a number (a replay burns none).
+  if (key !== undefined) {
+    const first = await repo.findTaskByKey(db, scope, key);
+    if (first) return replayed(first, body, key);
+  }
+  const insert = async (trx: Kysely<Database>): Promise<Created> => {
+    const task = await (body.task_id === undefined ? insertGenerated(trx, scope, fields, numbers) : insertGiven(trx, scope, { taskId: body.task_id, ...fields }));
+    if (task) return { task, replayed: false };
+    // Nothing written: a concurrent create under the same key got there first.
+    const first = await repo.findTaskByKey(trx, scope, key as string);
+    if (!first) throw new ServiceError('task_exists', `task ${body.task_id ?? ''} already exists in project ${scope.projectId}`);
+    return replayed(first, body, key as string);
+  };
   try {
     if (failpoint('tasks.create.ack-without-commit')) return await ackWithoutCommit(db, insert);
     // One statement either way: the number comes from the ID service, not from this database's registry.
@@ -62,18 +75,47 @@ export async function createTask(db: Kysely<Database>, scope: ProjectScope, body
 
 type TaskFields = Omit<repo.NewTask, 'taskId'>;
 
+/** What a create answered: the task, and whether it was made by an earlier request with the same key. */
+export interface Created {
+  readonly task: Task;
+  readonly replayed: boolean;
+}
+
+/**
+ * The task an earlier create with this key made, if this request asks for the same task; a
+ * different request under a used key is refused (422 `idempotency_conflict`), never merged.
+ */
+function replayed(row: TaskRow, body: CreateTaskRequest, key: string): Created {
+  const task = toTask(row);
+  const same =
+    task.title === body.title &&
+    task.status === (body.status ?? 'pending') &&
+    task.priority === (body.priority ?? 0) &&
+    JSON.stringify(task.payload ?? null) === JSON.stringify(body.payload ?? null) &&
+    JSON.stringify(row.refs) === JSON.stringify(body.refs ?? []) &&
+    (body.task_id === undefined || body.task_id === task.task_id);
+  if (!same) {
+    throw new ServiceError('idempotency_conflict', `header.idempotency-key: ${key} was used for another request (it created ${task.task_id}); use a new key for a new task`, {
+      details: [{ path: 'header.idempotency-key', message: `used for ${task.task_id}` }],
+    });
+  }
+  return { task, replayed: true };
+}
+
 /** Renders a generated task id (`TASK-007`). */
 export function generatedTaskId(n: number): string {
   return formatId(taskIdType, n);
 }
 
-async function insertGiven(db: Kysely<Database>, scope: ProjectScope, task: repo.NewTask): Promise<Task> {
+/** Undefined when a create under the same key conflicted (the caller looks it up). */
+async function insertGiven(db: Kysely<Database>, scope: ProjectScope, task: repo.NewTask): Promise<Task | undefined> {
   const row = await repo.insertTask(db, scope, task);
-  if (!row) throw new ServiceError('task_exists', `task ${task.taskId} already exists in project ${scope.projectId}`);
-  return toTask(row);
+  if (row) return toTask(row);
+  if (task.idempotencyKey !== undefined && (await repo.findTaskByKey(db, scope, task.idempotencyKey))) return undefined;
+  throw new ServiceError('task_exists', `task ${task.taskId} already exists in project ${scope.projectId}`);
 }
 
-async function insertGenerated(trx: Kysely<Database>, scope: ProjectScope, fields: TaskFields, numbers: TaskNumbers): Promise<Task> {
+async function insertGenerated(trx: Kysely<Database>, scope: ProjectScope, fields: TaskFields, numbers: TaskNumbers): Promise<Task | undefined> {
   for (let attempt = 0; attempt < maxGeneratedIdAttempts; attempt++) {
     // A number met by a hand-made id is skipped for good: the ID service never issues it again.
     const n = await numbers.take().catch((err: unknown) => {
@@ -91,12 +133,14 @@ async function insertGenerated(trx: Kysely<Database>, scope: ProjectScope, field
       throw err;
     }
     if (row) return toTask(row);
+    // A concurrent create under the same key won: its number stays unused, like any skipped one.
+    if (fields.idempotencyKey !== undefined && (await repo.findTaskByKey(trx, scope, fields.idempotencyKey))) return undefined;
   }
   throw new ServiceError('task_exists', `the next ${maxGeneratedIdAttempts} generated task ids are all taken in project ${scope.projectId}; give a task_id`);
 }
 
 class RolledBack extends Error {
-  constructor(readonly task: Task) {
+  constructor(readonly created: Created) {
     super('rolled back');
   }
 }
@@ -105,13 +149,13 @@ class RolledBack extends Error {
  * The planted lost write (failpoint `tasks.create.ack-without-commit`): the insert runs in a
  * transaction that is rolled back, and the task it returned is answered as created.
  */
-async function ackWithoutCommit(db: Kysely<Database>, insert: (trx: Kysely<Database>) => Promise<Task>): Promise<Task> {
+async function ackWithoutCommit(db: Kysely<Database>, insert: (trx: Kysely<Database>) => Promise<Created>): Promise<Created> {
   try {
     await db.transaction().execute(async (trx) => {
       throw new RolledBack(await insert(trx));
     });
   } catch (err) {
-    if (err instanceof RolledBack) return err.task;
+    if (err instanceof RolledBack) return err.created;
     throw err;
   }
   throw new Error('unreachable: the transaction always rolls back');

@@ -30,6 +30,8 @@ export interface TaskTable {
   claimed_by: ColumnType<string | null, string | null | undefined, string | null>;
   /** Ids of entities the ID service issued to the project (`US-011`), as given; `{}` when none. */
   refs: ColumnType<string[], string[] | undefined, string[]>;
+  /** The `Idempotency-Key` of the create that made it (unique per project), if it sent one. */
+  idempotency_key: ColumnType<string | null, string | null | undefined, string | null>;
   version: ColumnType<number, number | undefined, number>;
   created_at: Timestamp;
   updated_at: Timestamp;

@@ -12,7 +12,7 @@ export { failpoint, parseFailpoints, armFailpoints, armedFailpoints, type Failpo
 export { readEnv, ConfigError, envInt, envLogLevel, logLevels, type Env, type LogLevel } from './env.js';
 export { baseApp, errorEdge } from './base-app.js';
 export { ServiceError, normaliseError } from './errors.js';
-export { parseInput } from './validate.js';
+export { idempotencyKeyOf, parseInput } from './validate.js';
 export {
   ApiKeyVerifier,
   generateApiKey,

@@ -1,4 +1,4 @@
-import type { FieldIssue } from '@crucible/contracts';
+import { idempotencyKeyHeader, reserveIdsHeadersSchema, type FieldIssue } from '@crucible/contracts';
 import type { z } from 'zod';
 import { ServiceError } from './errors.js';
 
@@ -24,4 +24,17 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, where
     return { path, message };
   });
   throw new ServiceError('validation_failed', issues.map((i) => `${i.path}: ${i.message}`).join('; '), { details: issues });
+}
+
+/**
+ * The request's `Idempotency-Key`, validated (400 naming `header.idempotency-key` when
+ * malformed), or undefined when it sent none. Only that header is read: most calls send no
+ * key, and validating every header would cost them for nothing.
+ *
+ * @example
+ * const key = idempotencyKeyOf(req); // a retry with the same key must not act twice
+ */
+export function idempotencyKeyOf(req: { readonly headers: Readonly<Record<string, string | string[] | undefined>> }): string | undefined {
+  if (req.headers[idempotencyKeyHeader] === undefined) return undefined;
+  return parseInput(reserveIdsHeadersSchema, { [idempotencyKeyHeader]: req.headers[idempotencyKeyHeader] }, 'header')[idempotencyKeyHeader];
 }

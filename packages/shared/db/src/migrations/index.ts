@@ -8,6 +8,7 @@ import * as sequenceType from './20261124T0100_sequence_type.js';
 import * as gatewayHistory from './20261201T0100_gateway_history.js';
 import * as refsAndRetirements from './20261202T0100_refs_and_retirements.js';
 import * as gatewayPointsPartitions from './20261202T0200_gateway_points_partitions.js';
+import * as taskIdempotency from './20261202T0300_task_idempotency.js';
 
 /**
  * Every migration, by timestamped name. Listed statically (not read from a folder) so
@@ -23,4 +24,5 @@ export const migrations: Record<string, Migration> = {
   '20261201T0100_gateway_history': gatewayHistory,
   '20261202T0100_refs_and_retirements': refsAndRetirements,
   '20261202T0200_gateway_points_partitions': gatewayPointsPartitions,
+  '20261202T0300_task_idempotency': taskIdempotency,
 };
