@@ -117,7 +117,7 @@ export function userLadder(plan: UserLadderPlan = {}): SuiteStep<ScaleContext> {
         Object.assign(result.metrics, { answer_p50_ms: p(50), answer_p95_ms: p(95), answer_p99_ms: p(99), answers: answers.totalCount, answers_per_s: Math.round((answers.totalCount / result.durationS) * 10) / 10 });
         answers.destroy();
         if (users <= ladderGoals.p95UpToUsers) result.verdicts.push(p95Verdict(result, users));
-        kit.log(`user ladder, ${users} users: answer p95 ${result.metrics['answer_p95_ms']} ms, ${result.metrics['answers_per_s']} answers/s, errors ${result.errors}/${result.requests}, task-api CPU ${result.metrics['task_api_cpu_pct']} %`);
+        kit.log(`user ladder, ${users} users: answer p95 ${result.metrics['answer_p95_ms']} ms, ${result.metrics['answers_per_s']} answers/s, ${result.requests - result.successes} of ${result.requests} actions failed, task-api CPU ${result.metrics['task_api_cpu_pct']} %`);
         rows.push(result);
       }
       const last = rows[rows.length - 1] as ScenarioResult;
@@ -185,7 +185,7 @@ function machineStatement(rows: readonly ScenarioResult[], rungs: readonly numbe
     title: 'What this machine allows (user ladder)',
     kind: 'text',
     content:
-      `Closed model, ${actions}; think ${thinkMin / 1000}–${thinkMax / 1000} s, so users ask about users / ${(thinkMin + thinkMax) / 2000} requests per second. ` +
+      `Closed model, ${actions}; think ${thinkMin / 1000}–${thinkMax / 1000} s, so each user asks about one request every ${(thinkMin + thinkMax) / 2000} s (N users ≈ N / ${(thinkMin + thinkMax) / 2000} requests/s), each on a keep-alive connection of its own. ` +
       `The load generator, nginx, PostgreSQL, the ID service and every replica share this machine's cores: the ladder shows how many concurrent keep-alive users they hold at that pace (${figures}), not what a dedicated fleet would.`,
   };
 }
