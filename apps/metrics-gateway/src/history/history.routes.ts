@@ -1,10 +1,9 @@
-import type { Database } from '@crucible/db';
-import { ServiceError, parseInput, requireApiKey, scopeOf, type ApiKeyVerifier } from '@crucible/service-kit';
+import { errorBreakdownQuery, listRunsQuery, runPointsQuery, runQuery, runScenariosQuery, trendQuery, type Database } from '@crucible/db';
+import { failpoint, ServiceError, parseInput, requireApiKey, scopeOf, type ApiKeyVerifier } from '@crucible/service-kit';
 import { Router } from 'express';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import { compareRuns, runFigures } from './history.compare.js';
-import { comparePointsQuery, errorBreakdownQuery, listRunsQuery, runPointsQuery, runQuery, runScenariosQuery, trendQuery } from './history.queries.js';
 
 const runsQuerySchema = z.strictObject({
   branch: z.string().min(1).max(256).optional(),
@@ -62,7 +61,8 @@ export function historyRouter(db: Kysely<Database>, verifier: ApiKeyVerifier): R
 
   router.get('/api/v1/runs', async (req, res) => {
     const q = parseInput(runsQuerySchema, req.query, 'query');
-    const rows = await listRunsQuery(db, scopeOf(res), { ...q, since: q.since ? new Date(q.since) : undefined }).execute();
+    // Planted defect (gateway.api.unscoped): the list forgets its project filter.
+    const rows = await listRunsQuery(db, scopeOf(res), { ...q, since: q.since ? new Date(q.since) : undefined }, { listUnscoped: failpoint('gateway.api.unscoped') }).execute();
     res.json({ runs: rows.map((r) => ({ ...r, started_at: iso(r.started_at), ended_at: iso(r.ended_at) })) });
   });
 
@@ -82,7 +82,7 @@ export function historyRouter(db: Kysely<Database>, verifier: ApiKeyVerifier): R
 
   router.get('/api/v1/trend', async (req, res) => {
     const q = parseInput(trendQuerySchema, req.query, 'query');
-    const rows = await trendQuery(db, scopeOf(res), q.scenario, q.last).execute();
+    const rows = await trendQuery(db, scopeOf(res), q.scenario, q.last, { trendUnindexed: failpoint('gateway.trend.unindexed') }).execute();
     res.json({
       scenario: q.scenario,
       runs: rows.map((r) => ({ ...r, started_at: iso(r.started_at), requests: num(r.requests), errors: num(r.errors) })),
@@ -94,26 +94,23 @@ export function historyRouter(db: Kysely<Database>, verifier: ApiKeyVerifier): R
     const [base, run] = await Promise.all([runQuery(db, scope, q.base).executeTakeFirst(), runQuery(db, scope, q.run).executeTakeFirst()]);
     if (!base) throw new ServiceError('not_found', `run ${q.base} (base) not found for this API key`);
     if (!run) throw new ServiceError('not_found', `run ${q.run} (run) not found for this API key`);
-    const [points, baseSummaries, runSummaries] = await Promise.all([
-      comparePointsQuery(db, scope, [q.base, q.run]).execute(),
+    const [basePoints, runPoints, baseSummaries, runSummaries] = await Promise.all([
+      runPointsQuery(db, scope, q.base, pointsLimit).execute(),
+      runPointsQuery(db, scope, q.run, pointsLimit).execute(),
       runScenariosQuery(db, scope, q.base).execute(),
       runScenariosQuery(db, scope, q.run).execute(),
     ]);
-    const comparison = compareRuns(
-      runFigures(points.filter((p) => p.run_id === q.base), baseSummaries),
-      runFigures(points.filter((p) => p.run_id === q.run), runSummaries),
-    );
-    const seconds = (id: string) => points.filter((p) => p.run_id === id).length;
+    const comparison = compareRuns(runFigures(basePoints, baseSummaries), runFigures(runPoints, runSummaries));
     res.json({
-      base: { ...base, started_at: iso(base.started_at), ended_at: iso(base.ended_at), points: seconds(q.base) },
-      run: { ...run, started_at: iso(run.started_at), ended_at: iso(run.ended_at), points: seconds(q.run) },
+      base: { ...base, started_at: iso(base.started_at), ended_at: iso(base.ended_at), points: basePoints.length },
+      run: { ...run, started_at: iso(run.started_at), ended_at: iso(run.ended_at), points: runPoints.length },
       comparison,
     });
   });
 
   router.get('/api/v1/errors', async (req, res) => {
     const q = parseInput(errorsQuerySchema, req.query, 'query');
-    const rows = await errorBreakdownQuery(db, scopeOf(res), q).execute();
+    const rows = await errorBreakdownQuery(db, scopeOf(res), q, { errorsUnscoped: failpoint('gateway.errors.unscoped') }).execute();
     res.json({
       since: q.since.toISOString(),
       until: q.until.toISOString(),

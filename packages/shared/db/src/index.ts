@@ -1,6 +1,6 @@
 /**
  * @crucible/db — the Kysely `Database` interface, migrations, pool factory, the ID
- * allocation statement (`bumpSequence`), EXPLAIN capture and every SQL evidence read the
+ * allocation statement (`bumpSequence`), the run history reads (`listRunsQuery`, `trendQuery`, …), EXPLAIN capture and every SQL evidence read the
  * checkers compare API answers with (`idEvidenceFromDb`, `rowsPerProject`, …).
  *
  * @example
@@ -27,3 +27,15 @@ export {
 } from './evidence/rows.js';
 export { storedRefsFromDb, type StoredRefEvidence } from './evidence/refs.js';
 export { bumpSequence, type SequenceScope } from './sequences.js';
+export {
+  listRunsQuery,
+  runQuery,
+  runScenariosQuery,
+  runPointsQuery,
+  trendQuery,
+  errorBreakdownQuery,
+  type RunFilter,
+  type ErrorBreakdownFilter,
+  type HistoryScope,
+  type HistoryDefects,
+} from './history.queries.js';

@@ -1,6 +1,25 @@
-import type { Database } from '@crucible/db';
-import { failpoint, type ProjectScope } from '@crucible/service-kit';
 import { sql, type Kysely } from 'kysely';
+import type { Database } from './database.js';
+
+// The metrics gateway's run history reads (`/api/v1`), as builders: the gateway executes
+// them, and the dashboard benchmark times and EXPLAINs the same ones (never a copy). Each
+// is scoped to one project; the `defects` options are the planted defects the gateway's
+// failpoints switch on (the gateway passes `failpoint(…)`), so a benchmark can plant them too.
+
+/** The project whose runs a query reads (the scope of the API key). */
+export interface HistoryScope {
+  readonly projectId: string;
+}
+
+/** Planted defects of the history reads (off unless a failpoint or a test turns one on). */
+export interface HistoryDefects {
+  /** `gateway.api.unscoped`: the run list forgets its project filter. */
+  readonly listUnscoped?: boolean;
+  /** `gateway.errors.unscoped`: the error breakdown forgets its project filter. */
+  readonly errorsUnscoped?: boolean;
+  /** `gateway.trend.unindexed`: the trend filters on an expression of project_id no index serves. */
+  readonly trendUnindexed?: boolean;
+}
 
 /** Filters of `GET /api/v1/runs`. */
 export interface RunFilter {
@@ -19,10 +38,10 @@ const runColumns = ['project_id', 'run_id', 'commit', 'branch', 'machine', 'prof
  * The runs of the key's project, newest first. Exported as a builder so the EXPLAIN a
  * benchmark captures is this query, not a copy.
  */
-export function listRunsQuery(db: Kysely<Database>, scope: ProjectScope, f: RunFilter) {
+export function listRunsQuery(db: Kysely<Database>, scope: HistoryScope, f: RunFilter, defects: HistoryDefects = {}) {
   let q = db.selectFrom('gateway_runs as r').select(runColumns.map((c) => `r.${c}` as const));
   // Planted defect: the list forgets its project filter (every project's runs in the answer).
-  if (!failpoint('gateway.api.unscoped')) q = q.where('r.project_id', '=', scope.projectId);
+  if (!defects.listUnscoped) q = q.where('r.project_id', '=', scope.projectId);
   if (f.branch !== undefined) q = q.where('r.branch', '=', f.branch);
   if (f.outcome === 'running') q = q.where('r.outcome', 'is', null);
   else if (f.outcome !== undefined) q = q.where('r.outcome', '=', f.outcome);
@@ -50,12 +69,12 @@ export function listRunsQuery(db: Kysely<Database>, scope: ProjectScope, f: RunF
 }
 
 /** One run of the key's project, or nothing. */
-export function runQuery(db: Kysely<Database>, scope: ProjectScope, runId: string) {
+export function runQuery(db: Kysely<Database>, scope: HistoryScope, runId: string) {
   return db.selectFrom('gateway_runs').select(runColumns).where('project_id', '=', scope.projectId).where('run_id', '=', runId);
 }
 
 /** The scenario summaries of a run of the key's project. */
-export function runScenariosQuery(db: Kysely<Database>, scope: ProjectScope, runId: string) {
+export function runScenariosQuery(db: Kysely<Database>, scope: HistoryScope, runId: string) {
   return db
     .selectFrom('gateway_run_scenarios')
     .select(['scenario', 'requests', 'errors', 'error_rate', 'rps', 'p50_ms', 'p95_ms', 'p99_ms', 'passed', 'status', 'thresholds'])
@@ -64,33 +83,21 @@ export function runScenariosQuery(db: Kysely<Database>, scope: ProjectScope, run
     .orderBy('scenario');
 }
 
-/** The per-second points of a run of the key's project (the histograms stay in the table). */
-export function runPointsQuery(db: Kysely<Database>, scope: ProjectScope, runId: string, limit: number) {
+/**
+ * The per-second points of a run of the key's project (the histograms stay in the table). The
+ * run's start, the points' partition key, is an InitPlan of the query, so the executor prunes
+ * every other month's partition before it runs (a join filter would scan each of them).
+ */
+export function runPointsQuery(db: Kysely<Database>, scope: HistoryScope, runId: string, limit: number) {
   return db
-    .selectFrom('gateway_runs as r')
-    .innerJoin('gateway_points as p', (j) => j.onRef('p.project_id', '=', 'r.project_id').onRef('p.run_id', '=', 'r.run_id').onRef('p.run_started_at', '=', 'r.started_at'))
+    .selectFrom('gateway_points as p')
     .select(['p.scenario', 'p.t', 'p.requests', 'p.errors', 'p.rps', 'p.p50_ms', 'p.p95_ms', 'p.p99_ms'])
-    .where('r.project_id', '=', scope.projectId)
-    .where('r.run_id', '=', runId)
+    .where('p.project_id', '=', scope.projectId)
+    .where('p.run_id', '=', runId)
+    .where((eb) => eb('p.run_started_at', '=', eb.selectFrom('gateway_runs as r').select('r.started_at').where('r.project_id', '=', scope.projectId).where('r.run_id', '=', runId)))
     .orderBy('p.scenario')
     .orderBy('p.t')
     .limit(limit);
-}
-
-/**
- * The per-second figures of runs of the key's project (the compared pair), in run, scenario
- * and second order: the repeated measurements the noise-aware comparison reads.
- */
-export function comparePointsQuery(db: Kysely<Database>, scope: ProjectScope, runIds: readonly string[]) {
-  return db
-    .selectFrom('gateway_runs as r')
-    .innerJoin('gateway_points as p', (j) => j.onRef('p.project_id', '=', 'r.project_id').onRef('p.run_id', '=', 'r.run_id').onRef('p.run_started_at', '=', 'r.started_at'))
-    .select(['r.run_id', 'p.scenario', 'p.t', 'p.requests', 'p.errors', 'p.rps', 'p.p50_ms', 'p.p95_ms', 'p.p99_ms'])
-    .where('r.project_id', '=', scope.projectId)
-    .where('r.run_id', 'in', [...runIds])
-    .orderBy('r.run_id')
-    .orderBy('p.scenario')
-    .orderBy('p.t');
 }
 
 /** Filters of the error breakdown: runs started in [since, until), per `bucket`. */
@@ -108,7 +115,7 @@ export interface ErrorBreakdownFilter {
  * join of runs (the time and branch), their scenario summaries (the verdict) and points (the
  * counts); the points are read from the primary key alone (it carries requests and errors).
  */
-export function errorBreakdownQuery(db: Kysely<Database>, scope: ProjectScope, f: ErrorBreakdownFilter) {
+export function errorBreakdownQuery(db: Kysely<Database>, scope: HistoryScope, f: ErrorBreakdownFilter, defects: HistoryDefects = {}) {
   // A literal (the route allows three words): GROUP BY matches the select list only when the
   // expression is the same text, which two bound parameters are not.
   const bucket = sql<Date>`date_trunc(${sql.lit(f.bucket)}, r.started_at, 'UTC')`;
@@ -130,20 +137,20 @@ export function errorBreakdownQuery(db: Kysely<Database>, scope: ProjectScope, f
     .where('p.run_started_at', '>=', f.since)
     .where('p.run_started_at', '<', f.until);
   // Planted defect: the breakdown forgets its project filter (every project's errors summed).
-  if (!failpoint('gateway.errors.unscoped')) q = q.where('r.project_id', '=', scope.projectId);
+  if (!defects.errorsUnscoped) q = q.where('r.project_id', '=', scope.projectId);
   if (f.scenario !== undefined) q = q.where('p.scenario', '=', f.scenario);
   if (f.branch !== undefined) q = q.where('r.branch', '=', f.branch);
   return q.groupBy([bucket, 'p.scenario']).orderBy(bucket, 'desc').orderBy('p.scenario');
 }
 
 /** A scenario's p50/p95/p99 and error rate over the key's project's last `last` ended runs, newest first. */
-export function trendQuery(db: Kysely<Database>, scope: ProjectScope, scenario: string, last: number) {
+export function trendQuery(db: Kysely<Database>, scope: HistoryScope, scenario: string, last: number, defects: HistoryDefects = {}) {
   return db
     .selectFrom('gateway_run_scenarios as s')
     .innerJoin('gateway_runs as r', (j) => j.onRef('r.project_id', '=', 's.project_id').onRef('r.run_id', '=', 's.run_id'))
     .select(['r.run_id', 'r.commit', 'r.branch', 'r.machine', 'r.started_at', 'r.outcome', 's.p50_ms', 's.p95_ms', 's.p99_ms', 's.error_rate', 's.requests', 's.errors'])
     // Planted defect: the project filter on an expression of the column, which no index serves.
-    .where(failpoint('gateway.trend.unindexed') ? sql<string>`s.project_id || ''` : sql<string>`s.project_id`, '=', scope.projectId)
+    .where(defects.trendUnindexed ? sql<string>`s.project_id || ''` : sql<string>`s.project_id`, '=', scope.projectId)
     .where('s.scenario', '=', scenario)
     .orderBy('r.started_at', 'desc')
     .orderBy('r.run_id')
