@@ -16,7 +16,6 @@ import path from 'node:path';
 import { commandLineOrExit, failureText, InstrumentError, type CommandSpec, type FlagSpec } from '@crucible/instrument-kit';
 import { baselineFrom, compareRunReports, EXIT, mergeRunReports, processIo, readRunReports } from '@crucible/reporting';
 import { runCommand, runSettings } from './run-command.js';
-import { stressCommand, stressSettings } from './stress-command.js';
 import { workerCommand, workerSettings } from './segment-worker.js';
 import { collectCommand, collectSettings } from './collect-command.js';
 
@@ -132,6 +131,9 @@ async function main(argv: readonly string[]): Promise<number> {
       return mergeRunReports(await readRunReports(files), { outDir }, io);
     }
     case 'stress': {
+      // Loaded only here: the suite kit pulls in the testbed, pg and the checkers, which would
+      // slow every `crucible run`'s start (and shift when its first request goes out).
+      const { stressCommand, stressSettings } = await import('./stress-command.js');
       const settings = commandLineOrExit(rest, commands.stress, (values, positionals) => stressSettings(values, positionals));
       return stressCommand(settings, io);
     }

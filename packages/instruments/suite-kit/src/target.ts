@@ -53,7 +53,7 @@ export function connectTarget(file: string, apps: readonly string[], env: NodeJS
 export function absentDatabase(): Kysely<Database> {
   return new Proxy({} as Kysely<Database>, {
     get(_target, property) {
-      throw new InstrumentError('no_database', `${NO_DATABASE} (the step reads kit.db.${String(property)}; set DATABASE_URL to the target's database)`);
+      throw new InstrumentError('no_database', `${NO_DATABASE} (it reads kit.db.${String(property)}; set DATABASE_URL to the target's database)`);
     },
   });
 }
@@ -78,7 +78,9 @@ export async function withSql(kit: { readonly sql: Kysely<Database> | undefined 
 export function noDatabaseReport(step: string, err: unknown, startedAt: Date): ScenarioReport | undefined {
   if (!isInstrumentError(err, 'no_database')) return undefined;
   const durationS = (Date.now() - startedAt.getTime()) / 1000;
-  return checksScenario(step, { verdicts: [noDatabaseVerdict('sql-evidence', `— the step "${step}" needs SQL: ${err.message}`)], startedAt, durationS });
+  const why = err.message.startsWith(NO_DATABASE) ? err.message.slice(NO_DATABASE.length) : ` (${err.message})`;
+  const verdict: Verdict = { checker: 'sql-evidence', status: 'indeterminate', summary: `${NO_DATABASE}: the step "${step}" needs SQL${why}`, counts: {}, examples: [] };
+  return checksScenario(step, { verdicts: [verdict], startedAt, durationS });
 }
 
 /**
