@@ -7,7 +7,7 @@ import {
   updateTaskRequestSchema,
 } from '@crucible/contracts';
 import type { Task } from '@crucible/contracts';
-import { failpoint, idempotencyKeyOf, parseInput, scopeOf, type ServiceContext } from '@crucible/service-kit';
+import { failpoint, idempotencyKeyOf, parseInput, scopeOf, ServiceError, type ServiceContext } from '@crucible/service-kit';
 import { Router, type Request, type Response } from 'express';
 import type { TaskIdBlocks } from '../ids/id.blocks.js';
 import { dependencyUnavailable } from '../ids/id.client.js';
@@ -38,6 +38,9 @@ export function taskRoutes(ctx: ServiceContext, ids: TaskIdBlocks, refs: TaskRef
     await refs.validate(scope.projectId, authOf(req), body.refs ?? []);
     const numbers = { take: () => ids.take(scope.projectId, authOf(req)), giveBack: (n: number) => ids.giveBack(scope.projectId, n) };
     const created = await tasks.createTask(db, scope, body, numbers, idempotencyKeyOf(req));
+    // The planted unacknowledged commit (failpoint `tasks.create.commit-then-503`): the task is
+    // stored, yet the answer is a 503, as when a commit lands and its acknowledgement is lost.
+    if (failpoint('tasks.create.commit-then-503')) throw new ServiceError('database_unavailable', 'the database is unavailable; retry shortly');
     // A retry under the same Idempotency-Key gets the task its first attempt made, said so.
     if (created.replayed) res.setHeader('Idempotent-Replayed', 'true');
     res.status(201).json(await marked(req, res, created.task));

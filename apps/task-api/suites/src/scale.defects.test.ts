@@ -114,9 +114,21 @@ describe('killed replica', () => {
     expect(failedChecks(rows).some((f) => /lost_acknowledged_writes: value==0/.test(f))).toBe(true);
   }, 120_000);
 
+  it('retried generated-id creates whose commits were answered 503 make one task each under their Idempotency-Key; a replica that ignores the key (tasks.create.ignore-idempotency-key) fails duplicate_creates', async () => {
+    // 1 create in 4 is generated; at 30/s for 5 s about 37, each committed-then-503 at 30 %:
+    // none at all has probability 0.7^37 ≈ 2e-6. The 503 is retried, and the retry replays.
+    const lost = await run(killedReplica({ ...small, env: { CRUCIBLE_FAILPOINTS: 'tasks.create.commit-then-503=0.3' } }), ctx);
+    expect(lost.metrics['duplicate_creates']).toBe(0);
+    expect(failedChecks(lost.rows).filter((f) => /duplicate_creates|duplicate_ids|lost_acknowledged/.test(f))).toEqual([]);
+    const ignored = await run(killedReplica({ ...small, env: { CRUCIBLE_FAILPOINTS: 'tasks.create.commit-then-503=0.3,tasks.create.ignore-idempotency-key=1' } }), ctx);
+    expect(ignored.metrics['duplicate_creates']).toBeGreaterThan(0);
+    expect(failedChecks(ignored.rows).some((f) => /duplicate_creates: value==0/.test(f))).toBe(true);
+  }, 180_000);
+
   it('fails the error and take-over bounds behind an nginx without failover (no next upstream, no passive check)', async () => {
     // 7 s with the kill at 1 s: without failover, the dead replica takes a third of the requests to the end.
-    const { rows, metrics } = await run(killedReplica({ rate: 30, durationS: 7, killAtMs: 1000, balancer: { nextUpstream: 'off', maxFails: 0 } }), ctx);
+    // Generated-id creates are not retried here: what fails is what the balancer alone would have carried.
+    const { rows, metrics } = await run(killedReplica({ rate: 30, durationS: 7, killAtMs: 1000, retryGeneratedCreates: false, balancer: { nextUpstream: 'off', maxFails: 0 } }), ctx);
     const failures = failedChecks(rows);
     expect(failures.some((f) => /failed_operations_pct: value<2/.test(f)), failures.join('\n')).toBe(true);
     expect(failures.some((f) => /takeover_ms: value<5000/.test(f)), failures.join('\n')).toBe(true);

@@ -15,6 +15,7 @@ export const failpoints = {
   'tasks.create.ack-without-commit': 'POST /tasks answers 201 and rolls the transaction back (an acknowledged write is lost)',
   'tasks.create.wrong-project': "POST /tasks stores the task under another project's id (a cross-project write SQL can see)",
   'tasks.list.unscoped': "GET /tasks lists without the project filter (another project's rows in the answer)",
+  'tasks.create.commit-then-503': 'POST /tasks stores the task, then answers 503 as if the database had failed (a commit whose acknowledgement was lost: the client cannot know it landed, and retries)',
   'tasks.create.ignore-idempotency-key': 'POST /tasks neither looks up nor stores its Idempotency-Key (a retried create makes a second task)',
   'tasks.claim.without-lock': 'POST /tasks/claim selects the next pending task without FOR UPDATE SKIP LOCKED, then updates it (two claimers can get one task)',
   'tasks.next.per-project-cost': 'GET /tasks/next spends time proportional to the number of projects active in the last second (latency degrades with more projects)',

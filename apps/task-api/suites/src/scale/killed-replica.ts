@@ -23,12 +23,14 @@ export interface KilledReplicaPlan {
   readonly killAtMs?: number;
   /** Environment of the step's three replicas (a planted-defect test arms failpoints here). */
   readonly env?: Record<string, string>;
+  /** Retry generated-id creates under their key (default true); a planted-defect test of the balancer turns it off, so only the balancer's failover is left. */
+  readonly retryGeneratedCreates?: boolean;
   /** Balancer options: only a planted-defect test sets them (e.g. `nextUpstream: 'off'`). */
   readonly balancer?: Partial<StartNginxOptions>;
 }
 
 /** What the error bound and the take-over bound are, declared beside the thresholds that read them. */
-export const killedReplicaThresholds = ['failed_operations_pct: value<2', 'takeover_ms: value<5000', 'served_after_kill: value>0', 'lost_acknowledged_writes: value==0', 'duplicate_ids: value==0'];
+export const killedReplicaThresholds = ['failed_operations_pct: value<2', 'takeover_ms: value<5000', 'served_after_kill: value>0', 'lost_acknowledged_writes: value==0', 'duplicate_ids: value==0', 'duplicate_creates: value==0'];
 
 type Op = { kind: 'own'; write: TaskWrite; attempts: number } | { kind: 'generated'; op: DependencyOp } | { kind: 'read'; call: HttpCall };
 
@@ -54,15 +56,33 @@ async function createRetried(http: Http, auth: Record<string, string>, task: Ret
   }
 }
 
+/**
+ * A create whose id the ID service generates, under an `Idempotency-Key` of its own, retried
+ * like {@link createRetried}: a retry after an attempt that landed (its answer lost with the
+ * replica) gets that attempt's task (`Idempotent-Replayed`), never a second one.
+ */
+async function createGeneratedRetried(http: Http, auth: Record<string, string>, title: string, key: string, retry: boolean): Promise<DependencyOp> {
+  const t0 = now();
+  for (let n = 0; ; n++) {
+    const call = await send(http, { method: 'POST', path: '/tasks', headers: { ...auth, 'idempotency-key': key }, body: { title } }, (s) => s === 201);
+    const taskId = call.status === 201 ? (call.body as { task_id?: string } | undefined)?.task_id : undefined;
+    const retryable = call.status === undefined || call.status === 502 || call.status === 503;
+    const pause = retryPause(call, n);
+    if (!retry || !retryable || now() - t0 + pause > retryDeadlineMs) return { kind: 'generated', call, title, ...(taskId === undefined ? {} : { taskId }) };
+    await new Promise((r) => setTimeout(r, pause));
+  }
+}
+
 const failed = (op: Op) => (op.kind === 'own' ? op.write.outcome !== 'ok' : op.kind === 'generated' ? !op.op.call.ok : !op.call.ok);
 
 /**
  * Three fresh task-api replicas behind a balancer of their own; at `killAtMs` one is
  * SIGKILLed. The load, at a constant rate: 2 in 4 creates with the client's own id
- * (retried, {@link createRetried}), 1 in 4 creates whose id the ID service generates (one
- * attempt: without a key a retry could create a second task), 1 in 4 `GET /tasks`.
+ * (retried, {@link createRetried}), 1 in 4 creates whose id the ID service generates (under
+ * an `Idempotency-Key`, retried, {@link createGeneratedRetried}), 1 in 4 `GET /tasks`.
  * Verdicts: `task-writes` (every acknowledged own-id create stored as sent), and
  * `task-id-reconciliation` (no generated id answered twice, each issued by the ID service);
+ * `duplicate_creates` counts keyed creates stored more than once (a retry that made a second task);
  * thresholds {@link killedReplicaThresholds}; the row's evidence is the per-second timeline
  * of which upstream answered (nginx's access log).
  */
@@ -98,9 +118,7 @@ export function killedReplica(plan: KilledReplicaPlan = {}): SuiteStep<ScaleCont
               if (slot === 3) return { kind: 'read', call: await send(it.http, { path: '/tasks?limit=20', headers: auth }) };
               if (slot === 2) {
                 const title = `generated ${it.iteration} of ${project}`;
-                const call = await send(it.http, { method: 'POST', path: '/tasks', headers: auth, body: { title } }, (s) => s === 201);
-                const taskId = call.status === 201 ? (call.body as { task_id?: string } | undefined)?.task_id : undefined;
-                return { kind: 'generated', op: { kind: 'generated', call, title, ...(taskId === undefined ? {} : { taskId }) } };
+                return { kind: 'generated', op: await createGeneratedRetried(it.http, auth, title, `${project}-gen-${it.iteration}`, plan.retryGeneratedCreates ?? true) };
               }
               return { kind: 'own', ...(await createRetried(it.http, auth, taskFor(`${project}-own`, it.iteration, 100))) };
             },
@@ -114,6 +132,10 @@ export function killedReplica(plan: KilledReplicaPlan = {}): SuiteStep<ScaleCont
         const own = ops.flatMap((o) => (o.kind === 'own' ? [o.write] : []));
         const writes = checkTaskWrites(own, rows.filter((r) => r.task_id.startsWith(`${project}-own-`)));
         const ids = await reconcileTaskIds(kit.db, project, ops.flatMap((o) => (o.kind === 'generated' ? [o.op] : [])));
+        // Each keyed create's title is its own: a title stored twice is a retry that made a second task.
+        const stored = new Map<string, number>();
+        for (const r of rows) if (r.title.startsWith('generated ')) stored.set(r.title, (stored.get(r.title) ?? 0) + 1);
+        const duplicateCreates = [...stored.values()].filter((n) => n > 1).length;
         // The access log is flushed once a second.
         await new Promise((r) => setTimeout(r, 1200));
         const timeline = failoverTimeline(await lb.accessLog(), lb.upstreams, victim.url, killedAt);
@@ -125,6 +147,7 @@ export function killedReplica(plan: KilledReplicaPlan = {}): SuiteStep<ScaleCont
           retried_creates: ops.filter((o) => o.kind === 'own' && o.attempts > 1).length,
           lost_acknowledged_writes: writes.counts['lost_acknowledged'] ?? 0,
           duplicate_ids: ids.counts['duplicated'] ?? 0,
+          duplicate_creates: duplicateCreates,
           ...timeline.metrics,
         });
         const verdicts: Verdict[] = [writes, ids];
