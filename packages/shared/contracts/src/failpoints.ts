@@ -24,6 +24,7 @@ export const failpoints = {
   'db.slow-recovery': 'after a database error the service refuses every request with 503 for 15 s (recovery is slow)',
   'gateway.deliver.drop': 'the gateway drops an event on its way to a subscriber (delivery)',
   'gateway.deliver.reorder': 'the gateway swaps an event with the next one on its way to a subscriber (ordering)',
+  'gateway.streams.skip-entry': "a gateway replica's Redis Streams reader skips an entry of a run's stream (a message published on another replica never reaches this one's subscribers)",
   'db.pool.leak': 'a connection is sometimes not given back to the pool after use (a release skipped on one code path): leaked connections stay in use until the pool serves nobody',
   'db.acquire.no-timeout': 'waiting for a pooled connection has no deadline (the acquire timeout is not applied to that wait): behind a stuck pool the request hangs instead of a 503',
   'errors.no-retry-after': 'a 503 (database unavailable, pool exhausted) is answered without its Retry-After header',
