@@ -27,6 +27,7 @@ export {
 } from './evidence/rows.js';
 export { storedRefsFromDb, type StoredRefEvidence } from './evidence/refs.js';
 export { bumpSequence, type SequenceScope } from './sequences.js';
+export { hashProjects, routesToOneShard, shardingPlan, simulateShards, type RoutingCheck, type ShardSimulation } from './sharding.js';
 export {
   listRunsQuery,
   runQuery,
