@@ -42,12 +42,14 @@ async function distributed(n: number, baseUrl: string, extra: string[] = []): Pr
 const requestsOf = (r: RunReport) => Object.fromEntries(r.scenarios.map((s) => [s.name, s.requests]));
 
 describe('distributed run: crucible worker as Indexed Job pods, crucible collect', { timeout: 240_000 }, () => {
-  it('1 and 4 workers at a fixed rate give the same request counts and close percentiles; the segments start together', async () => {
+  it('1, 2 and 4 workers at a fixed rate give the same request counts and close percentiles; the segments start together', async () => {
     // Every GET /items waits 8 ms: the latency is the server's, not noise, in both runs.
     await using server = await startItemsServer({ delayMs: 8 });
     const one = await distributed(1, server.url);
+    const two = await distributed(2, server.url);
     const four = await distributed(4, server.url);
-    for (const w of [...one.workers, ...four.workers]) expect(w.code, w.stderr).toBe(0);
+    for (const w of [...one.workers, ...two.workers, ...four.workers]) expect(w.code, w.stderr).toBe(0);
+    expect(requestsOf(two.report)).toEqual(requestsOf(one.report));
     expect([0, 4], one.collect.stderr).toContain(one.collect.code);
     expect([0, 4], four.collect.stderr).toContain(four.collect.code);
     // Open model, 40/s and 20/s for 3 s: the same arrivals, split four ways or not.
@@ -55,7 +57,7 @@ describe('distributed run: crucible worker as Indexed Job pods, crucible collect
     expect(requestsOf(one.report)).toEqual({ 'list items': 120, 'create item': 60 });
     const p50 = (r: RunReport) => r.scenarios.find((s) => s.name === 'list items')?.latency_ms?.p50 ?? 0;
     expect(p50(one.report)).toBeGreaterThanOrEqual(8);
-    expect(Math.abs(p50(four.report) - p50(one.report))).toBeLessThan(0.25 * p50(one.report));
+    for (const r of [two.report, four.report]) expect(Math.abs(p50(r) - p50(one.report))).toBeLessThan(0.25 * p50(one.report));
     // Thresholds judged once, on the merged result (not per segment): one row each.
     expect(four.report.scenarios.find((s) => s.name === 'list items')?.thresholds.map((t) => t.expression)).toEqual(['p(99)<500', 'empty_page: count==0', 'errors: rate<0.01', 'checks: rate>0.99']);
     expect(four.report.scenarios[0]?.segment).toBe('0:1');
@@ -63,7 +65,7 @@ describe('distributed run: crucible worker as Indexed Job pods, crucible collect
     const starts = new Set<number>();
     for (const f of (await readdir(four.results)).filter((n) => n.startsWith('segment-'))) starts.add((JSON.parse(await readFile(path.join(four.results, f), 'utf8')) as { startAt: number }).startAt);
     expect(starts.size).toBe(1);
-    expect(server.total()).toBe(2 * (120 + 60));
+    expect(server.total()).toBe(3 * (120 + 60));
   });
 
   it('a worker that never arrived, or failed, fails the run and is named', async () => {
