@@ -104,6 +104,25 @@ export class ChannelRegistry {
     return channel;
   }
 
+  /** Runs someone here subscribes to, with the last sequence each channel holds (what a stream reader resumes from). */
+  *watched(): Generator<{ readonly runId: string; readonly lastSeq: number }> {
+    for (const map of [this.#channels, this.#pending]) {
+      for (const c of map.values()) if (c.subscribers.size > 0) yield { runId: c.runId, lastSeq: c.lastSeq };
+    }
+  }
+
+  /**
+   * A message of run `runId` read from its shared stream: it takes the channel's slot as a
+   * publish does, and is delivered unless the channel already has `seq` (published here, or
+   * read before). A jump past the channel's last sequence reaches its subscribers as a gap.
+   */
+  ingest(runId: string, seq: number, data: string, ends: boolean): void {
+    const channel = this.channel(runId);
+    if (seq <= channel.lastSeq) return;
+    channel.reserved = Math.max(channel.reserved, seq);
+    this.publish(channel, seq, data, ends);
+  }
+
   #evictOne(): void {
     let idle: Channel | undefined;
     let oldest: Channel | undefined;

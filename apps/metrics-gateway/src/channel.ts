@@ -92,6 +92,13 @@ export class Channel {
   project: string | undefined;
   /** Subscriptions by connection id. */
   readonly subscribers = new Map<number, Subscription>();
+  /**
+   * With Redis Streams: the highest sequence this replica has asked the stream for (a publish
+   * in flight), so the next publish asks for a later one.
+   */
+  reserved = 0;
+  /** With Redis Streams: the publishes in flight, settled in the order they arrived. */
+  appending: Promise<void> = Promise.resolve();
 
   constructor(
     readonly runId: string,

@@ -33,6 +33,9 @@ const envSchema = z.object({
   GATEWAY_HISTORY_PARTITIONS_AHEAD: envInt('GATEWAY_HISTORY_PARTITIONS_AHEAD', 0, 120).default(3),
   GATEWAY_HISTORY_MAINTAIN_MS: envInt('GATEWAY_HISTORY_MAINTAIN_MS', 1000, 604_800_000).default(21_600_000),
   API_KEY_CACHE_TTL_MS: envInt('API_KEY_CACHE_TTL_MS', 0, 3_600_000).default(5000),
+  REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'REDIS_URL must be a redis:// (or rediss://) URL' }).optional(),
+  REDIS_KEY_PREFIX: z.string().max(200).default('crucible:metrics-gateway:'),
+  REDIS_TIMEOUT_MS: envInt('REDIS_TIMEOUT_MS', 1, 10_000).default(250),
 });
 
 /** Everything the metrics gateway reads from its environment, read once and frozen. */
@@ -77,6 +80,25 @@ export interface GatewayConfig {
   readonly store: StoreConfig | undefined;
   /** How long a verified project API key is trusted without asking the database again. */
   readonly apiKeyCacheTtlMs: number;
+  /**
+   * The Redis whose Streams the replicas share run channels through (`REDIS_URL`); absent,
+   * every channel lives in this process alone, as with a single gateway.
+   */
+  readonly streams: StreamsConfig | undefined;
+}
+
+/** How the gateway shares its run channels with other replicas through Redis Streams. */
+export interface StreamsConfig {
+  readonly url: string;
+  /** Prepended to every stream key (`REDIS_KEY_PREFIX`): the replicas of one deployment share it. */
+  readonly keyPrefix: string;
+  /**
+   * Longest a publish waits for Redis (`REDIS_TIMEOUT_MS`) before it is delivered from this
+   * replica alone: a stuck Redis delays a publisher by this much, never more.
+   */
+  readonly timeoutMs: number;
+  /** Entries a run's stream keeps, about (`XADD MAXLEN ~`): the channel history size. */
+  readonly maxLen: number;
 }
 
 /** Where and how the gateway writes its run history. */
@@ -142,5 +164,8 @@ export function loadGatewayConfig(env: Env = process.env, service = 'metrics-gat
         })
       : undefined,
     apiKeyCacheTtlMs: e.API_KEY_CACHE_TTL_MS,
+    streams: e.REDIS_URL
+      ? Object.freeze({ url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX, timeoutMs: e.REDIS_TIMEOUT_MS, maxLen: e.GATEWAY_HISTORY_SIZE })
+      : undefined,
   });
 }

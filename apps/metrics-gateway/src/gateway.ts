@@ -77,6 +77,7 @@ export function createGateway(config: GatewayConfig, options: { logger?: Logger 
   const store = db && config.store ? new HistoryStore(db, config.store, logger) : undefined;
   const verifier = db ? new ApiKeyVerifier(db, { ttlMs: config.apiKeyCacheTtlMs }) : undefined;
   const hub = new Hub(config, logger, metrics, store);
+  hub.streams?.register(metrics.registry);
   const started = performance.now();
   let closing = false;
 
@@ -99,7 +100,8 @@ export function createGateway(config: GatewayConfig, options: { logger?: Logger 
       heartbeat_terminations: s.heartbeatTerminations,
     };
     if (closing) res.setHeader('Retry-After', '1');
-    res.status(closing ? 503 : 200).json({ ...body, history: store ? store.stats() : null });
+    // `streams`: the Redis the replicas share run channels through (null: this process alone).
+    res.status(closing ? 503 : 200).json({ ...body, history: store ? store.stats() : null, streams: hub.streams ? hub.streams.stats() : null });
   });
 
   app.get('/metrics', async (req, res) => {
@@ -199,7 +201,7 @@ export function createGateway(config: GatewayConfig, options: { logger?: Logger 
       const all = hub.closeAll(CloseCode.goingAway, 'gateway shutting down', config.shutdownTimeoutMs);
       await all.done;
       const sockets = all.count;
-      hub.stop();
+      await hub.stop();
       // Every socket is closed: nothing more arrives, so what is buffered is all there is to write.
       await store?.close(config.shutdownTimeoutMs);
       await db?.destroy();

@@ -2,11 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { gatewayClientMessageSchema, type GatewayPublish, type GatewayRun, type GatewayServerMessage } from '@crucible/contracts';
 import type { Logger } from 'pino';
 import { WebSocket, type RawData } from 'ws';
+import type { Channel } from './channel.js';
 import { ChannelRegistry } from './channel-registry.js';
 import type { GatewayConfig } from './config.js';
 import { Connection, WriteBatcher } from './connection.js';
 import type { GatewayMetrics, HubStats } from './gateway.metrics.js';
 import type { HistoryStore } from './history/history.store.js';
+import { RunStreams, type Appended } from './streams/run-streams.js';
+import { withSeq } from './streams/stream-entry.js';
 
 /** Close codes the gateway uses. */
 export const CloseCode = {
@@ -36,6 +39,8 @@ export class Hub {
   readonly #store: HistoryStore | undefined;
   readonly #clients = new Map<number, Connection>();
   readonly #channels: ChannelRegistry;
+  /** The run channels shared with other replicas (`REDIS_URL`); undefined = this process alone. */
+  readonly streams: RunStreams | undefined;
   readonly #batcher = new WriteBatcher();
   readonly #counts = { ingested: 0, rejected: 0, heartbeatTerminations: 0 };
   #nextId = 1;
@@ -47,6 +52,10 @@ export class Hub {
     this.#metrics = metrics;
     this.#store = store;
     this.#channels = new ChannelRegistry(config, logger);
+    const channels = this.#channels;
+    this.streams = config.streams
+      ? new RunStreams(config.streams, { watched: () => channels.watched(), ingest: (run, seq, data, ends) => channels.ingest(run, seq, data, ends) }, logger)
+      : undefined;
     this.#heartbeat = setInterval(() => this.#beat(), config.heartbeatMs);
     this.#heartbeat.unref();
   }
@@ -116,10 +125,11 @@ export class Hub {
     return { count: clients.length, done };
   }
 
-  /** Stops the timers; call after {@link closeAll}. */
-  stop(): void {
+  /** Stops the timers and the stream reader; call after {@link closeAll}. */
+  async stop(): Promise<void> {
     clearInterval(this.#heartbeat);
     this.#channels.stop();
+    await this.streams?.close();
   }
 
   #beat(): void {
@@ -189,7 +199,8 @@ export class Hub {
       return this.#reject(client, 'validation_failed', `summary.run_id: must equal run_id (${msg.run_id})`);
     }
     const channel = this.#channels.channel(msg.run_id);
-    if (msg.seq !== undefined && msg.seq <= channel.lastSeq) {
+    const known = Math.max(channel.lastSeq, channel.reserved);
+    if (msg.seq !== undefined && msg.seq <= known) {
       // A publisher replaying after a reconnect: already have it, do not deliver twice.
       this.#send(client, { type: 'ack', run_id: msg.run_id, seq: msg.seq, duplicate: true });
       return;
@@ -212,11 +223,51 @@ export class Hub {
         retry_after_ms: 1000,
       });
     }
+    if (this.streams) return this.#append(this.streams, client, channel, msg, known);
     const seq = msg.seq ?? channel.lastSeq + 1;
     this.#counts.ingested++;
     this.#metrics?.ingested.inc({ type: msg.type });
     this.#channels.publish(channel, seq, JSON.stringify({ ...msg, seq }), msg.type === 'run_end');
     if (msg.seq !== undefined) this.#send(client, { type: 'ack', run_id: msg.run_id, seq, duplicate: false });
+  }
+
+  /**
+   * A publish with Redis Streams: appended to the run's stream (which picks the sequence), then
+   * delivered here at once when it follows what this channel holds; otherwise the stream reader
+   * delivers it after the entries before it. Publishes to a channel settle in arrival order.
+   */
+  #append(streams: RunStreams, client: Connection, channel: Channel, msg: GatewayPublish, known: number): void {
+    const { seq: own, ...rest } = msg;
+    const body = JSON.stringify(rest);
+    const want = own ?? known + 1;
+    channel.reserved = Math.max(channel.reserved, want);
+    const appended = streams.append(msg.run_id, want, own !== undefined, body, msg.type);
+    channel.appending = channel.appending
+      .then(() => appended)
+      .then((r) => this.#appended(client, msg, body, r))
+      .catch((err: unknown) => this.#logger.error({ err, run_id: msg.run_id }, 'delivering an appended publish failed'));
+  }
+
+  #appended(client: Connection, msg: GatewayPublish, body: string, r: Appended): void {
+    if (r.kind === 'duplicate') {
+      if (msg.seq !== undefined) this.#send(client, { type: 'ack', run_id: msg.run_id, seq: msg.seq, duplicate: true });
+      return;
+    }
+    // The channel again: it may have lost its slot while the append was in flight.
+    const channel = this.#channels.channel(msg.run_id);
+    this.#counts.ingested++;
+    this.#metrics?.ingested.inc({ type: msg.type });
+    const ends = msg.type === 'run_end';
+    if (r.kind === 'streamed') {
+      channel.reserved = Math.max(channel.reserved, r.seq);
+      if (r.seq === channel.lastSeq + 1) this.#channels.publish(channel, r.seq, withSeq(body, r.seq), ends);
+    } else {
+      // Redis is unavailable: this replica's subscribers get it now; other replicas' see a gap later.
+      const seq = Math.max(r.seq, channel.lastSeq + 1);
+      channel.reserved = Math.max(channel.reserved, seq);
+      this.#channels.publish(channel, seq, withSeq(body, seq), ends);
+    }
+    if (msg.seq !== undefined) this.#send(client, { type: 'ack', run_id: msg.run_id, seq: msg.seq, duplicate: false });
   }
 
   #subscribe(client: Connection, runId: string, since: number): void {
@@ -228,5 +279,6 @@ export class Hub {
       return this.#reject(client, 'validation_failed', `run_id: ${who} may watch at most ${limit} runs`);
     }
     this.#channels.subscribe(client, this.#channels.watch(runId), since);
+    this.streams?.watch(runId);
   }
 }
