@@ -70,8 +70,8 @@ describe('pg_stat_activity probe', () => {
 });
 
 describe('project-count curve', () => {
-  // 1 and 20 projects behind an nginx in front of one replica, 3 interleaved rounds of 2 s at 40/s (a starved round measured once more).
-  const curve = (rounds = 3) => projectCurve({ rate: 40, counts: [1, 20], sides: ['one'], rounds, duration: '2s', warmup: '300ms', retries: 1 });
+  // 1 and 20 projects behind an nginx in front of one replica, 3 interleaved rounds of 2 s at 40/s (a starved round measured up to twice more).
+  const curve = (rounds = 3) => projectCurve({ rate: 40, counts: [1, 20], sides: ['one'], rounds, duration: '2s', warmup: '300ms', retries: 2 });
 
   it('on the clean replica: every point correct (isolation, ids, claims), p99 growth not failed, the figures reported', async () => {
     const { rows, v } = await withReplica({}, (r) => run(curve(), contextOn(r)));
@@ -91,7 +91,8 @@ describe('project-count curve', () => {
   }, 180_000);
 
   it('fails project-curve-p99 naming the p99 when GET /tasks/next costs time per active project (tasks.next.per-project-cost)', async () => {
-    const { v } = await withReplica({ CRUCIBLE_FAILPOINTS: 'tasks.next.per-project-cost=1' }, (r) => run(curve(), contextOn(r)));
+    // Four rounds: a round whose generator stays starved on the busy shared machine is left out, and three must remain.
+    const { v } = await withReplica({ CRUCIBLE_FAILPOINTS: 'tasks.next.per-project-cost=1' }, (r) => run(curve(4), contextOn(r)));
     const p99 = v('project-curve-p99')[0];
     expect(p99?.status, p99?.summary).toBe('fail');
     expect(p99?.summary).toMatch(/^one_replica fail: p99 of the mix per second \(ms, median second\), 1 vs 20 projects, 1 replica: .* past the 10\.0% bound/);
