@@ -154,9 +154,9 @@ describe('crucible (the command, as a process)', { timeout: 180_000 }, () => {
 
   it('abortOnFail stops a run whose service went away: aborted within seconds of the outage, named in the report, exit 1; a healthy run is not aborted', async () => {
     const MIXED = 'examples/mixed-endpoints.ts';
-    // Everything answers 503 from 2 s on: the 2 s window is past 50 % errors by ~3.5 s, and
-    // the rule is judged every second, so the 20 s schedule stops within ~5 s.
-    await using gone = await startItemsServer({ failAfterMs: 2000 });
+    // Everything answers 503 after the first 60 requests (2 s at 30/s): the 2 s window is at or
+    // past 50 % errors by 3–4 s, and the rule is judged every second, so the 20 s schedule stops within ~5 s.
+    await using gone = await startItemsServer({ failAfterRequests: 60 });
     const out = await mkdtemp(path.join(os.tmpdir(), 'crucible-abort-'));
     const t0 = Date.now();
     const r = await crucible(['run', MIXED, '--base-url', gone.url, '--env', 'DURATION=20s', '--out', out]);

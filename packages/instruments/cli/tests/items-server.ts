@@ -9,8 +9,8 @@ export interface ItemsServerDefects {
   readonly emptyEvery?: number;
   /** Every `GET /items` answers this much later (a slower release, for a regression). */
   readonly delayMs?: number;
-  /** From this many ms after it started, every request answers 503 (the service went away mid-run). */
-  readonly failAfterMs?: number;
+  /** After this many requests, every request answers 503 (the service went away mid-run; counted, not timed, so a slow start of the client changes nothing). */
+  readonly failAfterRequests?: number;
 }
 
 /** A real HTTP server the examples run against, counting every request it answered. */
@@ -29,16 +29,17 @@ export async function startItemsServer(defects: ItemsServerDefects = {}): Promis
   const items: Array<{ id: number; name: string }> = [{ id: 1, name: 'first' }];
   const counts = new Map<string, number>();
   let lists = 0;
-  const startedAt = Date.now();
+  let received = 0;
   const server: Server = createServer((req, res) => {
     const route = `${req.method} ${(req.url ?? '').split('?')[0]}`;
     counts.set(route, (counts.get(route) ?? 0) + 1);
+    received += 1;
     const send = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
     if (req.headers.authorization !== 'Bearer dev-token') return send(401, { error: 'unauthorized' });
-    if (defects.failAfterMs !== undefined && Date.now() - startedAt >= defects.failAfterMs) return send(503, { error: 'planted outage' });
+    if (defects.failAfterRequests !== undefined && received > defects.failAfterRequests) return send(503, { error: 'planted outage' });
     if (route === 'GET /items') {
       lists += 1;
       if (defects.failEvery && lists % defects.failEvery === 0) return send(500, { error: 'planted failure' });
