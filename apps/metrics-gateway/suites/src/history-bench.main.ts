@@ -35,7 +35,7 @@ const log = (line: string) => process.stderr.write(`[history-bench] ${line}\n`);
 
 await using server = await startPostgres({ url: process.env['DATABASE_URL'], settings: { shared_buffers: '512MB', max_wal_size: '4GB', checkpoint_timeout: '30min' } });
 await using database = await createDatabase(server, await ensureTemplate(server), 'history_bench');
-const db = createDb(createPool({ connectionString: database.url, max: 1 }));
+const db = createDb(createPool({ connectionString: database.url, max: 1, statementTimeoutMs: 3_600_000, queryTimeoutMs: 3_600_000 }));
 try {
   log(`seeding ${shape.points.toLocaleString('en')} points (${shape.projects} projects, ${shape.scenarios} endpoints × ${shape.seconds} s a run, ${shape.months} months) on ${server.kind} PostgreSQL`);
   const seeded = await seedHistory(db, shape, 'bench', log);

@@ -17,7 +17,7 @@ describe('run history dashboard benchmark (small scale, real PostgreSQL)', () =>
   let targets: Awaited<ReturnType<typeof benchTargets>>;
   beforeAll(async () => {
     const database = await testDatabase();
-    db = createDb(createPool({ connectionString: database.url, max: 1 }));
+    db = createDb(createPool({ connectionString: database.url, max: 1, statementTimeoutMs: 3_600_000, queryTimeoutMs: 3_600_000 }));
     const seeded = await seedHistory(db, shape);
     expect(seeded.points).toBe(100_000);
     targets = await benchTargets(db, seeded.projects, endpoints[0]);

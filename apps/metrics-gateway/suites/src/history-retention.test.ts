@@ -62,7 +62,7 @@ describe('run history partitions and retention (real PostgreSQL)', () => {
       const { rows: placed } = await sql<{ part: string; n: string }>`select tableoid::regclass::text as part, count(*) as n from gateway_points where run_id = 'future' group by 1`.execute(db);
       expect(placed).toEqual([{ part: `gateway_points_parts.${monthName(monthsFromNow(30))}`, n: '3' }]);
 
-      await expect(sql`select * from gateway_points_maintain(3, 0)`.execute(db)).rejects.toThrow(/retain_months must be >= 1/);
+      await expect(sql`select * from gateway_points_maintain(3, 0)`.execute(db)).rejects.toThrow(/retain_months >= 1/);
     } finally {
       await db.destroy();
     }

@@ -38,7 +38,8 @@ export const seedProjects = (n: number, prefix = 'bench') => Array.from({ length
  * summary per scenario of each run, and `seconds` points per scenario, with an error burst
  * in about one run-scenario in fifty and a slow p99 drift, so trends and breakdowns have
  * something to show. Ends with VACUUM ANALYZE, as a long-lived table would be, so the
- * planner has statistics and index-only scans have a visibility map.
+ * planner has statistics and index-only scans have a visibility map. On 10M points a
+ * statement takes minutes: `db`'s pool needs statement and query timeouts that long.
  *
  * @example
  * await seedHistory(db, { projects: 40, scenarios: 4, seconds: 120, months: 6, points: 10_000_000 });
@@ -82,6 +83,8 @@ export async function seedHistory(db: Kysely<Database>, shape: SeedShape, prefix
           'HISTFAKE' || md5(r.run_id || sc || t), '{"dropped":0,"active":10,"target_rps":100}'::jsonb
         from gateway_runs r cross join lateral unnest(${names}::text[]) with ordinality as s(sc, k) cross join generate_series(1, ${shape.seconds}) t
         where r.project_id = ${project}`.execute(c);
+      // The connection goes back to the pool as it came (the benchmark reads on it).
+      await sql`reset all`.execute(c);
     });
     if (pi % 5 === 4 || pi === projects.length - 1) {
       const s = (performance.now() - started) / 1000;
