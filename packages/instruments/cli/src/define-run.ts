@@ -1,4 +1,5 @@
-import type { Duration, IterationContext, MetricDeclarations, ScenarioDefinition } from '@crucible/load-engine';
+import type { Verdict } from '@crucible/contracts';
+import type { Duration, IterationContext, IterationOutcome, MetricDeclarations, ScenarioDefinition } from '@crucible/load-engine';
 
 /**
  * The shape of a scenario file: `export default defineRun({ scenarios, thresholds })`. Types
@@ -56,6 +57,14 @@ export interface ScenarioSpec<D extends MetricDeclarations = MetricDeclarations>
   readonly isSuccess?: (result: any) => boolean;
   // NoInfer: the declared `metrics` decide which names a threshold may use, not the other way round.
   readonly thresholds?: NoInfer<Thresholds<BuiltinMetric | (keyof D & string)>>;
+  /**
+   * Correctness after the run: receives every iteration's outcome (what `request` returned,
+   * whether it succeeded) and returns verdicts — e.g. `checkIds` of `@crucible/cli` on the ids
+   * a user's own endpoint handed out. A failed verdict fails the run (exit 1), an
+   * `indeterminate` one makes it inconclusive (exit 4). Setting it keeps every outcome.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly verify?: (outcomes: readonly IterationOutcome<any>[]) => Verdict | readonly Verdict[] | Promise<Verdict | readonly Verdict[]>;
 }
 
 /** What a scenario file defines. */

@@ -37,3 +37,5 @@ export {
   type MetricKind,
   type Stage,
 } from '@crucible/load-engine';
+// The correctness checkers a scenario's `verify` uses on a user's own service (e.g. ids from its id endpoint).
+export { checkIds, classifyOutcome, type IdOperation, type OpOutcome } from '@crucible/checkers';

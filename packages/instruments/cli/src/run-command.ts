@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InstrumentError, wholeArg } from '@crucible/instrument-kit';
-import { prometheusSink, run, runParallel, type RunResult, type Sink } from '@crucible/load-engine';
+import { attach, prometheusSink, run, runParallel, scenarioResult, type RunResult, type Sink } from '@crucible/load-engine';
+import type { RunDefinition, ScenarioSpec } from './define-run.js';
 import { baselineFrom, buildReport, compareWithBaseline, crashReport, EXIT, exitCodeFor, renderConsole, withComparison, writeReports, type CommandIo } from '@crucible/reporting';
 import { progressSink } from './progress.js';
 import { buildScenarios, loadRunFile, parseExtraThresholds } from './scenarios.js';
@@ -67,6 +68,16 @@ function prometheusAddress(raw: string): { host: string; port: number } {
   return { host: m[1] ?? '127.0.0.1', port: wholeArg('--prometheus', m[2], 0, 65_535) };
 }
 
+/** Each scenario's `verify` verdicts, attached to its result (outcomes of every segment, merged). */
+async function verified(definition: RunDefinition, result: RunResult): Promise<RunResult> {
+  for (const [name, spec] of Object.entries(definition.scenarios ?? {}) as Array<[string, ScenarioSpec]>) {
+    if (!spec.verify) continue;
+    const verdicts = [await spec.verify(scenarioResult(result, name).outcomes)].flat();
+    attach(result, name, { verdicts });
+  }
+  return result;
+}
+
 const WORKER_MODULE = fileURLToPath(new URL(`./worker-scenarios.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url));
 
 /**
@@ -103,6 +114,7 @@ export async function runCommand(settings: RunSettings, io: CommandIo, progress:
       const params: WorkerParams = { file: settings.file, thresholds: settings.thresholds, env: settings.env };
       result = await runParallel({ module: WORKER_MODULE, params, workers: settings.workers, mode: 'process', sinks, ...(baseUrl ? { baseUrl } : {}), ...(definition.sequential ? { sequential: true } : {}) });
     }
+    result = await verified(definition, result);
     report = buildReport(result, meta);
   } catch (error) {
     io.err(`crucible run crashed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

@@ -39,6 +39,7 @@ const SCENARIO_KEYS: ReadonlySet<string> = new Set([
   'gracefulStop',
   'breakdownBy',
   'keepResponses',
+  'verify',
 ]);
 
 function refuse(message: string): InstrumentError<'invalid_scenario'> {
@@ -110,7 +111,9 @@ export function buildScenarios(definition: RunDefinition, extra: readonly string
     // abortOnFail travels with its expression: the engine judges it while the scenario runs.
     const thresholds = [...ownRules, ...inherited].map((r) => (r.abortOnFail ? { threshold: r.expression, abortOnFail: true, delayAbortEval: r.delayAbortEvalMs } : r.expression));
     // The engine's scenario() checks the rest (executor, durations, metric kinds) and throws naming the scenario.
-    return scenario({ ...(spec as Omit<ScenarioSpec, 'thresholds'>), name, thresholds });
+    const { verify, ...rest } = spec as Omit<ScenarioSpec, 'thresholds'>;
+    // A verify hook reads every outcome: keep them (unless the file says otherwise).
+    return scenario({ ...rest, ...(verify && rest.keepResponses === undefined ? { keepResponses: true } : {}), name, thresholds });
   });
 }
 
