@@ -21,14 +21,21 @@ export async function startIdsServer(options: { readonly racy?: boolean } = {}):
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
       const send = (status: number, value: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value));
-      if (req.method !== 'POST' || req.url !== '/ids') return send(404, { error: 'not found' });
+      if (req.method !== 'POST' || req.url !== '/ids') {
+        send(404, { error: 'not found' });
+        return;
+      }
       const count = Number((JSON.parse(body || '{}') as { count?: unknown }).count ?? 1);
-      if (!Number.isInteger(count) || count < 1 || count > 100) return send(400, { error: 'count: 1-100' });
+      if (!Number.isInteger(count) || count < 1 || count > 100) {
+        send(400, { error: 'count: 1-100' });
+        return;
+      }
       if (!options.racy) {
         const first = next;
         next += count;
         issued += count;
-        return send(200, { first, last: first + count - 1 });
+        send(200, { first, last: first + count - 1 });
+        return;
       }
       const first = next;
       setTimeout(() => {
