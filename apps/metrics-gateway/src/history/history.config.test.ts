@@ -20,7 +20,8 @@ describe('the gateway without a database', () => {
 
   it('reads the store settings only with DATABASE_URL, and names a malformed one', () => {
     const config = loadGatewayConfig({ CRUCIBLE_ADMIN_TOKEN: token, DATABASE_URL: 'postgres://u:p@127.0.0.1:5432/db', GATEWAY_STORE_BUFFER_ROWS: '500' });
-    expect(config.store).toEqual({ databaseUrl: 'postgres://u:p@127.0.0.1:5432/db', poolMax: 4, statementTimeoutMs: 5000, startupTimeoutMs: 5000, flushMs: 250, batchRows: 1000, bufferRows: 500 });
+    expect(config.store).toEqual({ databaseUrl: 'postgres://u:p@127.0.0.1:5432/db', poolMax: 4, statementTimeoutMs: 5000, startupTimeoutMs: 5000, flushMs: 250, batchRows: 1000, bufferRows: 500, retainMonths: 12, partitionsAhead: 3, maintainMs: 21_600_000 });
     expect(() => loadGatewayConfig({ CRUCIBLE_ADMIN_TOKEN: token, GATEWAY_STORE_FLUSH_MS: 'soon' })).toThrow(/GATEWAY_STORE_FLUSH_MS/);
+    expect(() => loadGatewayConfig({ CRUCIBLE_ADMIN_TOKEN: token, GATEWAY_HISTORY_RETAIN_MONTHS: '0' })).toThrow(/GATEWAY_HISTORY_RETAIN_MONTHS/);
   });
 });
