@@ -87,6 +87,8 @@ export class RunStreams {
       // Reconnect forever, quickly: Redis coming back must be noticed without a restart.
       retryStrategy: (times: number) => Math.min(50 * times, 1000),
       lazyConnect: true,
+      // RESP2: XREAD answers [[key, entries], …] (RESP3 answers a map, flattened by ioredis).
+      protocol: 2 as const,
     };
     this.#client = new Redis(config.url, { ...common, commandTimeout: config.timeoutMs }) as AppendingRedis;
     this.#client.defineCommand('gatewayAppend', { numberOfKeys: 1, lua: appendScript });
