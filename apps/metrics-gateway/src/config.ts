@@ -36,6 +36,7 @@ const envSchema = z.object({
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'REDIS_URL must be a redis:// (or rediss://) URL' }).optional(),
   REDIS_KEY_PREFIX: z.string().max(200).default('crucible:metrics-gateway:'),
   REDIS_TIMEOUT_MS: envInt('REDIS_TIMEOUT_MS', 1, 10_000).default(250),
+  GATEWAY_STREAM_TTL_S: envInt('GATEWAY_STREAM_TTL_S', 1, 365 * 86_400).default(86_400),
 });
 
 /** Everything the metrics gateway reads from its environment, read once and frozen. */
@@ -99,6 +100,8 @@ export interface StreamsConfig {
   readonly timeoutMs: number;
   /** Entries a run's stream keeps, about (`XADD MAXLEN ~`): the channel history size. */
   readonly maxLen: number;
+  /** A run's stream is deleted this long after its last message (`GATEWAY_STREAM_TTL_S`). */
+  readonly ttlS: number;
 }
 
 /** Where and how the gateway writes its run history. */
@@ -165,7 +168,7 @@ export function loadGatewayConfig(env: Env = process.env, service = 'metrics-gat
       : undefined,
     apiKeyCacheTtlMs: e.API_KEY_CACHE_TTL_MS,
     streams: e.REDIS_URL
-      ? Object.freeze({ url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX, timeoutMs: e.REDIS_TIMEOUT_MS, maxLen: e.GATEWAY_HISTORY_SIZE })
+      ? Object.freeze({ url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX, timeoutMs: e.REDIS_TIMEOUT_MS, maxLen: e.GATEWAY_HISTORY_SIZE, ttlS: e.GATEWAY_STREAM_TTL_S })
       : undefined,
   });
 }

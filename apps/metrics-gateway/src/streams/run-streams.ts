@@ -40,14 +40,17 @@ export interface StreamsStats {
   read: number;
   /** Publishes this replica delivered to its own subscribers only, because Redis was unavailable. */
   unstreamed: number;
-  /** Sequences this replica's reader found missing from a stream (lost in a Redis outage): reported to its subscribers as gaps. */
+  /**
+   * Sequences this replica's reader found missing from a stream: lost in a Redis outage, or
+   * trimmed away before it read them. Its subscribers waiting for them are told with a gap.
+   */
   gap_messages: number;
   /** Runs the reader follows now. */
   runs_read: number;
   last_error: string | null;
 }
 
-type AppendingRedis = Redis & { gatewayAppend(key: string, want: number, own: '0' | '1', maxLen: number, body: string, type: string): Promise<string | number> };
+type AppendingRedis = Redis & { gatewayAppend(key: string, want: number, own: '0' | '1', maxLen: number, body: string, type: string, ttlS: number): Promise<string | number> };
 
 /**
  * Run channels shared between gateway replicas through Redis Streams, one stream per run.
@@ -119,11 +122,12 @@ export class RunStreams {
   async append(runId: string, want: number, own: boolean, body: string, type: string): Promise<Appended> {
     if (Date.now() < this.#skipUntil || this.#client.status !== 'ready') return this.#local(want);
     try {
-      const id = await this.#client.gatewayAppend(streamKey(this.#config.keyPrefix, runId), want, own ? '1' : '0', this.#config.maxLen, body, type);
+      const id = await this.#client.gatewayAppend(streamKey(this.#config.keyPrefix, runId), want, own ? '1' : '0', this.#config.maxLen, body, type, this.#config.ttlS);
       if (id === -1) return { kind: 'duplicate' };
       const seq = seqOfId(String(id));
       if (!Number.isSafeInteger(seq)) throw new Error(`the stream of ${runId} answered id ${String(id)}, not 0-<seq>`);
       this.#stats.appended++;
+      this.#up();
       return { kind: 'streamed', seq };
     } catch (err) {
       this.#skipUntil = Date.now() + Math.max(250, this.#config.timeoutMs * 4);

@@ -33,7 +33,8 @@ export function withSeq(body: string, seq: number): string {
  *   the stream already holds it or a later one (a publisher replaying to another replica);
  * - otherwise the next after the stream's last entry, but never below ARGV[1], this replica's
  *   floor: after Redis lost everything (a restart) the sequence must not start again at 1.
- * History is trimmed by length (MAXLEN ~ ARGV[3]) as the in-memory ring is. Returns the id.
+ * History is trimmed by length (MAXLEN ~ ARGV[3]) as the in-memory ring is, and a run's
+ * stream expires ARGV[6] seconds after its last message, so ended runs leave Redis. Returns the id.
  */
 export const appendScript = `
 local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
@@ -49,5 +50,7 @@ elseif want > last then
 else
   id = '0-*'
 end
-return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], id, 'm', ARGV[4], 't', ARGV[5])
+local added = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], id, 'm', ARGV[4], 't', ARGV[5])
+redis.call('EXPIRE', KEYS[1], ARGV[6])
+return added
 `;
