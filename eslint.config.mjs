@@ -17,7 +17,7 @@ const instrumentDirection = [
   // The `crucible` command sits on top: it drives the engine and the reports (and, for
   // `stress --target`, the suite kit), and re-exports the checkers a scenario's `verify` uses;
   // nothing imports it, so it stays an entry point.
-  { sourceTag: 'kind:cli', onlyDependOnLibsWithTags: ['kind:contracts', 'kind:instrument-kit', 'kind:load-engine', 'kind:reporting', 'kind:suite-kit', 'kind:checkers'] },
+  { sourceTag: 'kind:cli', onlyDependOnLibsWithTags: ['kind:contracts', 'kind:instrument-kit', 'kind:load-engine', 'kind:reporting', 'kind:suite-kit', 'kind:checkers', 'kind:chaos'] },
 ];
 /** Nothing imports the command: it is an entry point, never a library. */
 const nobodyImportsTheCli = { sourceTag: '*', notDependOnLibsWithTags: ['kind:cli'] };

@@ -1,4 +1,5 @@
 import type { Verdict } from '@crucible/contracts';
+import type { ChaosSpec } from './chaos-run.js';
 import type { Duration, IterationContext, IterationOutcome, MetricDeclarations, ScenarioDefinition } from '@crucible/load-engine';
 
 /**
@@ -80,6 +81,12 @@ export interface RunDefinition<M extends Record<string, MetricDeclarations> = Re
   readonly baseUrl?: string;
   /** Run the scenarios one after another instead of together. */
   readonly sequential?: boolean;
+  /**
+   * A chaos timeline through a real Toxiproxy in front of the service (any TCP upstream): the
+   * load goes through the proxy, each fault acts on time, and the report gets rows before,
+   * during each fault and after them, with their own thresholds.
+   */
+  readonly chaos?: ChaosSpec;
 }
 
 /** Marks a value as {@link defineRun}'s, across copies of this module (a `Symbol.for` key). */

@@ -39,3 +39,6 @@ export {
 } from '@crucible/load-engine';
 // The correctness checkers a scenario's `verify` uses on a user's own service (e.g. ids from its id endpoint).
 export { checkIds, classifyOutcome, type IdOperation, type OpOutcome } from '@crucible/checkers';
+// The faults of a run's chaos timeline (Toxiproxy toxics), and its shape.
+export { bandwidth, down, latency, limitData, resetPeer, slicer, slowClose, timeout, type FaultSpec } from '@crucible/chaos';
+export type { ChaosSpec, ChaosStepSpec } from './chaos-run.js';

@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { InstrumentError, wholeArg } from '@crucible/instrument-kit';
 import { attach, prometheusSink, run, runParallel, scenarioResult, type RunResult, type Sink } from '@crucible/load-engine';
 import type { RunDefinition, ScenarioSpec } from './define-run.js';
+import type { TimelineRun } from '@crucible/chaos';
+import { checkChaos, runThroughChaos, withChaosRows } from './chaos-run.js';
 import { baselineFrom, buildReport, compareWithBaseline, crashReport, EXIT, exitCodeFor, renderConsole, withComparison, writeReports, type CommandIo } from '@crucible/reporting';
 import { progressSink } from './progress.js';
 import { buildScenarios, loadRunFile, parseExtraThresholds } from './scenarios.js';
@@ -91,6 +93,7 @@ export async function runCommand(settings: RunSettings, io: CommandIo, progress:
   Object.assign(process.env, settings.env);
   const definition = await loadRunFile(settings.file);
   const scenarios = buildScenarios(definition, settings.thresholds);
+  if (definition.chaos) checkChaos(definition.chaos);
   const stem = path.basename(settings.file).replace(/\.[cm]?[jt]s$/, '');
   const baseUrl = settings.baseUrl ?? definition.baseUrl;
   // Without one, the engine's HTTP client would crash the run at its first scenario: refuse it now.
@@ -101,6 +104,7 @@ export async function runCommand(settings: RunSettings, io: CommandIo, progress:
   let report;
   try {
     let result: RunResult;
+    let timeline: TimelineRun | undefined;
     const sinks: Sink[] = [progressSink(progress)];
     if (settings.prometheus) {
       // Held open after the run until Prometheus has scraped the final figures (at most 5 s).
@@ -108,14 +112,23 @@ export async function runCommand(settings: RunSettings, io: CommandIo, progress:
       sinks.push(prom);
       void prom.ready.then(() => io.err(`prometheus: scrape ${prom.url() ?? ''}\n`));
     }
-    if (settings.workers === 1) {
-      result = await run(scenarios, { ...(baseUrl ? { baseUrl } : {}), sinks, ...(definition.sequential ? { sequential: true } : {}) });
-    } else {
+    const load = (url: string | undefined, signal?: AbortSignal): Promise<RunResult> => {
+      const common = { ...(url ? { baseUrl: url } : {}), sinks, ...(definition.sequential ? { sequential: true } : {}), ...(signal ? { signal } : {}) };
+      if (settings.workers === 1) return run(scenarios, common);
       const params: WorkerParams = { file: settings.file, thresholds: settings.thresholds, env: settings.env };
-      result = await runParallel({ module: WORKER_MODULE, params, workers: settings.workers, mode: 'process', sinks, ...(baseUrl ? { baseUrl } : {}), ...(definition.sequential ? { sequential: true } : {}) });
+      return runParallel({ module: WORKER_MODULE, params, workers: settings.workers, mode: 'process', ...common });
+    };
+    if (definition.chaos) {
+      if (!baseUrl) throw new InstrumentError('bad_argument', 'a chaos timeline needs --base-url (or baseUrl in the file): the proxy goes in front of it');
+      const chaos = await runThroughChaos(definition.chaos, baseUrl, (proxied, signal) => load(proxied, signal));
+      result = chaos.result;
+      timeline = chaos.timeline;
+    } else {
+      result = await load(baseUrl);
     }
     result = await verified(definition, result);
     report = buildReport(result, meta);
+    if (definition.chaos && timeline) report = withChaosRows(report, definition.chaos, timeline);
   } catch (error) {
     io.err(`crucible run crashed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     report = crashReport({ ...meta, startedAt }, error);

@@ -23,7 +23,7 @@ export const BUILTIN_AGGREGATIONS: Readonly<Record<BuiltinMetric, readonly strin
 /** The start-lag summary has these percentiles only. */
 const LAG_PERCENTILES: readonly number[] = [50, 90, 95, 99, 99.9, 100];
 
-const RUN_KEYS: ReadonlySet<string> = new Set(['scenarios', 'thresholds', 'baseUrl', 'sequential']);
+const RUN_KEYS: ReadonlySet<string> = new Set(['scenarios', 'thresholds', 'baseUrl', 'sequential', 'chaos']);
 const SCENARIO_KEYS: ReadonlySet<string> = new Set([
   'executor',
   'request',
