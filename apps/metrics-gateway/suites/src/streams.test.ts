@@ -204,7 +204,7 @@ describe('the planted reader that skips a stream entry (gateway.streams.skip-ent
   it('fails the no-gap verdict, naming the entries B never delivered', async () => {
     // 2,000 entries read at 1 %: the chance none is skipped is 0.99^2000 ≈ 2e-9.
     const { figures } = await acrossReplicas(r, 'skip', 2, 1, 1000, 2000);
-    expect(figures['reported_lost']).toBeGreaterThan(0);
+    expect(figures.reported_lost).toBeGreaterThan(0);
     expect(failing(deliveryVerdicts(figures))).toContain('reported_lost: count==0');
     expect((await streamsHealth(r.b))!.gap_messages).toBeGreaterThan(0);
   });
