@@ -58,8 +58,10 @@ describe('every toxic acts on real traffic', () => {
     for (const ms of samples) expect(ms).toBeGreaterThanOrEqual(145);
     expect(median(samples)).toBeLessThan(600);
     expect(Math.max(...samples) - Math.min(...samples)).toBeGreaterThan(5);
-    expect(baseline).toBeLessThan(100);
-    expect(after).toBeLessThan(100);
+    // Without the toxic, faster than the toxic could ever answer (its floor is 150 ms): on a
+    // loaded machine a bare loopback exchange has taken 123 ms, so no tighter absolute bound.
+    expect(baseline).toBeLessThan(145);
+    expect(after).toBeLessThan(145);
     expect(await proxy.toxics()).toEqual([]);
   });
 
