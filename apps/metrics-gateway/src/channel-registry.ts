@@ -123,6 +123,17 @@ export class ChannelRegistry {
     this.publish(channel, seq, data, ends);
   }
 
+  /**
+   * Makes the subscriptions of `channel` (or of every channel) expect every sequence from
+   * their position on: a hole before a fresh subscriber's first message is then reported as
+   * a gap, not taken for history it joined too late for. The streams call it in a Redis
+   * outage, when what other replicas publish may never reach this one.
+   */
+  expectAll(channel?: Channel): void {
+    const channels = channel ? [channel] : [...this.#channels.values(), ...this.#pending.values()];
+    for (const c of channels) for (const sub of c.subscribers.values()) sub.fresh = false;
+  }
+
   #evictOne(): void {
     let idle: Channel | undefined;
     let oldest: Channel | undefined;

@@ -54,7 +54,7 @@ export class Hub {
     this.#channels = new ChannelRegistry(config, logger);
     const channels = this.#channels;
     this.streams = config.streams
-      ? new RunStreams(config.streams, { watched: () => channels.watched(), ingest: (run, seq, data, ends) => channels.ingest(run, seq, data, ends) }, logger)
+      ? new RunStreams(config.streams, { watched: () => channels.watched(), ingest: (run, seq, data, ends) => channels.ingest(run, seq, data, ends), outage: () => channels.expectAll() }, logger)
       : undefined;
     this.#heartbeat = setInterval(() => this.#beat(), config.heartbeatMs);
     this.#heartbeat.unref();
@@ -261,6 +261,10 @@ export class Hub {
     if (r.kind === 'streamed') {
       channel.reserved = Math.max(channel.reserved, r.seq);
       if (r.seq === channel.lastSeq + 1) this.#channels.publish(channel, r.seq, withSeq(body, r.seq), ends);
+    } else if (msg.seq !== undefined && msg.seq <= channel.lastSeq) {
+      // The stream reader delivered this sequence meanwhile: the publisher's replay is a duplicate.
+      this.#send(client, { type: 'ack', run_id: msg.run_id, seq: msg.seq, duplicate: true });
+      return;
     } else {
       // Redis is unavailable: this replica's subscribers get it now; other replicas' see a gap later.
       const seq = Math.max(r.seq, channel.lastSeq + 1);
@@ -278,7 +282,11 @@ export class Hub {
       const who = client.publisher ? 'one connection' : 'a connection without the publish token (GATEWAY_MAX_ANONYMOUS_SUBSCRIPTIONS)';
       return this.#reject(client, 'validation_failed', `run_id: ${who} may watch at most ${limit} runs`);
     }
-    this.#channels.subscribe(client, this.#channels.watch(runId), since);
-    this.streams?.watch(runId);
+    const channel = this.#channels.watch(runId);
+    this.#channels.subscribe(client, channel, since);
+    if (!this.streams) return;
+    // Subscribed while Redis is down: what other replicas publish meanwhile is lost to it, and it must be told.
+    if (!this.streams.up) this.#channels.expectAll(channel);
+    this.streams.watch(runId);
   }
 }

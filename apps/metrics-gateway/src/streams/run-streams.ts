@@ -18,6 +18,8 @@ export interface StreamSink {
   watched(): Iterable<{ readonly runId: string; readonly lastSeq: number }>;
   /** An entry read from a run's stream: deliver it unless the channel already has `seq`. */
   ingest(runId: string, seq: number, data: string, ends: boolean): void;
+  /** Redis became unavailable: what the stream does not bring from now on is a loss to report. */
+  outage(): void;
 }
 
 /** What became of a publish. */
@@ -31,7 +33,7 @@ export type Appended =
 
 /** The streams' figures, for `/health` (and `/metrics`). */
 export interface StreamsStats {
-  /** `up` while commands go through; `down` from a failure until Redis answers again. */
+  /** `up` while commands go through; `down` until Redis first answers, and from a failure until it answers again. */
   state: 'up' | 'down';
   outages: number;
   /** Entries appended to the streams by this replica. */
@@ -68,10 +70,11 @@ export class RunStreams {
   readonly #sink: StreamSink;
   readonly #client: AppendingRedis;
   readonly #reader: Redis;
-  readonly #stats: StreamsStats = { state: 'up', outages: 0, appended: 0, read: 0, unstreamed: 0, gap_messages: 0, runs_read: 0, last_error: null };
+  readonly #stats: StreamsStats = { state: 'down', outages: 0, appended: 0, read: 0, unstreamed: 0, gap_messages: 0, runs_read: 0, last_error: null };
   /** After a failed append, publishes skip Redis until then: a stuck Redis costs one timeout per interval. */
   #skipUntil = 0;
   #readerId: number | undefined;
+  #connected = false;
   /** Runs the XREAD in flight follows, to tell whether a new subscription needs it woken. */
   #reading = new Set<string>();
   #blocked = false;
@@ -107,6 +110,11 @@ export class RunStreams {
       this.#reader.call('CLIENT', 'ID').then((id) => (this.#readerId = Number(id)), () => (this.#readerId = undefined));
     });
     this.#loop = this.#run();
+  }
+
+  /** Whether Redis takes and serves the streams now. */
+  get up(): boolean {
+    return this.#stats.state === 'up';
   }
 
   /** Figures so far (a copy). */
@@ -218,10 +226,16 @@ export class RunStreams {
   }
 
   #down(error: string): void {
+    const first = this.#stats.last_error === null;
     this.#stats.last_error = error;
-    if (this.#stats.state === 'down' || this.#stopped) return;
+    if (this.#stats.state === 'down' || this.#stopped) {
+      // Never connected yet: say so once, not at every reconnect attempt.
+      if (!this.#connected && first && !this.#stopped) this.#logger.warn({ event: 'redis_down', dependency: 'redis', error }, 'Redis not reachable yet: run channels are served by this replica alone');
+      return;
+    }
     this.#stats.state = 'down';
     this.#stats.outages++;
+    this.#sink.outage();
     this.#logger.warn({ event: 'redis_down', dependency: 'redis', error }, 'Redis unavailable: run channels are served by this replica alone');
   }
 
@@ -229,6 +243,11 @@ export class RunStreams {
     if (this.#stats.state === 'up' || this.#client.status !== 'ready' || this.#reader.status !== 'ready') return;
     this.#stats.state = 'up';
     this.#skipUntil = 0;
+    if (!this.#connected) {
+      this.#connected = true;
+      this.#logger.info({ event: 'redis_up', dependency: 'redis' }, 'Redis connected: run channels are shared with the other replicas');
+      return;
+    }
     this.#logger.warn({ event: 'redis_up', dependency: 'redis' }, 'Redis reachable again: run channels are shared again');
   }
 

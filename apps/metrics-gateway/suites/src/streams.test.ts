@@ -46,7 +46,8 @@ describe('gateway replicas on Redis Streams', () => {
   let r: Replicas;
   beforeAll(async () => {
     redis = await startRedis();
-    r = await startReplicas(redis, { GATEWAY_HISTORY_SIZE: String(historySize), REDIS_TIMEOUT_MS: '250' });
+    // A second of command timeout: on this shared, loaded machine Redis can take a few hundred ms to answer.
+    r = await startReplicas(redis, { GATEWAY_HISTORY_SIZE: String(historySize), REDIS_TIMEOUT_MS: '1000' });
   }, 60_000);
   afterAll(async () => {
     await r?.[Symbol.asyncDispose]();
@@ -57,6 +58,8 @@ describe('gateway replicas on Redis Streams', () => {
     const { names, skipped, published, subs, figures } = await acrossReplicas(r, 'cross', 4, 2, 1000, 2000);
     expect(skipped).toBe(0);
     for (const run of names) expect(published.get(run)).toBe(1000);
+    // Every publish went through Redis (none given up on a timeout and delivered by A alone).
+    expect(await streamsHealth(r.a)).toMatchObject({ state: 'up', outages: 0, unstreamed: 0 });
     expect(figures).toMatchObject({ received: 8000, unannounced_gaps: 0, out_of_order: 0, never_arrived: 0, reported_lost: 0 });
     expect(subs.every((s) => s.order.received === 1000 && s.lastSeq === 1000)).toBe(true);
     expect(failing(deliveryVerdicts(figures))).toEqual([]);
@@ -108,38 +111,6 @@ describe('gateway replicas on Redis Streams', () => {
     expect(len).toBeGreaterThanOrEqual(historySize);
     expect(len).toBeLessThanOrEqual(historySize + 100);
   });
-
-  it('Redis frozen mid-stream: a publish waits for it at most REDIS_TIMEOUT_MS, and nothing is lost silently', async () => {
-    const run = 'frozen-0';
-    const gapsBefore = (await streamsHealth(r.b))!.gap_messages;
-    const outagesBefore = (await streamsHealth(r.a))!.outages;
-    let worstLocalMs = 0;
-    const onA = await subscriber(r.a, run, 1, (ms) => (worstLocalMs = Math.max(worstLocalMs, ms)));
-    const onB = await subscriber(r.b, run, 2);
-    const pub = await publisher(r.a, run, 3);
-    try {
-      const publishing = publishPaced([pub], 1000, 400);
-      await sleep(800);
-      await redis.freeze();
-      await sleep(1200);
-      await redis.thaw();
-      expect(await publishing).toBe(0);
-      await drained([onA, onB]);
-      const published = new Map([[run, (await lastSeqs(r.a)).get(run)!]]);
-      expect(published.get(run)).toBe(1000);
-      expect(deliveryFigures([onA], published)).toMatchObject({ received: 1000, unannounced_gaps: 0, out_of_order: 0, never_arrived: 0, reported_lost: 0 });
-      // 250 ms of timeout, plus this loaded machine's scheduling: far from a hang.
-      expect(worstLocalMs).toBeLessThan(1000);
-      const remote = deliveryFigures([onB], published);
-      // Whatever B missed while Redis was stuck, it was told so; nothing out of order, nothing silent.
-      expect(remote).toMatchObject({ unannounced_gaps: 0, out_of_order: 0, never_arrived: 0 });
-      expect(remote.received + remote.reported_lost).toBe(1000);
-      expect((await streamsHealth(r.a))!.outages).toBeGreaterThan(outagesBefore);
-      expect((await streamsHealth(r.b))!.gap_messages - gapsBefore).toBe(remote.reported_lost);
-    } finally {
-      await closeAll([onA, onB, pub]);
-    }
-  }, 60_000);
 
   it('Redis killed mid-stream: A still delivers its own, B is told of the gap, and after the restart B gets the rest', async () => {
     const run = 'outage-0';
@@ -194,7 +165,7 @@ describe('the planted reader that skips a stream entry (gateway.streams.skip-ent
   let r: Replicas;
   beforeAll(async () => {
     redis = await startRedis();
-    r = await startReplicas(redis, { GATEWAY_HISTORY_SIZE: String(historySize) }, { CRUCIBLE_FAILPOINTS: 'gateway.streams.skip-entry=0.01' });
+    r = await startReplicas(redis, { GATEWAY_HISTORY_SIZE: String(historySize), REDIS_TIMEOUT_MS: '1000' }, { CRUCIBLE_FAILPOINTS: 'gateway.streams.skip-entry=0.01' });
   }, 60_000);
   afterAll(async () => {
     await r?.[Symbol.asyncDispose]();
@@ -204,8 +175,82 @@ describe('the planted reader that skips a stream entry (gateway.streams.skip-ent
   it('fails the no-gap verdict, naming the entries B never delivered', async () => {
     // 2,000 entries read at 1 %: the chance none is skipped is 0.99^2000 ≈ 2e-9.
     const { figures } = await acrossReplicas(r, 'skip', 2, 1, 1000, 2000);
+    // Every message reached the stream: what B's subscribers lack, its reader lost.
+    expect(await streamsHealth(r.a)).toMatchObject({ state: 'up', outages: 0, unstreamed: 0 });
     expect(figures.reported_lost).toBeGreaterThan(0);
     expect(failing(deliveryVerdicts(figures))).toContain('reported_lost: count==0');
     expect((await streamsHealth(r.b))!.gap_messages).toBeGreaterThan(0);
   });
+});
+
+describe('replicas whose Redis is down at start, then frozen (REDIS_TIMEOUT_MS=250)', () => {
+  let redis: RedisServer;
+  let r: Replicas;
+  beforeAll(async () => {
+    redis = await startRedis();
+    await redis.kill();
+    r = await startReplicas(redis, { GATEWAY_HISTORY_SIZE: String(historySize), REDIS_TIMEOUT_MS: '250' });
+  }, 60_000);
+  afterAll(async () => {
+    await r?.[Symbol.asyncDispose]();
+    await redis?.stop();
+  });
+
+  it('starts and serves its own subscribers, says so in /health, and shares its channels once Redis is there', async () => {
+    const run = 'late-redis-0';
+    const onA = await subscriber(r.a, run, 1);
+    const onB = await subscriber(r.b, run, 2);
+    const pub = await publisher(r.a, run, 3);
+    try {
+      expect(await publishPaced([pub], 100, 500)).toBe(0);
+      await drained([onA]);
+      expect(onA.order.received).toBe(100);
+      expect(onB.order.received).toBe(0);
+      expect(await streamsHealth(r.a)).toMatchObject({ state: 'down', unstreamed: 100 });
+      await redis.restart();
+      const deadline = Date.now() + 10_000;
+      while (Date.now() < deadline && ((await streamsHealth(r.a))!.state !== 'up' || (await streamsHealth(r.b))!.state !== 'up')) await sleep(100);
+      expect((await streamsHealth(r.b))!.state).toBe('up');
+      expect(await publishPaced([pub], 100, 500)).toBe(0);
+      await drained([onA, onB]);
+      const published = new Map([[run, 200]]);
+      expect(deliveryFigures([onA], published)).toMatchObject({ received: 200, unannounced_gaps: 0, out_of_order: 0, never_arrived: 0, reported_lost: 0 });
+      // B subscribed while Redis was down: the 100 it never got are reported to it, not taken for old history.
+      expect(deliveryFigures([onB], published)).toMatchObject({ received: 100, reported_lost: 100, unannounced_gaps: 0, out_of_order: 0, never_arrived: 0 });
+    } finally {
+      await closeAll([onA, onB, pub]);
+    }
+  }, 60_000);
+
+  it('Redis frozen mid-stream: a publish waits for it at most REDIS_TIMEOUT_MS, and nothing is lost silently', async () => {
+    const run = 'frozen-0';
+    const gapsBefore = (await streamsHealth(r.b))!.gap_messages;
+    const outagesBefore = (await streamsHealth(r.a))!.outages;
+    let worstLocalMs = 0;
+    const onA = await subscriber(r.a, run, 1, (ms) => (worstLocalMs = Math.max(worstLocalMs, ms)));
+    const onB = await subscriber(r.b, run, 2);
+    const pub = await publisher(r.a, run, 3);
+    try {
+      const publishing = publishPaced([pub], 1000, 400);
+      await sleep(800);
+      await redis.freeze();
+      await sleep(1200);
+      await redis.thaw();
+      expect(await publishing).toBe(0);
+      await drained([onA, onB]);
+      const published = new Map([[run, (await lastSeqs(r.a)).get(run)!]]);
+      expect(published.get(run)).toBe(1000);
+      expect(deliveryFigures([onA], published)).toMatchObject({ received: 1000, unannounced_gaps: 0, out_of_order: 0, never_arrived: 0, reported_lost: 0 });
+      // 250 ms of timeout, plus this loaded machine's scheduling: far from a hang.
+      expect(worstLocalMs).toBeLessThan(1000);
+      const remote = deliveryFigures([onB], published);
+      // Whatever B missed while Redis was stuck, it was told so; nothing out of order, nothing silent.
+      expect(remote).toMatchObject({ unannounced_gaps: 0, out_of_order: 0, never_arrived: 0 });
+      expect(remote.received + remote.reported_lost).toBe(1000);
+      expect((await streamsHealth(r.a))!.outages).toBeGreaterThan(outagesBefore);
+      expect((await streamsHealth(r.b))!.gap_messages - gapsBefore).toBe(remote.reported_lost);
+    } finally {
+      await closeAll([onA, onB, pub]);
+    }
+  }, 60_000);
 });
