@@ -14,6 +14,22 @@ export interface HubStats {
   heartbeatTerminations: number;
 }
 
+/**
+ * A counter whose value is a running total the gateway keeps as a plain number (cheap on the
+ * hot path), read from `stats()` at each scrape.
+ */
+export function statCounter<S>(registers: Registry[], stats: () => S, name: string, help: string, read: (s: S) => number): Counter {
+  return new Counter({
+    name,
+    help,
+    registers,
+    collect() {
+      this.reset();
+      this.inc(read(stats()));
+    },
+  });
+}
+
 /** The gateway's Prometheus registry: HTTP, connection, message and back-pressure metrics. */
 export class GatewayMetrics {
   readonly registry = new Registry();
@@ -60,16 +76,7 @@ export class GatewayMetrics {
         },
       });
     // Counted on the hot path as plain numbers; exposed as counters' running totals.
-    const total = (name: string, help: string, read: (s: HubStats) => number) =>
-      new Counter({
-        name,
-        help,
-        registers,
-        collect() {
-          this.reset();
-          this.inc(read(stats()));
-        },
-      });
+    const total = (name: string, help: string, read: (s: HubStats) => number) => statCounter(registers, stats, name, help, read);
     gauge('gateway_connections', 'Open WebSocket connections', (s) => s.connections);
     gauge('gateway_channels', 'Run channels held in memory', (s) => s.channels);
     gauge('gateway_subscriptions', 'Channel subscriptions', (s) => s.subscriptions);

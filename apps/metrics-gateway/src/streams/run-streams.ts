@@ -1,7 +1,8 @@
 import { failpoint } from '@crucible/service-kit';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
+import { statCounter } from '../gateway.metrics.js';
 import type { StreamsConfig } from '../config.js';
 import { appendScript, runOfKey, seqOfId, streamKey, withSeq } from './stream-entry.js';
 
@@ -263,16 +264,7 @@ export class RunStreams {
         this.set(stats().state === 'up' ? 1 : 0);
       },
     });
-    const total = (name: string, help: string, read: (s: StreamsStats) => number) =>
-      new Counter({
-        name,
-        help,
-        registers,
-        collect() {
-          this.reset();
-          this.inc(read(stats()));
-        },
-      });
+    const total = (name: string, help: string, read: (s: StreamsStats) => number) => statCounter(registers, stats, name, help, read);
     total('gateway_streams_outages_total', 'Times Redis became unavailable', (s) => s.outages);
     total('gateway_streams_appended_total', 'Messages appended to run streams by this replica', (s) => s.appended);
     total('gateway_streams_read_total', 'Stream entries read by this replica', (s) => s.read);
