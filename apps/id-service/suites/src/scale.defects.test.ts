@@ -22,9 +22,9 @@ afterAll(async () => {
 const step = sharedSequences({ rate: 60, duration: '3s' });
 const clean = () => (sut.apps['id-service'] ?? []).slice(0, 3).map((a) => a.url);
 
-async function runBehind(upstreams: readonly string[], weights?: number[]): Promise<{ rows: ScenarioReport[]; v: Record<string, Verdict> }> {
+async function runBehind(upstreams: readonly string[], weights?: number[], run = step): Promise<{ rows: ScenarioReport[]; v: Record<string, Verdict> }> {
   await using lb = await startNginx({ upstreams, ...(weights ? { weights } : {}) });
-  const rows = await steps.run(step, { balancedUrl: lb.url, replicaUrls: lb.upstreams });
+  const rows = await steps.run(run, { balancedUrl: lb.url, replicaUrls: lb.upstreams });
   return { rows, v: Object.fromEntries(rows.flatMap((r) => r.verdicts).map((x) => [x.checker, x])) };
 }
 
@@ -45,7 +45,10 @@ describe('id-service scale: shared sequences over 3 replicas', () => {
   it('fails id-uniqueness naming duplicates when the replicas allocate read-then-write (ids.allocate.read-then-write)', async () => {
     const racy: RunningApp[] = await Promise.all([0, 1, 2].map(() => sut.startReplica('id-service', { CRUCIBLE_FAILPOINTS: 'ids.allocate.read-then-write=1' })));
     try {
-      const { v } = await runBehind(racy.map((r) => r.url));
+      // 200/s over 3 sequences (a reservation every 15 ms per sequence) for 3 s: the read and the
+      // write of one allocation are milliseconds apart, so hundreds of pairs overlap; at 60/s a
+      // run on a loaded machine once produced none.
+      const { v } = await runBehind(racy.map((r) => r.url), undefined, sharedSequences({ rate: 200, duration: '3s' }));
       expect(v['id-uniqueness']?.status, v['id-uniqueness']?.summary).toBe('fail');
       expect(v['id-uniqueness']?.summary).toMatch(/duplicate|twice/i);
     } finally {
