@@ -159,9 +159,15 @@ describe('tasks.next.serialised: GET /tasks/next holds one process-wide lock acr
   afterAll(() => system.close());
 
   it('capacity fails naming the rate sustained, under 100 RPS', async () => {
-    const { v } = await run(capacityRun, await contextFor(system, 'serialised', 20));
-    const verdict = v['capacity'];
-    expect(verdict?.status).toBe('fail');
+    // A starved generator makes the verdict indeterminate (it measured itself): measure again,
+    // as the suite does, up to 3 times — a clean-clone run with parallel tasks was starved once.
+    let verdict;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const { v } = await run(capacityRun, await contextFor(system, `serialised-${attempt}`, 20));
+      verdict = v['capacity'];
+      if (verdict?.status !== 'indeterminate') break;
+    }
+    expect(verdict?.status, verdict?.summary).toBe('fail');
     expect(verdict?.counts['capacity_rps']).toBeLessThanOrEqual(67);
     expect(verdict?.summary).toMatch(/^\d+ requests\/s sustained within p99 200 ms and 1 % errors \(must be at least 100\)/);
   });
