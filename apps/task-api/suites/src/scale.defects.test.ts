@@ -78,13 +78,19 @@ describe('replica-scaling (1 vs 3 replicas)', () => {
     const slow = await Promise.all([1, 2].map(() => sut.startReplica('task-api', { CRUCIBLE_FAILPOINTS: 'tasks.next.serialised=1' })));
     try {
       await using lb = await startNginx({ upstreams: [sut.url('task-api'), ...slow.map((r) => r.url)] });
-      const { v } = await run(scalingRun, await contextFor(lb, 'scaling-serialised'));
+      // Noise-aware: a loaded machine can leave fewer pairs past the bound than a fail needs
+      // (indeterminate, never a pass); measure again, up to 3 times, as a suite re-measures.
+      let v: Record<string, Verdict> = {};
+      for (let attempt = 0; attempt < 3; attempt++) {
+        ({ v } = await run(scalingRun, await contextFor(lb, `scaling-serialised-${attempt}`)));
+        if (v['replica-scaling']?.status !== 'indeterminate') break;
+      }
       expect(v['replica-scaling']?.status, v['replica-scaling']?.summary).toBe('fail');
       expect(v['replica-scaling']?.summary).toMatch(/^p99 fail: p99 of GET \/tasks\/next/);
     } finally {
       await Promise.all(slow.map((r) => r.stop(1000)));
     }
-  }, 120_000);
+  }, 300_000);
 });
 
 describe('killed replica', () => {
