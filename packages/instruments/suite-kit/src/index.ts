@@ -15,6 +15,7 @@
  */
 export { parseSuiteArgs, suiteUsage, wantsHelp, type SuiteArgs } from './args.js';
 export { exitWith } from './exit.js';
+export { interleavedPairs, type InterleavedPairs } from './pairs.js';
 export { runSuite, suiteMain, type SuiteDefinition, type SuiteKit, type SuiteStep, type StepOutput, type SuiteTarget, type RunSuiteOptions } from './suite.js';
 export { STARVED_RERUNS, starvedToRerun } from './rerun.js';
 export { NO_DATABASE, noDatabaseVerdict, withSql, absentDatabase, selectSteps, connectTarget, readSutTarget, targetApps, type TargetSystem, type SutTarget } from './target.js';

@@ -3,7 +3,7 @@ import { cpus } from 'node:os';
 import { combineDegradations, compareDegradation } from '@crucible/checkers';
 import type { Evidence } from '@crucible/contracts';
 import { constantArrivalRate, scenario, type ScenarioResult } from '@crucible/load-engine';
-import type { SuiteStep } from '@crucible/suite-kit';
+import { interleavedPairs, type SuiteStep } from '@crucible/suite-kit';
 import { counterDeltas, replicaCounters, startNginx } from '@crucible/testbed';
 import { steadyP99 } from '../stress/degradation.js';
 import type { ScaleContext } from './context.js';
@@ -74,7 +74,6 @@ export function oneVsThree(plan: OneVsThreePlan = {}): SuiteStep<ScaleContext> {
         one: { lb: single.url, replicas: [first] },
         three: { lb: ctx.balancedUrl, replicas: ctx.replicaUrls },
       };
-      const runs: Record<Side, ScenarioResult[]> = { one: [], three: [] };
       const all: ScenarioResult[] = [];
       const cpu: Record<Side, { cpu: number; requests: number }> = {
         one: { cpu: 0, requests: 0 },
@@ -117,22 +116,7 @@ export function oneVsThree(plan: OneVsThreePlan = {}): SuiteStep<ScaleContext> {
         all.push(result);
         return result;
       };
-      const starved: (string | undefined)[] = [];
-      for (let i = 0; i < pairs; i++) {
-        // A pair whose load generator was starved measured the generator: once more, then left out naming why.
-        for (let attempt = 0; attempt <= retries; attempt++) {
-          const pair: Partial<Record<Side, ScenarioResult>> = {};
-          for (const side of i % 2 ? (['three', 'one'] as const) : (['one', 'three'] as const)) pair[side] = await measure(side, i, attempt);
-          const reasons = [pair.one, pair.three].flatMap((x) => (x?.generator?.starved ? [`load generator starved in "${x.name}"`] : []));
-          if (reasons.length === 0 || attempt === retries) {
-            runs.one.push(pair.one as ScenarioResult);
-            runs.three.push(pair.three as ScenarioResult);
-            starved.push(reasons.length ? reasons.join('; ') : undefined);
-            break;
-          }
-          kit.log(`pair ${i + 1}: ${reasons.join('; ')}: measuring it again`);
-        }
-      }
+      const { runs, leaveOut: starved } = await interleavedPairs(['one', 'three'] as const, pairs, retries, measure, kit.log);
       const figures = (f: (r: ScenarioResult) => number) => [runs.one.map(f), runs.three.map(f)] as const;
       const options = {
         bound: scalingBound,

@@ -2,7 +2,7 @@
 import { constantArrivalRate, decodeHistogram, percentileMs, scenario, type ScenarioResult } from '@crucible/load-engine';
 import { combineDegradations, compareDegradation } from '@crucible/checkers';
 import { median } from '@crucible/instrument-kit';
-import type { SuiteStep } from '@crucible/suite-kit';
+import { interleavedPairs, type SuiteStep } from '@crucible/suite-kit';
 import { latencyPercentile, requestAs, type StressContext } from './context.js';
 
 /** How the degradation step measures; the defaults are the suite's. */
@@ -78,28 +78,12 @@ export function degradationStep(plan: DegradationPlan = {}): SuiteStep<StressCon
           }),
         );
       };
-      const runs: Record<'one' | 'five', ScenarioResult[]> = { one: [], five: [] };
-      const starved: (string | undefined)[] = [];
-      for (let i = 0; i < pairs; i++) {
-        // A pair whose load generator was starved says nothing about the service: measured
-        // again, at most `retries` more times, then left out of the comparison, naming why.
-        for (let attempt = 0; attempt <= retries; attempt++) {
-          const pair: Partial<Record<'one' | 'five', ScenarioResult>> = {};
-          for (const side of i % 2 ? (['five', 'one'] as const) : (['one', 'five'] as const)) {
-            const result = await measure(side, i, attempt);
-            pair[side] = result;
-            results.push(result);
-          }
-          const reasons = [pair.one, pair.five].flatMap((r) => (r?.generator?.starved ? [`load generator starved in "${r.name}" (${r.generator.reason ?? ''})`] : []));
-          if (reasons.length === 0 || attempt === retries) {
-            runs.one.push(pair.one as ScenarioResult);
-            runs.five.push(pair.five as ScenarioResult);
-            starved.push(reasons.length ? reasons.join('; ') : undefined);
-            break;
-          }
-          kit.log(`pair ${i + 1}: ${reasons.join('; ')}: measuring it again`);
-        }
-      }
+      // Every attempt's result is kept for the report; only the kept pairs are compared.
+      const { runs, leaveOut: starved } = await interleavedPairs(['one', 'five'] as const, pairs, retries, async (side, i, attempt) => {
+        const result = await measure(side, i, attempt);
+        results.push(result);
+        return result;
+      }, kit.log);
       const figures = (f: (r: ScenarioResult) => number) => [runs.one.map(f), runs.five.map(f)] as const;
       const options = { bound: 0.1, noiseFloorCap: 0.025 };
       const verdict = combineDegradations('degradation', {
