@@ -82,7 +82,7 @@ export function historyRouter(db: Kysely<Database>, verifier: ApiKeyVerifier): R
 
   router.get('/api/v1/trend', async (req, res) => {
     const q = parseInput(trendQuerySchema, req.query, 'query');
-    const rows = await trendQuery(db, scopeOf(res), q.scenario, q.last, { trendUnindexed: failpoint('gateway.trend.unindexed') }).execute();
+    const rows = await trendQuery(db, scopeOf(res), q.scenario, q.last, { trendUnindexed: failpoint('gateway.trend.unindexed'), trendSlow: failpoint('gateway.trend.slow') }).execute();
     res.json({
       scenario: q.scenario,
       runs: rows.map((r) => ({ ...r, started_at: iso(r.started_at), requests: num(r.requests), errors: num(r.errors) })),

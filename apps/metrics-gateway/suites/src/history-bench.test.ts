@@ -51,4 +51,13 @@ describe('run history dashboard benchmark (small scale, real PostgreSQL)', () =>
       expect(figures.find((f) => f.name === 'trend')!.index_use['gateway_run_scenarios']!.seq_scan).toBe(30);
     }
   });
+
+  it('fails the latency verdict, naming the trend, when the trend query spends 150 ms in the server (gateway.trend.slow)', async () => {
+    // Every call of the trend waits 150 ms: its average is past the 100 ms budget whatever the machine.
+    const figures = await benchmarkDashboard(db, targets, { iterations: 10, defects: { trendSlow: true } });
+    const v = verdictsOf(figures);
+    expect(v['history-query-latency']!.status).toBe('fail');
+    expect(v['history-query-latency']!.summary).toMatch(/^1 of 7 dashboard queries over budget: trend avg \d+(\.\d+)? ms/);
+    expect(figures.find((f) => f.name === 'trend')!.avg_ms).toBeGreaterThanOrEqual(150);
+  });
 });

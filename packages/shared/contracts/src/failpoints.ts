@@ -40,6 +40,7 @@ export const failpoints = {
   'tasks.ids.no-recovery-log': 'the task API never logs dependency_up when the ID service answers again (the recovery happens, its record in the log does not)',
   'gateway.api.unscoped': "the gateway's GET /api/v1/runs lists runs without the project filter (another project's runs in a key's answer)",
   'gateway.errors.unscoped': "the gateway's GET /api/v1/errors sums the points of every project's runs (the breakdown forgets its project filter)",
+  'gateway.trend.slow': "the gateway's trend query waits 150 ms in the database on every call (a dashboard query over its latency budget)",
   'gateway.trend.unindexed': "the gateway's trend query filters on an expression of project_id (project_id || ''), which no index serves: every trend reads all projects' scenario summaries",
   'tasks.ids.local-fallback': 'when the ID service cannot issue a task number, POST /tasks makes one up from the clock instead of refusing (a task id the ID service never issued)',
   'tasks.list.needs-id-service': 'GET /tasks refuses with 503 dependency_unavailable while the breaker to the ID service is not closed (a read needlessly coupled to a dependency it does not use)',

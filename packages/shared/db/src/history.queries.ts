@@ -19,6 +19,8 @@ export interface HistoryDefects {
   readonly errorsUnscoped?: boolean;
   /** `gateway.trend.unindexed`: the trend filters on an expression of project_id no index serves. */
   readonly trendUnindexed?: boolean;
+  /** `gateway.trend.slow`: the trend waits 150 ms in the database on every call (a query over its latency budget). */
+  readonly trendSlow?: boolean;
 }
 
 /** Filters of `GET /api/v1/runs`. */
@@ -152,6 +154,8 @@ export function trendQuery(db: Kysely<Database>, scope: HistoryScope, scenario: 
     // Planted defect: the project filter on an expression of the column, which no index serves.
     .where(defects.trendUnindexed ? sql<string>`s.project_id || ''` : sql<string>`s.project_id`, '=', scope.projectId)
     .where('s.scenario', '=', scenario)
+    // Planted defect: 150 ms spent in the server before the rows come back.
+    .$if(defects.trendSlow === true, (q) => q.where(sql<boolean>`(select true from pg_sleep(0.15))`))
     .orderBy('r.started_at', 'desc')
     .orderBy('r.run_id')
     .limit(last);
