@@ -6,6 +6,14 @@ import type { GatewayConfig } from './config.js';
 
 /** How often lagging subscribers are fed from the history ring. */
 const pumpIntervalMs = 10;
+/**
+ * How long the `gateway.deliver.reorder` failpoint holds a message back when no next message
+ * comes to swap it with (the run's last message): long enough that at any publishing rate a
+ * test uses the next one overtakes it (released at one pump, a message held at 100 events/s
+ * per channel usually went out before its successor, and a planted reordering was not seen),
+ * short enough that it still arrives before a run's tail ends.
+ */
+const reorderHoldMs = 200;
 
 /** Delivery figures the hub reports. */
 export interface DeliveryCounts {
@@ -39,8 +47,9 @@ export class ChannelRegistry {
     this.#logger = logger;
     this.#pump = setInterval(() => {
       for (const sub of this.#lagging) this.#feed(sub);
-      // A message held back for a swap goes out at the latest one pump later.
-      for (const sub of this.#holding) this.#release(sub);
+      // A message held back for a swap goes out after the next one, or reorderHoldMs later.
+      const now = performance.now();
+      for (const sub of this.#holding) if (now - (sub.heldAt ?? 0) >= reorderHoldMs) this.#release(sub);
     }, pumpIntervalMs);
     this.#pump.unref();
   }
@@ -258,6 +267,7 @@ export class ChannelRegistry {
     if (failpoint('gateway.deliver.drop')) return;
     if (sub.held === undefined && failpoint('gateway.deliver.reorder')) {
       sub.held = data;
+      sub.heldAt = performance.now();
       this.#holding.add(sub);
       return;
     }

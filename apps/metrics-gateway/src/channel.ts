@@ -80,6 +80,8 @@ export interface Subscription {
   lagging: boolean;
   /** A message held back to be sent after the next one (the `gateway.deliver.reorder` failpoint). */
   held?: string | undefined;
+  /** When `held` was held back (ms, monotonic clock). */
+  heldAt?: number;
 }
 
 /** A run's channel: its bounded history and its subscribers. */
