@@ -94,19 +94,30 @@ describe('start-up faults', () => {
 });
 
 describe('npm run sut', () => {
-  it('prints the JSON line within 30 s and leaves no postgres and no temp dir after Ctrl-C', async () => {
+  /** Starts the CLI with `args`; resolves with its JSON line, or rejects with its exit code and stderr. */
+  function sutCli(args: readonly string[]) {
     const env = { ...process.env };
     delete env['DATABASE_URL'];
-    const child = spawn(process.execPath, ['--conditions=@crucible/source', '--import', 'tsx', path.join(workspaceRoot, 'packages/instruments/testbed/src/cli.ts')], {
+    delete env['REDIS_URL'];
+    const child = spawn(process.execPath, ['--conditions=@crucible/source', '--import', 'tsx', path.join(workspaceRoot, 'packages/instruments/testbed/src/cli.ts'), ...args], {
       cwd: path.join(workspaceRoot, 'packages/instruments/testbed'),
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const t0 = Date.now();
-    const line = await new Promise<string>((resolve, reject) => {
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const line = new Promise<string>((resolve, reject) => {
       readline.createInterface({ input: child.stdout! }).once('line', resolve);
-      child.once('exit', (code) => reject(new Error(`sut exited with ${code}`)));
+      child.once('exit', (code) => reject(new Error(`sut exited with ${code}: ${stderr}`)));
     });
+    return { child, line, exited, stderr: () => stderr };
+  }
+
+  it('prints the JSON line within 30 s and leaves no postgres and no temp dir after Ctrl-C', async () => {
+    const { child, line: first, exited } = sutCli([]);
+    const t0 = Date.now();
+    const line = await first;
     expect(Date.now() - t0).toBeLessThan(30_000);
     const info = JSON.parse(line) as Record<string, string>;
     expect(Object.keys(info)).toEqual(expect.arrayContaining(['task_api_url', 'id_service_url', 'database_url', 'admin_token']));
@@ -115,14 +126,48 @@ describe('npm run sut', () => {
     const dir = postgresDataDir(pgPort);
     expect(dir && existsSync(dir)).toBe(true);
 
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     child.kill('SIGINT');
     expect(await exited).toBe(130);
     const stillRunning = await postgresOnPort(pgPort);
     expect(stillRunning).toBe(false);
     expect(existsSync(dir!)).toBe(false);
   });
+
+  it('--replicas task-api=2 --balance task-api --redis: two task-api processes behind nginx, one Redis, every one gone after Ctrl-C', async () => {
+    const { child, line, exited } = sutCli(['--apps', 'task-api', '--replicas', 'task-api=2', '--balance', 'task-api', '--redis']);
+    const info = JSON.parse(await line) as Record<string, string>;
+    expect(Object.keys(info)).toEqual(expect.arrayContaining(['task_api_url', 'task_api_balanced_url', 'redis_url', 'id_service_url']));
+    const balanced = info['task_api_balanced_url']!;
+    const healths = await Promise.all(Array.from({ length: 8 }, () => fetch(`${balanced}/health`).then((r) => r.status)));
+    expect(healths.every((s) => s === 200)).toBe(true);
+    // Round robin over two upstreams: the balanced port is nginx's, not a replica's.
+    expect(new URL(balanced).port).not.toBe(new URL(info['task_api_url']!).port);
+    const ports = [new URL(balanced).port, new URL(info['redis_url']!).port, new URL(info['database_url']!).port];
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    for (const port of ports) expect(await listening(Number(port))).toBe(false);
+  });
+
+  it('refuses a malformed --replicas and a --balance of an app not started, naming the flag, before starting anything', async () => {
+    for (const args of [['--replicas', 'task-api=0'], ['--replicas', 'nope=2'], ['--apps', 'id-service', '--balance', 'task-api']]) {
+      const run = sutCli(args);
+      await expect(run.line).rejects.toThrow(/exited with 2/);
+      expect(run.stderr()).toMatch(args.includes('--balance') ? /--balance: "task-api"/ : /--replicas: "(task-api=0|nope)"/);
+    }
+  });
 });
+
+/** Whether something accepts connections on 127.0.0.1:port. */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
 
 /** The data dir (`-D`) of the postgres process listening on `port`, from /proc. */
 function postgresDataDir(port: string): string | undefined {
