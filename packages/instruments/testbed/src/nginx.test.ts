@@ -1,6 +1,8 @@
 // The real nginx (tools/install-nginx.sh) in front of three small HTTP servers: round robin,
 // failover once one is gone, retries only where they are safe, and nothing left behind.
+import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
+import type { Duplex } from 'node:stream';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -118,6 +120,98 @@ describe('startNginx', () => {
     expect(() => process.kill(lb.pid, 0)).toThrow();
     expect(existsSync(dir)).toBe(false);
     await expect(fetch(lb.url)).rejects.toThrow();
+  });
+});
+
+const wsGuid = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+
+/**
+ * A WebSocket endpoint as far as the handshake goes (RFC 6455 §4.2.2: 101 with the key's
+ * accept hash), then an echo prefixed with its name; a GET that arrives without the Upgrade
+ * header (nginx dropped it) is answered 426.
+ */
+async function upgradeReplica(name: string): Promise<Replica> {
+  const seen: Record<string, number> = {};
+  const sockets = new Set<Duplex>();
+  const server = http.createServer((req, res) => {
+    seen['plain'] = (seen['plain'] ?? 0) + 1;
+    res.writeHead(426, { 'content-type': 'text/plain' }).end(`${name}: no Upgrade header arrived`);
+  });
+  server.on('upgrade', (req, socket: Duplex) => {
+    seen['upgrade'] = (seen['upgrade'] ?? 0) + 1;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    const accept = createHash('sha1').update(`${String(req.headers['sec-websocket-key'])}${wsGuid}`).digest('base64');
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+    socket.on('data', (d: Buffer) => socket.write(`${name}:${d.toString()}`));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    name,
+    seen,
+    close: () => new Promise<void>((r) => (sockets.forEach((s) => s.destroy()), server.closeAllConnections(), server.close(() => r()))),
+  };
+}
+
+/** A WebSocket handshake through `url`; resolves to the 101's accept check and the echo of `text`, or the status of a refusal. */
+function handshake(url: string, text: string): Promise<{ status: number; acceptOk?: boolean; echo?: string }> {
+  const key = randomBytes(16).toString('base64');
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${url}/ws`, { headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': key } });
+    req.once('error', reject);
+    req.once('response', (res) => (res.resume(), resolve({ status: res.statusCode ?? 0 })));
+    req.once('upgrade', (res, socket) => {
+      const acceptOk = res.headers['sec-websocket-accept'] === createHash('sha1').update(`${key}${wsGuid}`).digest('base64');
+      socket.once('data', (d: Buffer) => {
+        socket.destroy();
+        resolve({ status: res.statusCode ?? 0, acceptOk, echo: d.toString() });
+      });
+      socket.write(text);
+    });
+    req.end();
+  });
+}
+
+describe('startNginx({ websocket: true })', () => {
+  it('generates the upgrade map, the Upgrade and Connection headers and an hour of read timeout', () => {
+    const config = nginxConfig({ upstreams: ['http://127.0.0.1:1001'], port: 9, dir: '/tmp/x', websocket: true });
+    expect(config).toMatch(/map \$http_upgrade \$connection_upgrade \{\s+default upgrade;\s+'' '';\s+\}/);
+    expect(config).toContain('proxy_http_version 1.1;');
+    expect(config).toContain('proxy_set_header Upgrade $http_upgrade;');
+    expect(config).toContain('proxy_set_header Connection $connection_upgrade;');
+    expect(config).not.toContain('proxy_set_header Connection "";');
+    expect(config).toContain('proxy_read_timeout 3600000ms;');
+    expect(nginxConfig({ upstreams: ['http://127.0.0.1:1001'], port: 9, dir: '/tmp/x', websocket: true, readTimeoutMs: 5000 })).toContain('proxy_read_timeout 5000ms;');
+    // Without it: no map, the keep-alive Connection header and the HTTP read timeout.
+    const plain = nginxConfig({ upstreams: ['http://127.0.0.1:1001'], port: 9, dir: '/tmp/x' });
+    expect(plain).not.toContain('$connection_upgrade');
+    expect(plain).toContain('proxy_set_header Connection "";');
+    expect(plain).toContain('proxy_read_timeout 15000ms;');
+  });
+
+  it('passes WebSocket handshakes through, round robin, and the bytes after them both ways', async () => {
+    open.replicas = await Promise.all([upgradeReplica('w0'), upgradeReplica('w1')]);
+    open.lb = await startNginx({ upstreams: open.replicas.map((r) => r.url), websocket: true });
+    const answers = [];
+    for (let i = 0; i < 4; i++) answers.push(await handshake(open.lb.url, `hello ${i}`));
+    expect(answers).toEqual([
+      { status: 101, acceptOk: true, echo: 'w0:hello 0' },
+      { status: 101, acceptOk: true, echo: 'w1:hello 1' },
+      { status: 101, acceptOk: true, echo: 'w0:hello 2' },
+      { status: 101, acceptOk: true, echo: 'w1:hello 3' },
+    ]);
+    expect(open.replicas.map((r) => r.seen)).toEqual([{ upgrade: 2 }, { upgrade: 2 }]);
+    // Plain HTTP still goes through on the same location.
+    expect((await fetch(`${open.lb.url}/health`)).status).toBe(426);
+  });
+
+  it('without it, nginx drops the Upgrade header: the handshake reaches the replica as a plain GET', async () => {
+    open.replicas = [await upgradeReplica('w0')];
+    open.lb = await startNginx({ upstreams: open.replicas.map((r) => r.url) });
+    expect(await handshake(open.lb.url, 'hello')).toEqual({ status: 426 });
+    expect(open.replicas[0]?.seen).toEqual({ plain: 1 });
   });
 });
 
