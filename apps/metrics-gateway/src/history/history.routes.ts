@@ -4,6 +4,8 @@ import { Router } from 'express';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import { compareRuns, runFigures } from './history.compare.js';
+import { historyPage } from './history.page.js';
+import { judgeRun, judgeRuns, kRange, scenarioHistoryQuery } from './history.regressions.js';
 
 const runsQuerySchema = z.strictObject({
   branch: z.string().min(1).max(256).optional(),
@@ -12,11 +14,21 @@ const runsQuerySchema = z.strictObject({
   since: z.iso.datetime({ offset: true }).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
+/** How many earlier runs of the scenario on the same machine class a run is compared with. */
+const kSchema = z.coerce.number().int().min(kRange.min).max(kRange.max).default(kRange.default);
 const trendQuerySchema = z.strictObject({
   scenario: z.string().min(1).max(128),
   last: z.coerce.number().int().min(1).max(1000).default(20),
+  k: kSchema,
 });
 const runParamsSchema = z.object({ id: z.string().min(1).max(128) });
+const regressionsQuerySchema = z.strictObject({ k: kSchema });
+const pageQuerySchema = z.strictObject({
+  scenario: z.string().min(1).max(128).optional(),
+  run: z.string().min(1).max(128).optional(),
+  last: z.coerce.number().int().min(2).max(200).default(30),
+  k: kSchema,
+});
 const compareQuerySchema = z.strictObject({
   base: z.string().min(1).max(128),
   run: z.string().min(1).max(128),
@@ -50,13 +62,27 @@ const num = (v: string | number) => Number(v);
  *
  * - `GET /api/v1/runs?branch=&scenario=&outcome=&since=&limit=`: runs, newest first.
  * - `GET /api/v1/runs/:id`: one run, its scenario summaries (thresholds, verdicts) and points.
- * - `GET /api/v1/trend?scenario=&last=N`: p50/p95/p99 and error rate per run, newest first.
+ * - `GET /api/v1/trend?scenario=&last=N&k=5`: p50/p95/p99 and error rate per run, newest first,
+ *   each with `regression`: the run against the last `k` (3–50) ended runs of the scenario on
+ *   its machine class, noise-aware (@crucible/baseline), the regressed figures `{metric, by, bound}`.
+ * - `GET /api/v1/runs/:id/regressions?k=5`: the same verdict for every scenario of one run.
  * - `GET /api/v1/compare?base=&run=`: `run` against `base`, noise-aware, per scenario and figure.
  * - `GET /api/v1/errors?since=&until=&bucket=hour|day|week&scenario=&branch=`: errors per
  *   scenario per time bucket (the last 7 days by default, at most 92).
+ *
+ * And `GET /history?scenario=&run=&last=&k=`: the history page (a trend chart of p50/p95/p99
+ * per run, regressions flagged, a point opens its run); it reads `/api/v1` with the key the
+ * user gives it (the URL's `#key=` fragment, never sent to the server, or its form).
  */
 export function historyRouter(db: Kysely<Database>, verifier: ApiKeyVerifier): Router {
   const router = Router();
+  router.get('/history', (req, res) => {
+    const q = parseInput(pageQuerySchema, req.query, 'query');
+    const page = historyPage(q);
+    res.setHeader('Content-Security-Policy', page.csp);
+    res.setHeader('Cache-Control', 'no-store');
+    res.type('html').send(page.html);
+  });
   router.use('/api/v1', requireApiKey(verifier));
 
   router.get('/api/v1/runs', async (req, res) => {
@@ -82,11 +108,30 @@ export function historyRouter(db: Kysely<Database>, verifier: ApiKeyVerifier): R
 
   router.get('/api/v1/trend', async (req, res) => {
     const q = parseInput(trendQuerySchema, req.query, 'query');
-    const rows = await trendQuery(db, scopeOf(res), q.scenario, q.last, { trendUnindexed: failpoint('gateway.trend.unindexed'), trendSlow: failpoint('gateway.trend.slow') }).execute();
+    const scope = scopeOf(res);
+    const rows = await trendQuery(db, scope, q.scenario, q.last, { trendUnindexed: failpoint('gateway.trend.unindexed'), trendSlow: failpoint('gateway.trend.slow') }).execute();
+    const verdicts = await judgeRuns(db, scope, q.scenario, rows, q.k);
     res.json({
       scenario: q.scenario,
-      runs: rows.map((r) => ({ ...r, started_at: iso(r.started_at), requests: num(r.requests), errors: num(r.errors) })),
+      k: q.k,
+      runs: rows.map((r) => ({ ...r, started_at: iso(r.started_at), requests: num(r.requests), errors: num(r.errors), regression: verdicts.get(r.run_id) ?? null })),
     });
+  });
+
+  router.get('/api/v1/runs/:id/regressions', async (req, res) => {
+    const { id } = parseInput(runParamsSchema, req.params, 'params');
+    const { k } = parseInput(regressionsQuerySchema, req.query, 'query');
+    const scope = scopeOf(res);
+    const run = await runQuery(db, scope, id).executeTakeFirst();
+    if (!run) throw new ServiceError('not_found', `run ${id} not found for this API key`);
+    const summaries = await runScenariosQuery(db, scope, id).execute();
+    const scenarios = await Promise.all(
+      summaries.map(async (s) => {
+        const earlier = await scenarioHistoryQuery(db, scope, s.scenario, run.machine, k, { startedAt: run.started_at, runId: id }).execute();
+        return { scenario: s.scenario, ...judgeRun({ ...s, run_id: id, started_at: run.started_at }, earlier) };
+      }),
+    );
+    res.json({ run_id: id, machine: run.machine, k, regressed: scenarios.some((s) => s.regressed), scenarios });
   });
   router.get('/api/v1/compare', async (req, res) => {
     const q = parseInput(compareQuerySchema, req.query, 'query');

@@ -7,10 +7,11 @@ import { HistoryPublisher, snapshot, summary, type PublishAnswer } from './histo
 const app = 'metrics-gateway';
 
 /** Publishes one whole run (run_start, `points` snapshots, run_end) and returns every answer. */
-export async function publishRun(p: HistoryPublisher, runId: string, o: { scenario: string; p99: number; passed: boolean; branch: string; points?: number }): Promise<PublishAnswer[]> {
+export async function publishRun(p: HistoryPublisher, runId: string, o: { scenario: string; p99: number; passed: boolean; branch: string; points?: number; machine?: string; startedAt?: Date }): Promise<PublishAnswer[]> {
   const answers: PublishAnswer[] = [];
   let seq = 1;
-  answers.push(await p.publish({ type: 'run_start', run_id: runId, seq: seq++, run: { commit: `c-${runId}`, branch: o.branch, machine: 'ci-2cpu', profile: 'quick' } }));
+  const run = { commit: `c-${runId}`, branch: o.branch, machine: o.machine ?? 'ci-2cpu', profile: 'quick', ...(o.startedAt ? { started_at: o.startedAt.toISOString() } : {}) };
+  answers.push(await p.publish({ type: 'run_start', run_id: runId, seq: seq++, run }));
   for (let t = 1; t <= (o.points ?? 3); t++) answers.push(await p.publish({ type: 'snapshot', run_id: runId, seq: seq++, snapshot: snapshot(runId, o.scenario, t, o.p99) }));
   answers.push(await p.publish({ type: 'run_end', run_id: runId, seq: seq++, summary: summary(runId, o.scenario, o.p99, o.passed) }));
   return answers;
