@@ -55,8 +55,15 @@ describe('examples/chaos.ts: a Toxiproxy timeline in front of a local service', 
     const during = rep.scenarios.filter((s) => s.name.startsWith('list items · during: '));
     expect(rep.scenarios.map((s) => s.name)).toEqual(['list items', 'list items · before faults', ...during.map((d) => d.name), 'list items · after faults']);
     expect(during.map((d) => d.name)).toEqual(['list items · during: at 2 s add latency 250 ms on target for 2 s', 'list items · during: at 5 s cut target for 1 s']);
-    // The latency row: every answer took the 250 ms; the whole run's p50 did not.
-    expect(during[0]?.latency_ms?.p50).toBeGreaterThanOrEqual(250);
+    // The latency row: the answers of the seconds the fault covered whole took the 250 ms, and
+    // more than one in ten of the row's (its first and last seconds are partly before and after
+    // the fault, by however late a loaded machine applied and removed it); the whole run's p50 did not.
+    const timeline = JSON.stringify(rep.scenarios[0]?.evidence.find((e) => e.title.startsWith('chaos timeline'))?.content);
+    const perSecond = JSON.stringify(during[0]?.series.map((p) => ({ t: p.t, n: p.requests, p50: p.p50 })));
+    const why = `timeline ${timeline}; seconds of the latency row ${perSecond}`;
+    expect(during[0]?.latency_ms?.p90, why).toBeGreaterThanOrEqual(250);
+    expect(Math.max(...(during[0]?.series ?? []).map((p) => p.p50)), why).toBeGreaterThanOrEqual(250);
+    expect(rep.scenarios[0]?.latency_ms?.p50).toBeLessThan(250);
     expect(row('before faults')?.latency_ms?.p99).toBeLessThan(250);
     // The cut: refused connections, failed requests, only while it acted (its row spans the whole
     // seconds it touched: the 1 s cut and the served part of the seconds around it).
