@@ -17,7 +17,7 @@ export const goals = {
 /** The fan-out thresholds on ordering and delivery: what the planted-defect tests prove. */
 export const deliveryThresholds = ['unannounced_gaps: count==0', 'out_of_order: count==0', 'never_arrived: count==0', 'reported_lost: count==0'] as const;
 
-type Row = Omit<ScenarioReport, 'tags' | 'errors' | 'series' | 'metrics' | 'thresholds' | 'verdicts' | 'evidence' | 'checks' | 'segment' | 'passed' | 'source' | 'dropped_iterations' | 'latency_basis' | 'started_at' | 'latency_ms' | 'histogram'> & {
+export type Row = Omit<ScenarioReport, 'tags' | 'errors' | 'series' | 'metrics' | 'thresholds' | 'verdicts' | 'evidence' | 'checks' | 'segment' | 'passed' | 'source' | 'dropped_iterations' | 'latency_basis' | 'started_at' | 'latency_ms' | 'histogram'> & {
   startedAt: number;
   latency: LatencyHistogram;
   errors?: Record<string, number>;
@@ -27,7 +27,7 @@ type Row = Omit<ScenarioReport, 'tags' | 'errors' | 'series' | 'metrics' | 'thre
 };
 
 /** A report row of measurements this suite made itself, its thresholds evaluated. */
-function row({ startedAt, latency, thresholds, ...s }: Row): ScenarioReport {
+export function row({ startedAt, latency, thresholds, ...s }: Row): ScenarioReport {
   return finalizeScenario(
     runReportSchema.shape.scenarios.element.parse({
       ...s,

@@ -10,6 +10,7 @@ import { parseSuiteArgs, suiteMain, type SuiteArgs } from '@crucible/suite-kit';
 import { ensureOpenFiles } from './fd-limit.js';
 import { GatewayLoad, sleep, type GatewayProfile } from './gateway-load.js';
 import { rssMb } from './proc-stats.js';
+import { replicasStep } from './replicas-step.js';
 import { connectRow, fanOutRow, goals, stormRow } from './reports.js';
 import { nowMs } from './ws-load.js';
 
@@ -95,6 +96,8 @@ suiteMain<Ctx>({
         return [fanOutRow(load, steady, ordering, generator), stormRow(load, storm, tail, ordering, nowMs() - stopStart)];
       },
     },
+    // 2 gateway replicas on one Redis behind nginx, ordering and gaps judged across them (./replicas-step.ts).
+    replicasStep<Ctx>(),
   ],
   teardown: ({ load }) => load.close(),
 });

@@ -32,6 +32,8 @@ export class LoadClient {
   readonly rejected: Record<string, number> = {};
   rejectedCount = 0;
   reconnecting = false;
+  /** The gateway process that welcomed the current connection (its `instance`): which replica a balancer chose. */
+  instance: string | undefined;
   #stopped = false;
   #onReady: (() => void) | undefined;
 
@@ -98,6 +100,7 @@ export class LoadClient {
     const msg = JSON.parse(text) as GatewayServerMessage;
     switch (msg.type) {
       case 'welcome':
+        this.instance = msg.instance;
         if (this.role === 'publisher') {
           this.readyAt = nowMs();
           this.#onReady?.();
