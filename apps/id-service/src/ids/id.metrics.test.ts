@@ -15,4 +15,16 @@ describe('IdMetrics', () => {
     expect(text).toContain('id_reservations_total{op="next",outcome="allocated"} 1');
     expect(text).toContain('ids_allocated_total 7');
   });
+
+  it("reads the coalescer's batches and the calls they answered at scrape", async () => {
+    const registry = new Registry();
+    const stats = { batches: 2, items: 7 };
+    new IdMetrics(registry, () => stats);
+    expect(await registry.metrics()).toContain('id_allocation_batches_total 2');
+    stats.batches = 3;
+    stats.items = 500;
+    const text = await registry.metrics();
+    expect(text).toContain('id_allocation_batches_total 3');
+    expect(text).toContain('id_allocation_batched_calls_total 500');
+  });
 });

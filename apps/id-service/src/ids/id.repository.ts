@@ -8,9 +8,19 @@ export type Executor = Kysely<Database> | Transaction<Database>;
 
 /**
  * A planted defect of a single allocation, chosen by the caller from its failpoint:
- * `read-then-write` is the lost update of {@link allocateReadThenWrite}.
+ * `read-then-write` is the lost update of {@link allocateReadThenWrite}; `uncoalesced` is the
+ * correct upsert, made alone and holding the row lock 1 ms longer ({@link holdRowLock}).
  */
-export type PlantedAllocation = 'read-then-write';
+export type PlantedAllocation = 'read-then-write' | 'uncoalesced';
+
+/**
+ * The planted per-call allocation (failpoint `ids.reserve.uncoalesced`): the transaction that
+ * just bumped a sequence keeps its row lock 1 ms more before it commits, so calls that do
+ * not share a batch serialise at no less than 1 ms each, however fast the machine.
+ */
+async function holdRowLock(db: Executor): Promise<void> {
+  await sql`select pg_sleep(0.001)`.execute(db);
+}
 
 /**
  * Allocates `count` IDs of `type` in the scope's project with the one atomic upsert of
@@ -20,6 +30,7 @@ export type PlantedAllocation = 'read-then-write';
 export async function allocateRange(db: Executor, scope: ProjectScope, type: string, count: number, planted?: PlantedAllocation): Promise<IdRange> {
   if (planted === 'read-then-write') return allocateReadThenWrite(db, scope, type, count);
   const row = await bumpSequence(db, scope, type, count).executeTakeFirstOrThrow();
+  if (planted === 'uncoalesced') await holdRowLock(db);
   return toRange(type, row.last_assigned_id, count);
 }
 
@@ -111,6 +122,7 @@ export async function allocateRecordedRange(
     .where('id_reservations.idempotency_key', '=', key)
     .returning(['id_reservations.first_id', 'id_reservations.last_id'])
     .executeTakeFirstOrThrow();
+  if (planted === 'uncoalesced') await holdRowLock(trx);
   return { type, first: toNumber(row.first_id), last: toNumber(row.last_id) };
 }
 

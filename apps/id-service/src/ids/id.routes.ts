@@ -44,8 +44,8 @@ function methodNotAllowed(allowed: string) {
  * definition.routes = (app, ctx) => void idRoutes(ctx, app);
  */
 export function idRoutes<R extends IRouter>(ctx: ServiceContext, router: R = Router() as R): R {
-  const metrics = new IdMetrics(ctx.metrics.registry);
   const reserver = new IdReserver(ctx.db);
+  const metrics = new IdMetrics(ctx.metrics.registry, () => reserver.stats);
   const reserve = async (res: Response, request: ReserveRequest, projectId: string, key: string | undefined): Promise<Reservation> => {
     const r = await reserver.reserve({ projectId }, request, key);
     metrics.record(request, r);

@@ -92,7 +92,12 @@ export class IdReserver {
     try {
       // The planted lost update is an allocation made outside the allocator, as such bugs are:
       // it races the batches instead of queueing behind them.
-      const planted: PlantedAllocation | undefined = failpoint('ids.allocate.read-then-write') ? 'read-then-write' : undefined;
+      // Group commit off (failpoint `ids.reserve.uncoalesced`): the call takes the same path alone.
+      const planted: PlantedAllocation | undefined = failpoint('ids.allocate.read-then-write')
+        ? 'read-then-write'
+        : failpoint('ids.reserve.uncoalesced')
+          ? 'uncoalesced'
+          : undefined;
       const wrongProject = !planted && failpoint('ids.reserve.wrong-project');
       // The planted defect (failpoint `ids.reserve.forget-idempotency-key`): the key is ignored.
       const key = idempotencyKey !== undefined && !failpoint('ids.reserve.forget-idempotency-key') ? idempotencyKey : undefined;
@@ -178,11 +183,17 @@ function replayOf(key: string, stored: StoredReservation, hash: string): Reserva
 
 /**
  * One call allocated on its own, the way the service worked before coalescing: the path a
- * planted allocation defect takes. With a key, one transaction claims it, then allocates and
- * records the range; a retry gets the stored range back.
+ * planted allocation defect takes (a lost update, or group commit switched off). With a key,
+ * one transaction claims it, then allocates and records the range; a retry gets the stored
+ * range back.
  */
 async function reserveAlone(db: Kysely<Database>, scope: ProjectScope, request: ReserveRequest, key: string | undefined, planted: PlantedAllocation): Promise<Reservation> {
-  if (key === undefined) return { ...(await allocateRange(db, scope, request.type, request.count, planted)), replayed: false };
+  if (key === undefined) {
+    // Alone and correct, its held row lock needs a transaction to be held in.
+    const allocate = (e: Executor) => allocateRange(e, scope, request.type, request.count, planted);
+    const range = planted === 'uncoalesced' ? await db.transaction().execute(allocate) : await allocate(db);
+    return { ...range, replayed: false };
+  }
   const hash = requestHash(request);
   return db.transaction().execute(async (trx) => {
     if (await claimIdempotencyKey(trx, scope, key, request.type, hash)) {

@@ -11,6 +11,7 @@
 export const failpoints = {
   'ids.allocate.read-then-write': 'the ID allocation reads last_assigned_id, then writes it back plus count, without the row lock (a lost-update race: concurrent reservations get the same IDs)',
   'ids.reserve.wrong-project': "a reservation is drawn from another project's sequence of the same type and answered to the caller (the other project's sequence advances, the caller's does not)",
+  'ids.reserve.uncoalesced': "a reservation is allocated alone, in a transaction of its own that holds its sequence's row lock for 1 ms, instead of in its sequence's batch (group commit off: concurrent reservations of one sequence queue on the row lock one by one, so a burst of 500 takes at least 0.5 s)",
   'ids.reserve.forget-idempotency-key': 'a keyed reservation is neither looked up nor recorded under its Idempotency-Key (a retry allocates a second range)',
   'tasks.create.ack-without-commit': 'POST /tasks answers 201 and rolls the transaction back (an acknowledged write is lost)',
   'tasks.create.wrong-project': "POST /tasks stores the task under another project's id (a cross-project write SQL can see)",
