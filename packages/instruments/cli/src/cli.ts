@@ -2,12 +2,12 @@
  * The `crucible` command (bin/crucible.mjs starts this file with tsx).
  *
  *   crucible run <scenarios.ts|.js> [--base-url URL] [--workers N|auto] [--out DIR]
- *                [--threshold 'metric: expr' …] [--env K=V …] [--baseline FILE]
+ *                [--threshold 'metric: expr' …] [--env K=V …] [--baseline FILE] [--publish GATEWAY_URL]
  *   crucible compare <base.json> <new.json…> [--write]
  *   crucible merge <a.json> <b.json> … [--out DIR]
  *   crucible stress [--target sut.json] [--only APP …] [--out DIR] [--profile quick|full] [--step NAME …]
- *   crucible worker <scenarios.ts|.js> --results DIR [--base-url URL]   (a pod of an Indexed Job)
- *   crucible collect <results-dir> --completions N [--out DIR] [--name NAME]
+ *   crucible worker <scenarios.ts|.js> --results DIR|--results-url URL [--base-url URL]   (a pod of an Indexed Job)
+ *   crucible collect <results-dir>|--results-url URL --completions N [--out DIR] [--name NAME]
  *
  * Exit codes: 0 pass · 1 a threshold or verdict failed · 2 crash or bad argument ·
  * 3 regression against the baseline · 4 inconclusive (a starved load generator).
@@ -33,8 +33,9 @@ const commands = {
       env: { type: 'string', multiple: true, value: '<NAME=value>', description: 'set an environment variable before the file is loaded (repeatable)' },
       baseline: { type: 'string', value: '<file>', description: 'compare with a baseline (a saved one, or a run report): a regression exits 3' },
       prometheus: { type: 'string', value: '<[host:]port>', description: 'serve the run\'s counters and latency histogram on http://host:port/metrics for Prometheus to scrape while it goes' },
+      publish: { type: 'string', value: '<gateway url>', description: "send the finished run to the metrics gateway's run history (/history), with CRUCIBLE_HISTORY_KEY" },
     },
-    env: { CRUCIBLE_REPORTS_DIR: 'default --out' },
+    env: { CRUCIBLE_REPORTS_DIR: 'default --out', CRUCIBLE_HISTORY_URL: 'default --publish', CRUCIBLE_HISTORY_KEY: 'with --publish: a project API key of the gateway', CRUCIBLE_MACHINE_CLASS: 'with --publish: the machine class runs are compared within (default platform-arch-Ncpu)' },
   },
   compare: {
     usage: 'crucible compare',
@@ -70,6 +71,7 @@ const commands = {
     positionals: '<scenarios.ts|.js>',
     flags: {
       results: { type: 'string', value: '<dir>', description: 'the directory every worker shares (a volume): the start barrier and the segment results (default $CRUCIBLE_RESULTS_DIR)' },
+      'results-url': { type: 'string', value: '<gateway>/jobs/<name>', description: 'instead of --results: a job on the metrics gateway holds the barrier and the segments (token in $CRUCIBLE_RESULTS_TOKEN; default $CRUCIBLE_RESULTS_URL)' },
       'base-url': { type: 'string', value: '<url>', description: "base URL of ctx.http for scenarios that set none (beats the file's baseUrl)" },
       threshold: { type: 'string', multiple: true, value: "'metric: expr'", description: 'a threshold for every scenario (judged once, by crucible collect, on the merged result)' },
       env: { type: 'string', multiple: true, value: '<NAME=value>', description: 'set an environment variable before the file is loaded (repeatable)' },
@@ -79,6 +81,8 @@ const commands = {
       JOB_COMPLETION_INDEX: "this worker's index, 0 … JOB_COMPLETIONS-1 (set by a Kubernetes Indexed Job)",
       JOB_COMPLETIONS: 'how many workers share the run (the Job\'s completions)',
       CRUCIBLE_RESULTS_DIR: 'default --results',
+      CRUCIBLE_RESULTS_URL: 'default --results-url',
+      CRUCIBLE_RESULTS_TOKEN: "with --results-url: the gateway's publish token (GATEWAY_PUBLISH_TOKEN, else CRUCIBLE_ADMIN_TOKEN)",
     },
   },
   collect: {
@@ -88,7 +92,9 @@ const commands = {
       completions: { type: 'string', value: '<n>', description: 'how many workers must have left a segment (default $JOB_COMPLETIONS)' },
       out: { type: 'string', value: '<dir>', description: 'where <name>.{json,md,xml,html} go (default $CRUCIBLE_REPORTS_DIR, else ./reports)' },
       name: { type: 'string', value: '<name>', description: 'the report\'s name (default distributed)' },
+      'results-url': { type: 'string', value: '<gateway>/jobs/<name>', description: 'read the segments from this job on the metrics gateway instead of <results-dir> (default $CRUCIBLE_RESULTS_URL)' },
     },
+    env: { CRUCIBLE_RESULTS_URL: 'default --results-url', CRUCIBLE_RESULTS_TOKEN: "with --results-url: the gateway's publish token" },
   },
 } satisfies Record<string, CommandSpec<Record<string, FlagSpec>>>;
 
@@ -100,7 +106,7 @@ commands:
   merge <a.json> <b.json> …   merge run reports (e.g. the segments of one run) into combined.*
   stress [--target sut.json]  the built-in stress suites, against a deployed system (or each on its embedded one)
   worker <scenarios.ts|.js>   one load worker of a distributed run (its segment from JOB_COMPLETION_INDEX/JOB_COMPLETIONS)
-  collect <results-dir>       merge the workers' segments exactly and judge the thresholds once
+  collect <results-dir|--results-url URL>  merge the workers' segments exactly and judge the thresholds once
 
 Every command takes --help.
 ${EXIT_CODES}

@@ -9,6 +9,7 @@ import type { TimelineRun } from '@crucible/chaos';
 import { checkChaos, runThroughChaos, withChaosRows } from './chaos-run.js';
 import { baselineFrom, buildReport, compareWithBaseline, crashReport, EXIT, exitCodeFor, renderConsole, withComparison, writeReports, type CommandIo } from '@crucible/reporting';
 import { progressSink } from './progress.js';
+import { openHistory, publishTarget, type PublishTarget } from './publish-history.js';
 import { buildScenarios, loadRunFile, parseExtraThresholds } from './scenarios.js';
 import type { WorkerParams } from './worker-scenarios.js';
 
@@ -24,13 +25,15 @@ export interface RunSettings {
   readonly baseline?: string;
   /** Where to serve `/metrics` for Prometheus (`--prometheus [host:]port`). */
   readonly prometheus?: { readonly host: string; readonly port: number };
+  /** Where the finished run goes into the gateway's history (`--publish`, else `CRUCIBLE_HISTORY_URL`). */
+  readonly publish?: PublishTarget;
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Reads `crucible run`'s flag values; a bad one throws `bad_argument` naming it. */
 export function runSettings(
-  values: { readonly 'base-url'?: string; readonly workers?: string; readonly out?: string; readonly threshold?: readonly string[]; readonly env?: readonly string[]; readonly baseline?: string; readonly prometheus?: string },
+  values: { readonly 'base-url'?: string; readonly workers?: string; readonly out?: string; readonly threshold?: readonly string[]; readonly env?: readonly string[]; readonly baseline?: string; readonly prometheus?: string; readonly publish?: string },
   positionals: readonly string[],
 ): RunSettings {
   const [file, ...more] = positionals;
@@ -50,7 +53,9 @@ export function runSettings(
   }
   if (values.baseline !== undefined && !existsSync(values.baseline)) throw new InstrumentError('bad_argument', `--baseline: no baseline at ${values.baseline} (save one with: crucible compare, or report baseline save)`);
   const prometheus = values.prometheus === undefined ? undefined : prometheusAddress(values.prometheus);
+  const publish = publishTarget(values.publish, process.env);
   return {
+    ...(publish ? { publish } : {}),
     ...(prometheus ? { prometheus } : {}),
     file: path.resolve(file),
     // The engine's HTTP pool takes http(s) only; its WebSocket client turns http back into ws.
@@ -100,6 +105,8 @@ export async function runCommand(settings: RunSettings, io: CommandIo, progress:
   const unaddressed = scenarios.filter((s) => !s.baseUrl).map((s) => s.name);
   if (!baseUrl && unaddressed.length > 0) throw new InstrumentError('bad_argument', `no base URL for ${unaddressed.map((n) => `"${n}"`).join(', ')}: pass --base-url, or set baseUrl in the file`);
   const meta = { suite: `crucible run ${path.basename(settings.file)}`, project: '.', target: stem, config: { file: settings.file, workers: settings.workers, ...(baseUrl ? { baseUrl } : {}) } };
+  // Connected before the run: a wrong gateway URL or key exits 2 before any request.
+  const history = settings.publish ? await openHistory(settings.publish) : undefined;
   const startedAt = new Date();
   let report;
   try {
@@ -137,5 +144,13 @@ export async function runCommand(settings: RunSettings, io: CommandIo, progress:
   const written = await writeReports(report, { dir: settings.outDir, project: '.', target: stem });
   io.out(renderConsole(report, { color: io.color }));
   io.out(`reports: ${written.json} (+ .md .xml .html)\n`);
+  if (history && !report.crash) {
+    try {
+      io.err(`history: ${await history.send(report)}\n`);
+    } catch (error) {
+      io.err(`${error instanceof Error ? error.message : String(error)}\n`);
+      return EXIT.crash;
+    }
+  } else await history?.close();
   return report.crash ? EXIT.crash : exitCodeFor(report);
 }
