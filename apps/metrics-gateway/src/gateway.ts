@@ -14,6 +14,7 @@ import { GatewayMetrics } from './gateway.metrics.js';
 import { historyRouter } from './history/history.routes.js';
 import { HistoryStore } from './history/history.store.js';
 import { CloseCode, Hub } from './hub.js';
+import { jobResultsRouter } from './results/job-results.routes.js';
 
 /** A gateway built and ready to listen. */
 export interface Gateway extends AsyncDisposable {
@@ -141,6 +142,9 @@ export function createGateway(config: GatewayConfig, options: { logger?: Logger 
     logger.warn({ dropped: count }, 'dropping every connection on request');
     res.json({ dropped: count });
   });
+
+  // The results sink of distributed load runs (`crucible worker --results-url`): barrier and segments per job.
+  app.use(jobResultsRouter({ admin: config.adminToken, publish: config.publishToken }));
 
   if (db && verifier) {
     app.use(historyRouter(db, verifier));

@@ -18,7 +18,7 @@ interface Container {
   image: string;
   args?: string[];
   command?: string[];
-  env?: { name: string; value?: string }[];
+  env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
   envFrom?: { secretRef?: { name: string } }[];
   readinessProbe?: { httpGet?: { path: string; port: string | number } };
   livenessProbe?: { httpGet?: { path: string; port: string | number } };
@@ -103,5 +103,38 @@ describe('deploy/k8s (structure; no API server here)', () => {
     expect(claim(collect)).toBe('crucible-results');
     for (const j of [load, collect]) expect(j.spec.template?.spec.restartPolicy).toBe('Never');
     expect(worker.image).toBe('crucible/cli:latest');
+  });
+
+  it('the gateway-sink variant: an Indexed Job and a collect Job on one CRUCIBLE_RESULTS_URL job, the token from the admin Secret, no volume', async () => {
+    const docs = await manifests();
+    const jobs = byKind(docs, 'Job');
+    const load = jobs.find((j) => j.metadata.name === 'crucible-load-gateway') as Doc;
+    const collect = jobs.find((j) => j.metadata.name === 'crucible-collect-gateway') as Doc;
+    expect(load.spec.completionMode).toBe('Indexed');
+    expect(load.spec.parallelism).toBe(load.spec.completions);
+    expect(load.spec.backoffLimit).toBe(0);
+    const worker = load.spec.template?.spec.containers[0] as Container;
+    const collector = collect.spec.template?.spec.containers[0] as Container;
+    expect(worker.args?.slice(0, 2)).toEqual(['worker', '/scenarios/run.ts']);
+    expect(worker.args).not.toContain('--results');
+    expect(envOf(worker)['JOB_COMPLETIONS']).toBe(String(load.spec.completions));
+    expect(collector.args?.slice(0, 3)).toEqual(['collect', '--completions', String(load.spec.completions)]);
+    // Both on one job of the gateway's Service, as `<gateway>/jobs/<name>`.
+    const gatewayService = byKind(docs, 'Service').find((d) => d.metadata.name === 'metrics-gateway');
+    expect(envOf(worker)['CRUCIBLE_RESULTS_URL']).toBe(`http://metrics-gateway:${gatewayService?.spec.ports?.[0]?.port}/jobs/run-1`);
+    expect(envOf(collector)['CRUCIBLE_RESULTS_URL']).toBe(envOf(worker)['CRUCIBLE_RESULTS_URL']);
+    // The token is the gateway's own admin token (its publish token by default), from the Secret the gateway reads.
+    const admin = byKind(docs, 'Secret').find((s) => s.metadata.name === 'crucible-admin');
+    for (const c of [worker, collector]) {
+      const ref = c.env?.find((e) => e.name === 'CRUCIBLE_RESULTS_TOKEN')?.valueFrom?.secretKeyRef;
+      expect(ref).toEqual({ name: 'crucible-admin', key: 'CRUCIBLE_ADMIN_TOKEN' });
+      expect(Object.keys(admin?.stringData ?? {})).toContain(ref?.key);
+    }
+    for (const j of [load, collect]) {
+      expect(j.spec.template?.spec.restartPolicy).toBe('Never');
+      expect(j.spec.template?.spec.volumes?.some((v) => v.persistentVolumeClaim)).toBeFalsy();
+    }
+    // The gateway keeps a job in memory: one replica, so every worker and the collect reach the same process.
+    expect(byKind(docs, 'Deployment').find((d) => d.metadata.name === 'metrics-gateway')?.spec['replicas']).toBe(1);
   });
 });
