@@ -2,7 +2,8 @@
 // behind a real nginx, every client connecting through nginx. Clean, it passes the fan-out's
 // delivery thresholds with both replicas serving and subscribers reading across them; with
 // replica B's stream reader planted to skip entries (gateway.streams.skip-entry) it fails
-// naming reported_lost, and only that.
+// naming reported_lost, and only that; with B dropping events on the last hop
+// (gateway.deliver.drop) it fails naming unannounced_gaps.
 import type { ScenarioReport } from '@crucible/contracts';
 import { describe, expect, it } from 'vitest';
 import { replicasBehindNginx, replicasThresholds } from './replicas-step.js';
@@ -32,5 +33,15 @@ describe('gateway stress: 2 replicas behind nginx', () => {
     expect(failing(row)).toEqual(['reported_lost: count==0']);
     expect(row.metrics['reported_lost']).toBeGreaterThan(0);
     expect(row.metrics['streams_gap_messages']).toBeGreaterThan(0);
+  });
+
+  it('fails naming unannounced_gaps when replica B drops events on their way to its subscribers (gateway.deliver.drop)', async () => {
+    // B delivers to about half the 16 subscribers: ~3,200 deliveries at 0.5 %, none dropped with chance e^-16.
+    const row = await replicasBehindNginx(undefined, { envB: { CRUCIBLE_FAILPOINTS: 'gateway.deliver.drop=0.005' } });
+    expect(row.metrics['replica_b_subscribers']).toBeGreaterThan(0);
+    expect(failing(row)).toContain('unannounced_gaps: count==0');
+    // A loss on the last hop, not a reordering nor a stream the reader skipped.
+    expect(failing(row)).not.toContain('out_of_order: count==0');
+    expect(row.metrics['streams_gap_messages']).toBe(0);
   });
 });
