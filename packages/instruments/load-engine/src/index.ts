@@ -39,6 +39,7 @@ export * from './sinks/console-sink.js';
 export * from './sinks/ndjson-sink.js';
 export * from './sinks/gateway-sink.js';
 export * from './sinks/prometheus-sink.js';
+export * from './sinks/otlp-sink.js';
 export {
   createLatencyHistogram,
   recordLatencyMs,
