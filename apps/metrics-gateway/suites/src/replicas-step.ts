@@ -108,7 +108,7 @@ export async function replicasBehindNginx(profile: ReplicasProfile = replicasPro
     const [sa, sb] = await Promise.all([streamsHealth(r.a), streamsHealth(r.b)]);
     const total = profile.perChannel * profile.channels;
     log(
-      `across replicas: ${figures.received} delivered, ${figures.unannounced_gaps} unannounced gaps, ${figures.out_of_order} out of order, ${figures.never_arrived} never arrived, ${figures.reported_lost} reported lost; streams A appended ${sa?.appended ?? 0} / B read ${sb?.read ?? 0}, unstreamed ${(sa?.unstreamed ?? 0) + (sb?.unstreamed ?? 0)}`,
+      `across replicas: ${figures.received} delivered, ${figures.unannounced_gaps} unannounced gaps, ${figures.out_of_order} out of order, ${figures.never_arrived} never arrived, ${figures.reported_lost} reported lost; streams appended A ${sa?.appended ?? 0} + B ${sb?.appended ?? 0}, read A ${sa?.read ?? 0} + B ${sb?.read ?? 0}, unstreamed ${(sa?.unstreamed ?? 0) + (sb?.unstreamed ?? 0)}`,
     );
     return row({
       name: 'replicas behind nginx',
