@@ -38,10 +38,10 @@ export function createTaskApi(options: TaskApiOptions): ServiceDefinition {
         shared: redis,
       });
       stores.set(ctx, store);
-      const { blockSize, ...call } = options.idService;
+      const { blockSize, maxBlockSize, ...call } = options.idService;
       const client = new IdClient({ ...call, logger: ctx.logger });
       clients.set(ctx, client);
-      app.use(taskRoutes(ctx, new TaskIdBlocks(client, { blockSize, lowWater: Math.ceil(blockSize / 4) }), new TaskRefs(client, options.refCache)));
+      app.use(taskRoutes(ctx, new TaskIdBlocks(client, { blockSize, lowWater: Math.ceil(blockSize / 4), maxBlockSize }), new TaskRefs(client, options.refCache)));
       app.use(artifactRoutes(ctx, { limitBytes: options.artifactLimitBytes }));
       app.use(resourceRoutes(ctx, store));
     },

@@ -10,7 +10,7 @@ describe('loadTaskApiOptions', () => {
   it('defaults to a 1 MiB artifact limit and the shipped documents', () => {
     const o = loadTaskApiOptions(ids);
     expect(o).toMatchObject({ artifactLimitBytes: 1 << 20, resourceCacheEntries: 16, resourceDir: defaultResourceDir });
-    expect(o.idService).toEqual({ url: 'http://127.0.0.1:4001', timeoutMs: 400, attempts: 2, connections: 8, blockSize: 32, breakerFailures: 3, breakerOpenMs: 500 });
+    expect(o.idService).toEqual({ url: 'http://127.0.0.1:4001', timeoutMs: 400, attempts: 2, connections: 8, blockSize: 32, maxBlockSize: 1024, breakerFailures: 3, breakerOpenMs: 500 });
     expect(existsSync(path.join(o.resourceDir, 'sdlc-core.md'))).toBe(true);
     expect(Object.isFrozen(o)).toBe(true);
     expect(loadTaskApiOptions({ ...ids, ARTIFACT_LIMIT_BYTES: '2048', ARTIFACT_IGNORED: 'x' }).artifactLimitBytes).toBe(2048);

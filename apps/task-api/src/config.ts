@@ -28,6 +28,8 @@ export interface TaskApiOptions {
     readonly attempts: number;
     readonly connections: number;
     readonly blockSize: number;
+    /** Largest block a project creating fast is given (`ID_BLOCK_MAX`, never below `blockSize`). */
+    readonly maxBlockSize: number;
     readonly breakerFailures: number;
     readonly breakerOpenMs: number;
   };
@@ -56,6 +58,10 @@ const envSchema = z.object({
   ID_SERVICE_ATTEMPTS: envInt('ID_SERVICE_ATTEMPTS', 1, 10).default(2),
   ID_SERVICE_CONNECTIONS: envInt('ID_SERVICE_CONNECTIONS', 1, 256).default(8),
   ID_BLOCK_SIZE: envInt('ID_BLOCK_SIZE', 1, 10_000).default(32),
+  // Blocks grow to twice what a project takes during one reservation's round trip, up to this:
+  // at a fixed 32 the creates of one project were capped at 32 per ID-service round trip.
+  // Unused numbers of a block are skipped when the process stops, so this bounds that gap too.
+  ID_BLOCK_MAX: envInt('ID_BLOCK_MAX', 1, 100_000).default(1024),
   ID_BREAKER_FAILURES: envInt('ID_BREAKER_FAILURES', 1, 100).default(3),
   ID_BREAKER_OPEN_MS: envInt('ID_BREAKER_OPEN_MS', 50, 60_000).default(500),
   // A ref read as live within the last 2 s is not asked about again, so a retirement shows as stale at most 2 s late.
@@ -89,6 +95,7 @@ export function loadTaskApiOptions(env: Env = process.env): TaskApiOptions {
       attempts: e.ID_SERVICE_ATTEMPTS,
       connections: e.ID_SERVICE_CONNECTIONS,
       blockSize: e.ID_BLOCK_SIZE,
+      maxBlockSize: Math.max(e.ID_BLOCK_SIZE, e.ID_BLOCK_MAX),
       breakerFailures: e.ID_BREAKER_FAILURES,
       breakerOpenMs: e.ID_BREAKER_OPEN_MS,
     }),

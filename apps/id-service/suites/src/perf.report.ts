@@ -1,7 +1,7 @@
 // perf.ts's report: the samples of every round summed up per scenario (median, spread,
 // CPU per operation), the ratios that matter, and the Markdown table.
 import os from 'node:os';
-import { median } from './perf.measure.js';
+import { finiteMedian as median } from '@crucible/benchmarks';
 import type { Sample } from './perf.workloads.js';
 
 /** How the run was made, for the report. */

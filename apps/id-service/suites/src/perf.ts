@@ -20,7 +20,7 @@ import path from 'node:path';
 import { commandLineOrExit, wholeArg, workspaceRoot as findRoot } from '@crucible/instrument-kit';
 import { startSut } from '@crucible/testbed';
 import pg from 'pg';
-import { stat } from './perf.measure.js';
+import { stat } from '@crucible/benchmarks';
 import { perfMarkdown, summarisePerf } from './perf.report.js';
 import { perfScenarios, projects, type Sample } from './perf.workloads.js';
 

@@ -5,11 +5,10 @@ import { execFile, spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { bumpSequence, type Database } from '@crucible/db';
+import { finiteMedian as median, measured, perOp, tick, type Measured } from '@crucible/benchmarks';
+import { bumpSequence, compileOnlyDb } from '@crucible/db';
 import autocannon from 'autocannon';
-import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } from 'kysely';
 import type pg from 'pg';
-import { measured, median, perOp, tick, type Measured } from './perf.measure.js';
 
 const run = promisify(execFile);
 
@@ -81,15 +80,8 @@ export interface PerfTarget {
   duration: number;
 }
 
-// A Kysely that only compiles (it has no connection), to render the allocation statement.
-const compiler = new Kysely<Database>({
-  dialect: {
-    createAdapter: () => new PostgresAdapter(),
-    createDriver: () => new DummyDriver(),
-    createIntrospector: (db) => new PostgresIntrospector(db),
-    createQueryCompiler: () => new PostgresQueryCompiler(),
-  },
-});
+// Compiles only (no connection), to render the allocation statement.
+const compiler = compileOnlyDb();
 
 /**
  * The allocation statement of the service ({@link bumpSequence}, count 1) as a pgbench

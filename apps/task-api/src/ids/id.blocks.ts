@@ -7,16 +7,27 @@ export const taskIdType = 'TASK';
 
 /** How many task ids are taken at once, and when the next block is fetched. */
 export interface IdBlockOptions {
-  /** Ids per reservation (`POST /ids/reserve {type: 'TASK', count}`). */
+  /** Ids per reservation (`POST /ids/reserve {type: 'TASK', count}`) at a low create rate. */
   readonly blockSize: number;
   /** Fetch the next block when fewer than this many are left, so a create rarely waits. */
   readonly lowWater: number;
+  /**
+   * Largest reservation (default: `blockSize`, a fixed block). A project that takes more ids
+   * during one reservation's round trip than a block holds gets blocks of twice what it took,
+   * up to this, and fetches them that much earlier: one refill in flight per project
+   * otherwise caps its creates at `blockSize` per round trip.
+   */
+  readonly maxBlockSize?: number;
 }
 
 interface ProjectBlocks {
   /** Issued, unused ranges, oldest first: `next` is the next number of the first. */
   readonly ranges: { next: number; last: number }[];
   refill: Promise<void> | undefined;
+  /** Numbers asked for since the current (or last) refill started. */
+  asked: number;
+  /** Numbers asked for during the last refill's round trip: the project's demand per round trip. */
+  perRoundTrip: number;
 }
 
 /**
@@ -46,11 +57,13 @@ export class TaskIdBlocks {
    */
   async take(projectId: string, authorization: string): Promise<number> {
     const p = this.#of(projectId);
+    p.asked++;
     // Bounded: many waiters on one refill can empty it again before this one's turn.
     for (let round = 0; round < 8; round++) {
       const n = takeFrom(p);
       if (n !== undefined) {
-        if (remaining(p) < this.#options.lowWater) void this.#refill(p, authorization).catch(() => {});
+        // What is left must last the next round trip: at least what the last one took.
+        if (remaining(p) < Math.max(this.#options.lowWater, p.perRoundTrip)) void this.#refill(p, authorization).catch(() => {});
         return n;
       }
       // Empty while the breaker is not closed: the refill (a probe, when one is due) goes on in
@@ -82,16 +95,26 @@ export class TaskIdBlocks {
 
   // The last resort of a crowd of waiters: a block fetched for this caller alone.
   async #take(p: ProjectBlocks, authorization: string): Promise<number> {
-    add(p, await this.#client.reserve(authorization, taskIdType, this.#options.blockSize));
+    add(p, await this.#client.reserve(authorization, taskIdType, this.#sizeFor(p)));
     return takeFrom(p) as number;
+  }
+
+  /** The next reservation's size: twice the last round trip's demand, within [blockSize, maxBlockSize]. */
+  #sizeFor(p: ProjectBlocks): number {
+    const { blockSize, maxBlockSize = blockSize } = this.#options;
+    return Math.max(blockSize, Math.min(maxBlockSize, 2 * p.perRoundTrip));
   }
 
   /** One refill at a time per project; every waiter shares it (and its failure). */
   #refill(p: ProjectBlocks, authorization: string): Promise<void> {
-    p.refill ??= this.#client
-      .reserve(authorization, taskIdType, this.#options.blockSize)
+    if (p.refill) return p.refill;
+    const count = this.#sizeFor(p);
+    p.asked = 0;
+    p.refill = this.#client
+      .reserve(authorization, taskIdType, count)
       .then((range) => add(p, range))
       .finally(() => {
+        p.perRoundTrip = p.asked;
         p.refill = undefined;
       });
     return p.refill;
@@ -100,7 +123,7 @@ export class TaskIdBlocks {
   #of(projectId: string): ProjectBlocks {
     let p = this.#projects.get(projectId);
     if (!p) {
-      p = { ranges: [], refill: undefined };
+      p = { ranges: [], refill: undefined, asked: 0, perRoundTrip: 0 };
       this.#projects.set(projectId, p);
     }
     return p;

@@ -31,7 +31,7 @@ const registry = async (project: string) => {
 };
 
 describe('task ids from the ID service', () => {
-  it('gives 200 concurrent creates 200 distinct ids, every one issued by the ID service, in blocks of 32', async () => {
+  it('gives 200 concurrent creates 200 distinct ids, every one issued by the ID service, in blocks of 32 or more', async () => {
     const alpha = await api.project('blocks');
     const answers = await Promise.all(Array.from({ length: 200 }, () => alpha.request<Task>('POST', '/tasks', { json: { title: 'burst' } })));
     expect(answers.map((a) => a.status)).toEqual(Array(200).fill(201));
@@ -39,11 +39,15 @@ describe('task ids from the ID service', () => {
     expect(new Set(ids).size).toBe(200);
     const numbers = ids.map((id) => Number(id.slice('TASK-'.length))).sort((a, b) => a - b);
     const issued = await registry('blocks');
-    // Every id was issued (≤ the registry's last number) and whole blocks were reserved.
+    // Every id was issued (≤ the registry's last number), in blocks of at least 32.
     expect(numbers.at(-1)).toBeLessThanOrEqual(issued);
-    expect(issued % 32).toBe(0);
-    // Refilled ahead of need, but not wildly: at most two blocks beyond what was used.
-    expect(issued).toBeLessThanOrEqual(200 + 2 * 32);
+    const { rows: blocks } = await sql<{ n: string; smallest: string }>`
+      select count(*)::text as n, min(last_id - first_id + 1)::text as smallest from id_reservations where project_id = 'blocks' and sequence_type = 'TASK'`.execute(api.db);
+    expect(Number(blocks[0]?.smallest)).toBeGreaterThanOrEqual(32);
+    // A crowd grows the blocks (twice what it took during one round trip), so it needs no more
+    // reservations than fixed blocks of 32 would; refilled ahead of need, but not wildly.
+    expect(Number(blocks[0]?.n)).toBeLessThanOrEqual(Math.ceil(200 / 32) + 1);
+    expect(issued).toBeLessThanOrEqual(3 * 200);
     // In the database as answered, once each.
     const { rows } = await sql<{ n: string }>`select count(distinct task_id)::text as n from tasks where project_id = 'blocks'`.execute(api.db);
     expect(Number(rows[0]?.n)).toBe(200);

@@ -2,7 +2,7 @@ import { explainAnalyze } from '@crucible/db';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { send, testAdminToken, type ServiceTestContext } from '@crucible/testbed/testing';
-import { claimNextTaskQuery, listTasksQuery, nextTaskQuery } from './task.repository.js';
+import { claimNextTaskQuery, findNextTask, insertTask, listTasksQuery, nextTaskQuery } from './task.repository.js';
 import { startTaskApi } from '../../tests/with-id-service.js';
 
 // Plans are asserted on the exact query builders the routes run, on 1,000 tasks in each of
@@ -86,5 +86,29 @@ describe('query plans on 1,000 tasks × 5 projects', () => {
     expect(insert).toContain('Insert on tasks');
     const { rows } = await sql<{ n: number }>`select count(*)::int as n from tasks where claimed_by = 'explain' or task_id = 'explain-insert'`.execute(api.db);
     expect(rows[0]?.n).toBe(0);
+  });
+
+  it('GET /admin/hot-queries answers the SQL and parameters the routes send, admin only; the prepared next and insert run exactly that SQL', async () => {
+    expect((await send(api.url, 'GET', '/admin/hot-queries?project=p1')).status).toBe(401);
+    const res = await send<{ queries: { title: string; sql: string; parameters: unknown[] }[] }>(api.url, 'GET', '/admin/hot-queries?project=p1', {
+      headers: { authorization: `Bearer ${testAdminToken}` },
+    });
+    expect(res.status).toBe(200);
+    const next = res.body.queries.find((q) => q.title === 'GET /tasks/next');
+    expect(next?.sql).toBe(nextTaskQuery(api.db, { projectId: 'p1' }, 'pending').compile().sql);
+    expect(next?.parameters).toEqual(['p1', 'pending', 1]);
+    const insert = res.body.queries.find((q) => q.title === 'POST /tasks insert (rolled back)');
+    expect(insert?.parameters).toEqual(['p1', 'explain-insert', 'explain', 'pending', 0, null, []]);
+    // The prepared statements answer as the builders do, in both insert shapes.
+    const row = await findNextTask(api.db, { projectId: 'p1' }, 'pending');
+    const direct = await nextTaskQuery(api.db, { projectId: 'p1' }, 'pending').executeTakeFirst();
+    expect(row?.task_id).toBe(direct?.task_id);
+    const made = await insertTask(api.db, { projectId: 'p2' }, { taskId: 'prepared-1', title: 'prepared', status: 'done', priority: 7, payload: { a: 1 }, refs: ['US-001'], idempotencyKey: 'prep-key' });
+    const plain = await insertTask(api.db, { projectId: 'p3' }, { taskId: 'prepared-2', title: 'plain', status: 'pending', priority: 2, payload: undefined, refs: [] });
+    expect(made).toMatchObject({ project_id: 'p2', task_id: 'prepared-1', title: 'prepared', status: 'done', priority: 7, payload: { a: 1 }, refs: ['US-001'], idempotency_key: 'prep-key' });
+    expect(plain).toMatchObject({ project_id: 'p3', task_id: 'prepared-2', title: 'plain', status: 'pending', priority: 2, payload: null, refs: [], idempotency_key: null });
+    // A second create under the same key writes nothing (the keyed shape's ON CONFLICT).
+    expect(await insertTask(api.db, { projectId: 'p2' }, { taskId: 'prepared-3', title: 'prepared', status: 'done', priority: 7, payload: { a: 1 }, refs: ['US-001'], idempotencyKey: 'prep-key' })).toBeUndefined();
+    await sql`delete from tasks where task_id like 'prepared-%'`.execute(api.db);
   });
 });

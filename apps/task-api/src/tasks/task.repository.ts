@@ -2,6 +2,7 @@ import type { TaskCursor, TaskStatus } from '@crucible/contracts';
 import type { Database, TaskRow } from '@crucible/db';
 import { failpoint, type ProjectScope } from '@crucible/service-kit';
 import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
+import { prepared } from './task.prepared.js';
 
 // Every function here takes a ProjectScope (from the authenticated key) and filters on
 // it: a query without a project cannot be written through this module. A Transaction is
@@ -38,8 +39,21 @@ const createdKey = sql<string>`to_char(created_at at time zone 'UTC', 'YYYY-MM-D
 /** Inserts a task; `undefined` when the project already has a task with that id. */
 export async function insertTask(db: Kysely<Database>, scope: ProjectScope, task: NewTask): Promise<TaskRow | undefined> {
   const target = failpoint('tasks.create.wrong-project') ? await anotherProject(db, scope) : scope;
-  return insertTaskQuery(db, target, task).executeTakeFirst();
+  const keyed = task.idempotencyKey !== undefined;
+  const values = [target.projectId, task.taskId, task.title, task.status, task.priority, payloadOf(task.payload), [...task.refs], keyed ? task.idempotencyKey : undefined] as const;
+  return (await db.executeQuery(preparedInsert.compile(db, keyed ? 'keyed' : 'plain', values))).rows[0];
 }
+
+// insertTaskQuery compiled once per shape (with or without an Idempotency-Key); the markers stand for its values.
+const refsMarker: string[] = [];
+const preparedInsert = prepared(
+  (db: Kysely<Database>, shape, [projectId, taskId, title, status, priority, payload, refs, key]) =>
+    insertTaskQuery(db, { projectId }, { taskId, title, status, priority, payload: undefined, refs, ...(shape === 'keyed' ? { idempotencyKey: key } : {}) }, payload),
+  ['\u0000project', '\u0000task', '\u0000title', '\u0000status' as TaskStatus, -0.5, '\u0000payload', refsMarker, '\u0000key'] as const,
+  [7],
+);
+
+const payloadOf = (payload: unknown): string | null => (payload === undefined ? null : JSON.stringify(payload));
 
 /**
  * The planted cross-project write (failpoint `tasks.create.wrong-project`): the newest other
@@ -56,8 +70,8 @@ async function anotherProject(db: Kysely<Database>, scope: ProjectScope): Promis
   return row ? { projectId: row.id } : scope;
 }
 
-/** The statement {@link insertTask} runs, for EXPLAIN. */
-export function insertTaskQuery(db: Kysely<Database>, scope: ProjectScope, task: NewTask) {
+/** The statement {@link insertTask} runs, for EXPLAIN. `payloadText` (the JSON) overrides `task.payload` (a prepared statement's marker). */
+export function insertTaskQuery(db: Kysely<Database>, scope: ProjectScope, task: NewTask, payloadText: string | null = payloadOf(task.payload)) {
   return db
     .insertInto('tasks')
     .values({
@@ -66,8 +80,9 @@ export function insertTaskQuery(db: Kysely<Database>, scope: ProjectScope, task:
       title: task.title,
       status: task.status,
       priority: task.priority,
-      payload: task.payload === undefined ? null : JSON.stringify(task.payload),
-      refs: [...task.refs],
+      payload: payloadText,
+      // Not copied: pg only reads it, and the prepared insert finds its marker array by identity.
+      refs: task.refs as string[],
       ...(task.idempotencyKey === undefined ? {} : { idempotency_key: task.idempotencyKey }),
     })
     // With a key, a second create under it conflicts on tasks_idempotency_idx: nothing is
@@ -122,6 +137,13 @@ function pageQuery(db: Kysely<Database>, projectId: string | undefined, options:
     .orderBy('task_id')
     .limit(limit + 1);
 }
+
+/** The project's most urgent task in `status` (see {@link nextTaskQuery}, compiled once per status). */
+export async function findNextTask(db: Kysely<Database>, scope: ProjectScope, status: TaskStatus): Promise<TaskRow | undefined> {
+  return (await db.executeQuery(preparedNext.compile(db, status, [scope.projectId]))).rows[0];
+}
+
+const preparedNext = prepared((db: Kysely<Database>, status, [projectId]) => nextTaskQuery(db, { projectId }, status as TaskStatus), ['\u0000project'] as const);
 
 /**
  * The query behind `GET /tasks/next`: the project's most urgent task in `status` (highest

@@ -183,7 +183,7 @@ export async function nextTask(db: Kysely<Database>, scope: ProjectScope, query:
   resolveProject(scope, query.project);
   if (failpoint('tasks.next.per-project-cost')) await perProjectCost(scope);
   const status = query.status ?? 'pending';
-  const row = await repo.nextTaskQuery(db, scope, status).executeTakeFirst();
+  const row = await repo.findNextTask(db, scope, status);
   if (!row) throw new ServiceError('no_task', `no ${status} task in project ${scope.projectId}`);
   return toTask(row);
 }

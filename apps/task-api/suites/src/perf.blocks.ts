@@ -34,8 +34,9 @@ let exitCode = 0;
 try {
   const variants = [
     { name: 'client ids (no ID service call)', env: {}, clientIds: true },
-    { name: 'generated, blocks of 32 (default)', env: { ID_BLOCK_SIZE: '32' }, clientIds: false },
-    { name: 'generated, blocks of 1 (a round trip per create)', env: { ID_BLOCK_SIZE: '1' }, clientIds: false },
+    { name: 'generated, blocks of 32 growing with demand (default)', env: { ID_BLOCK_SIZE: '32' }, clientIds: false },
+    { name: 'generated, fixed blocks of 32', env: { ID_BLOCK_SIZE: '32', ID_BLOCK_MAX: '32' }, clientIds: false },
+    { name: 'generated, blocks of 1 (a round trip per create)', env: { ID_BLOCK_SIZE: '1', ID_BLOCK_MAX: '1' }, clientIds: false },
   ];
   const replicas = await Promise.all(variants.map((v) => sut.startReplica('task-api', v.env)));
   const idService = sut.url('id-service');

@@ -17,3 +17,5 @@ export { runSuite, runBench, type BenchSuite, type BenchTask, type SuiteRun, typ
 export { loadGuard, judgeUnderLoad, type LoadGuard } from './load-guard.js';
 export { renderMarkdown } from './render.js';
 export { parseBenchArgs, benchUsage, benchCommand, type BenchArgs } from './args.js';
+export { stat, treeCpu, measured, perOp, finiteMedian, tick, type Measured } from './process-cpu.js';
+export { cpuProfileEnv, ownerOf, selfTimes, profileMarkdown, type CpuProfile } from './cpu-profile.js';

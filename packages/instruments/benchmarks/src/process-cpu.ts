@@ -1,6 +1,6 @@
-// How perf.ts measures besides the rate: CPU seconds per party from /proc (user + system
-// time), a figure a busy shared machine disturbs far less than the rate, and the median
-// every table cell is.
+// How the HTTP benchmarks (the id-service's and the task API's perf scripts) measure besides
+// the rate: CPU seconds per party from /proc (user + system time), a figure a busy shared
+// machine disturbs far less than the rate, and the median every table cell is.
 import { readFileSync, readdirSync } from 'node:fs';
 
 /** USER_HZ on Linux: /proc counts CPU time in these ticks. */
@@ -65,7 +65,7 @@ export async function measured<T>(postmasterPid: number, serverPid: number | und
 export const perOp = (seconds: number | null, ops: number) => (seconds === null || ops === 0 ? null : (seconds * 1e6) / ops);
 
 /** Median of the finite values (NaN when there are none). */
-export const median = (xs: number[]) => {
+export const finiteMedian = (xs: number[]) => {
   const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
   if (s.length === 0) return Number.NaN;
   const m = Math.floor(s.length / 2);

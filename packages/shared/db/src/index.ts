@@ -9,6 +9,7 @@
  * await migrateToLatest(db);
  */
 export type * from './database.js';
+export { compileOnlyDb } from './compile-only.js';
 export { createPool, createDb, poolStats, resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions } from './pool.js';
 export { migrateToLatest, migrateDown, migrateToEmpty, migrationNames } from './migrate.js';
 export { classifyDbError, isUniqueViolation, isForeignKeyViolation, type DbFailure } from './errors.js';

@@ -33,14 +33,49 @@ export async function explainHotQueries(db: Kysely<Database>, hotQueries: HotQue
   return plans;
 }
 
+/** A hot query as the service sends it: its title, SQL text and parameters. */
+export interface HotQueryText {
+  title: string;
+  sql: string;
+  parameters: readonly unknown[];
+}
+
+/**
+ * The hot queries compiled, not run (built on a transaction that is rolled back untouched):
+ * what a benchmark's reference handler runs to measure the same statements without the service.
+ */
+export async function compileHotQueries(db: Kysely<Database>, hotQueries: HotQueries, projectId: string): Promise<HotQueryText[]> {
+  let out: HotQueryText[] = [];
+  const rollback = new Error('rollback');
+  try {
+    await db.transaction().execute(async (trx) => {
+      out = hotQueries(trx, projectId).map(({ title, query }) => {
+        const { sql, parameters } = query.compile();
+        return { title, sql, parameters };
+      });
+      throw rollback;
+    });
+  } catch (err) {
+    if (err !== rollback) throw err;
+  }
+  return out;
+}
+
 const explainQuerySchema = z.strictObject({ project: projectIdSchema });
 
-/** `GET /admin/explain?project=<id>` behind the admin token: the plans, for reports. */
+/**
+ * `GET /admin/explain?project=<id>` behind the admin token: the plans, for reports; and
+ * `GET /admin/hot-queries?project=<id>`: the same statements' SQL and parameters, for benchmarks.
+ */
 export function explainRouter(db: Kysely<Database>, adminToken: string, hotQueries: HotQueries): Router {
   const router = Router();
   router.get('/admin/explain', requireAdmin(adminToken), async (req, res) => {
     const { project } = parseInput(explainQuerySchema, req.query, 'query');
     res.json({ project, plans: await explainHotQueries(db, hotQueries, project) });
+  });
+  router.get('/admin/hot-queries', requireAdmin(adminToken), async (req, res) => {
+    const { project } = parseInput(explainQuerySchema, req.query, 'query');
+    res.json({ project, queries: await compileHotQueries(db, hotQueries, project) });
   });
   return router;
 }

@@ -29,4 +29,4 @@ export { DatabaseWatch, type DatabaseWatchOptions } from './database-watch.js';
 export { createService, waitForDatabase, waitForSchema, type Service, type ServiceContext, type ServiceDefinition } from './service.js';
 export { runProcess, runService, type Listener, type RunProcessOptions } from './run.js';
 export { listenHttp } from './listen.js';
-export { explainHotQueries, explainRouter, type HotQuery, type HotQueries } from './explain.js';
+export { compileHotQueries, explainHotQueries, explainRouter, type HotQuery, type HotQueries, type HotQueryText } from './explain.js';

@@ -213,8 +213,13 @@ export function createService(config: ServiceConfig, definition: ServiceDefiniti
       const path = req.path.toLowerCase();
       return ownBody.some((prefix) => path.startsWith(prefix)) ? next() : parser(req, res, next);
     };
-  // Without own-body paths the parser is mounted bare: the wrapper is a cost every request pays.
-  const bodyParser = (parser: express.RequestHandler) => (ownBody.length > 0 ? unlessOwnBody(parser) : parser);
+  // A request without a body (no Content-Length, no Transfer-Encoding: every GET the hot routes
+  // take) skips the parsers, which would only find that out themselves.
+  const withBody =
+    (parser: express.RequestHandler): express.RequestHandler =>
+    (req, res, next) =>
+      req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined ? next() : parser(req, res, next);
+  const bodyParser = (parser: express.RequestHandler) => withBody(ownBody.length > 0 ? unlessOwnBody(parser) : parser);
   app.use(bodyParser(express.json({ limit: config.bodyLimitBytes, strict: true, type: ['application/json', 'application/*+json'] })));
   if (definition.rawBodyTypes) {
     app.use(bodyParser(express.raw({ limit: config.bodyLimitBytes, type: definition.rawBodyTypes })));
@@ -225,9 +230,12 @@ export function createService(config: ServiceConfig, definition: ServiceDefiniti
   admin.use(adminRouter(db, config.adminToken));
   if (definition.hotQueries) admin.use(explainRouter(db, config.adminToken, definition.hotQueries));
   app.use((req: Request, res: Response, next: NextFunction) => (isAdminPath(req.path) ? admin(req, res, next) : next()));
-  app.use((_req: Request, _res: Response, next: NextFunction) => {
-    next(performance.now() < refuseUntil ? new ServiceError('database_unavailable', 'the database is unavailable; retry shortly') : undefined);
-  });
+  // Failpoints are armed once, at start: without the planted breaker no request pays for its check.
+  if (config.failpoints['db.slow-recovery'] !== undefined) {
+    app.use((_req: Request, _res: Response, next: NextFunction) => {
+      next(performance.now() < refuseUntil ? new ServiceError('database_unavailable', 'the database is unavailable; retry shortly') : undefined);
+    });
+  }
   definition.routes(app, ctx);
 
   app.use((req: Request) => {
