@@ -33,6 +33,7 @@ const commands = {
       env: { type: 'string', multiple: true, value: '<NAME=value>', description: 'set an environment variable before the file is loaded (repeatable)' },
       baseline: { type: 'string', value: '<file>', description: 'compare with a baseline (a saved one, or a run report): a regression exits 3' },
       prometheus: { type: 'string', value: '<[host:]port>', description: 'serve the run\'s counters and latency histogram on http://host:port/metrics for Prometheus to scrape while it goes' },
+      otlp: { type: 'string', value: '<url>', description: "send the run's counters and exponential latency histograms, per scenario and per tag, to an OpenTelemetry collector's OTLP/HTTP endpoint (e.g. http://127.0.0.1:4318), every 10 s and at the end; a failed export is reported, not fatal" },
       publish: { type: 'string', value: '<gateway url>', description: "send the finished run to the metrics gateway's run history (/history), with CRUCIBLE_HISTORY_KEY" },
     },
     env: { CRUCIBLE_REPORTS_DIR: 'default --out', CRUCIBLE_HISTORY_URL: 'default --publish', CRUCIBLE_HISTORY_KEY: 'with --publish: a project API key of the gateway', CRUCIBLE_MACHINE_CLASS: 'with --publish: the machine class runs are compared within (default platform-arch-Ncpu)' },

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -233,6 +234,26 @@ describe('crucible (the command, as a process)', { timeout: 180_000 }, () => {
     const compared = await crucible(['compare', path.join(fast, 'http-api.json'), path.join(slow, 'http-api.json')]);
     expect(compared.code).toBe(r.code);
     if (!starved) expect(compared.stdout).toMatch(/regressed: list items latency_ms.p50/);
+  });
+
+  it('--otlp: a URL that is not http(s) exits 2 naming the flag; a collector that is down fails no run: the report and stderr say the export failed', async () => {
+    await using server = await startItemsServer();
+    const bad = await crucible(['run', EXAMPLE, '--base-url', server.url, '--otlp', 'collector:4318']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--otlp "collector:4318" is not an http(s) URL');
+    expect(server.total()).toBe(0);
+    // Planted: nothing listens on the port (the real collector's side is the load engine's otlp-sink test).
+    const probe = net.createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const { port } = probe.address() as net.AddressInfo;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const out = await mkdtemp(path.join(os.tmpdir(), 'crucible-otlp-'));
+    const r = await crucible(['run', EXAMPLE, '--base-url', server.url, '--env', 'DURATION=2s', '--out', out, '--otlp', `http://127.0.0.1:${port}`]);
+    const rep = await report(out);
+    expectPassed(r.code, rep, r.stderr);
+    const url = `http://127.0.0.1:${port}/v1/metrics`;
+    expect(r.stderr).toContain(`otlp: export to ${url} failed`);
+    expect(rep.run.config['otlp']).toMatchObject({ url, finalFlushOk: false });
   });
 });
 

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InstrumentError, wholeArg } from '@crucible/instrument-kit';
-import { attach, prometheusSink, run, runParallel, scenarioResult, type RunResult, type Sink } from '@crucible/load-engine';
+import { attach, otlpSink, prometheusSink, run, runParallel, scenarioResult, type OtlpSink, type RunResult, type Sink } from '@crucible/load-engine';
 import type { RunDefinition, ScenarioSpec } from './define-run.js';
 import type { TimelineRun } from '@crucible/chaos';
 import { checkChaos, runThroughChaos, withChaosRows } from './chaos-run.js';
@@ -25,6 +25,8 @@ export interface RunSettings {
   readonly baseline?: string;
   /** Where to serve `/metrics` for Prometheus (`--prometheus [host:]port`). */
   readonly prometheus?: { readonly host: string; readonly port: number };
+  /** The collector's OTLP/HTTP endpoint to export the run's metrics to (`--otlp URL`). */
+  readonly otlp?: string;
   /** Where the finished run goes into the gateway's history (`--publish`, else `CRUCIBLE_HISTORY_URL`). */
   readonly publish?: PublishTarget;
 }
@@ -33,7 +35,7 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Reads `crucible run`'s flag values; a bad one throws `bad_argument` naming it. */
 export function runSettings(
-  values: { readonly 'base-url'?: string; readonly workers?: string; readonly out?: string; readonly threshold?: readonly string[]; readonly env?: readonly string[]; readonly baseline?: string; readonly prometheus?: string; readonly publish?: string },
+  values: { readonly 'base-url'?: string; readonly workers?: string; readonly out?: string; readonly threshold?: readonly string[]; readonly env?: readonly string[]; readonly baseline?: string; readonly prometheus?: string; readonly otlp?: string; readonly publish?: string },
   positionals: readonly string[],
 ): RunSettings {
   const [file, ...more] = positionals;
@@ -54,9 +56,14 @@ export function runSettings(
   if (values.baseline !== undefined && !existsSync(values.baseline)) throw new InstrumentError('bad_argument', `--baseline: no baseline at ${values.baseline} (save one with: crucible compare, or report baseline save)`);
   const prometheus = values.prometheus === undefined ? undefined : prometheusAddress(values.prometheus);
   const publish = publishTarget(values.publish, process.env);
+  const otlp = values.otlp;
+  if (otlp !== undefined && !(URL.canParse(otlp) && /^https?:$/.test(new URL(otlp).protocol))) {
+    throw new InstrumentError('bad_argument', `--otlp "${otlp}" is not an http(s) URL: give the collector's OTLP/HTTP endpoint, e.g. http://127.0.0.1:4318`);
+  }
   return {
     ...(publish ? { publish } : {}),
     ...(prometheus ? { prometheus } : {}),
+    ...(otlp === undefined ? {} : { otlp }),
     file: path.resolve(file),
     // The engine's HTTP pool takes http(s) only; its WebSocket client turns http back into ws.
     ...(baseUrl === undefined ? {} : { baseUrl: baseUrl.replace(/^ws(s?):/i, 'http$1:') }),
@@ -73,6 +80,14 @@ function prometheusAddress(raw: string): { host: string; port: number } {
   const m = /^(?:([^:]+):)?(\d+)$/.exec(raw.trim());
   if (!m) throw new InstrumentError('bad_argument', `--prometheus "${raw}" must be a port or host:port, e.g. 9464 or 0.0.0.0:9464`);
   return { host: m[1] ?? '127.0.0.1', port: wholeArg('--prometheus', m[2], 0, 65_535) };
+}
+
+/** The OTLP exports' outcome into the report's configuration, and a line on stderr when one failed (the run's verdict stands). */
+function otlpOutcome(otlp: OtlpSink | undefined, config: Record<string, unknown>, io: CommandIo): void {
+  if (!otlp || 'otlp' in config) return;
+  const status = otlp.status();
+  config['otlp'] = status;
+  if (status.failed > 0) io.err(`otlp: export to ${status.url} failed (${status.failed} of ${status.exports} exports${status.finalFlushOk === false ? ', the final one too' : ''}): ${status.lastError ?? 'unknown error'}\n`);
 }
 
 /** Each scenario's `verify` verdicts, attached to its result (outcomes of every segment, merged). */
@@ -104,7 +119,9 @@ export async function runCommand(settings: RunSettings, io: CommandIo, progress:
   // Without one, the engine's HTTP client would crash the run at its first scenario: refuse it now.
   const unaddressed = scenarios.filter((s) => !s.baseUrl).map((s) => s.name);
   if (!baseUrl && unaddressed.length > 0) throw new InstrumentError('bad_argument', `no base URL for ${unaddressed.map((n) => `"${n}"`).join(', ')}: pass --base-url, or set baseUrl in the file`);
-  const meta = { suite: `crucible run ${path.basename(settings.file)}`, project: '.', target: stem, config: { file: settings.file, workers: settings.workers, ...(baseUrl ? { baseUrl } : {}) } };
+  const config: Record<string, unknown> = { file: settings.file, workers: settings.workers, ...(baseUrl ? { baseUrl } : {}) };
+  const meta = { suite: `crucible run ${path.basename(settings.file)}`, project: '.', target: stem, config };
+  let otlp: OtlpSink | undefined;
   // Connected before the run: a wrong gateway URL or key exits 2 before any request.
   const history = settings.publish ? await openHistory(settings.publish) : undefined;
   const startedAt = new Date();
@@ -118,6 +135,11 @@ export async function runCommand(settings: RunSettings, io: CommandIo, progress:
       const prom = prometheusSink({ ...settings.prometheus, finalScrapeWaitMs: 5000 });
       sinks.push(prom);
       void prom.ready.then(() => io.err(`prometheus: scrape ${prom.url() ?? ''}\n`));
+    }
+    if (settings.otlp) {
+      otlp = otlpSink({ url: settings.otlp });
+      sinks.push(otlp);
+      io.err(`otlp: exporting to ${otlp.status().url}\n`);
     }
     const load = (url: string | undefined, signal?: AbortSignal): Promise<RunResult> => {
       const common = { ...(url ? { baseUrl: url } : {}), sinks, ...(definition.sequential ? { sequential: true } : {}), ...(signal ? { signal } : {}) };
@@ -134,10 +156,12 @@ export async function runCommand(settings: RunSettings, io: CommandIo, progress:
       result = await load(baseUrl);
     }
     result = await verified(definition, result);
+    otlpOutcome(otlp, config, io);
     report = buildReport(result, meta);
     if (definition.chaos && timeline) report = withChaosRows(report, definition.chaos, timeline);
   } catch (error) {
     io.err(`crucible run crashed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    otlpOutcome(otlp, config, io);
     report = crashReport({ ...meta, startedAt }, error);
   }
   if (settings.baseline) report = withComparison(report, compareWithBaseline(await baselineFrom(settings.baseline), [report]));

@@ -171,7 +171,8 @@ describe('otlpSink, received by a real OpenTelemetry Collector', { timeout: 120_
     }
     expect(exports.length).toBeGreaterThanOrEqual(2);
     expect(byKey(finalValues(exports, OTLP_METRICS.requests), 'scenario')).toEqual({ alpha: alpha?.requests, beta: beta?.requests });
-    expect(byKey(finalValues(exports, OTLP_METRICS.errors), 'scenario')).toEqual({ alpha: errorsOf('alpha') });
+    expect(byKey(finalValues(exports, OTLP_METRICS.errors), 'scenario')).toEqual({ alpha: errorsOf('alpha'), beta: 0 });
+    expect(errorsOf('beta')).toBe(0);
     expect(byKey(finalValues(exports, OTLP_METRICS.latency), 'scenario')).toEqual({ alpha: alpha?.requests, beta: beta?.requests });
     // A scenario's own tags go along as attributes.
     expect(finalValues(exports, OTLP_METRICS.requests).find((p) => p.attributes['scenario'] === 'beta')?.attributes).toEqual({ scenario: 'beta', team: 'b' });

@@ -174,9 +174,10 @@ export function otlpSink(options: OtlpSinkOptions): OtlpSink {
       });
       events.on('tick', (t) => {
         const attributes = attributesOf(t.scenario);
-        if (t.requests > 0) requests.add(t.requests, attributes);
-        if (t.errors > 0) errors.add(t.errors, attributes);
-        if (t.dropped > 0) dropped.add(t.dropped, attributes);
+        // Zeros too: a scenario without errors has an errors series at 0, not none.
+        requests.add(t.requests, attributes);
+        errors.add(t.errors, attributes);
+        dropped.add(t.dropped, attributes);
         if (t.requests > 0) recordHdr(latency, t.histogram, attributes);
       });
       events.on('scenario-done', ({ result }) => {
