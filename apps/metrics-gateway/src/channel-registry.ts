@@ -160,13 +160,14 @@ export class ChannelRegistry {
   }
 
   /**
-   * Records message `seq` (its exact text `data`) in `channel` and sends it to every
+   * Records message `seq` (its exact text `text`) in `channel` and sends it to every
    * subscriber that is caught up; a subscriber over the buffered threshold starts lagging.
    */
-  publish(channel: Channel, seq: number, data: string, ends: boolean): void {
+  publish(channel: Channel, seq: number, text: string, ends: boolean): void {
     channel.lastSeq = seq;
     channel.lastActivity = Date.now();
     if (ends) channel.ended = true;
+    const data = Buffer.from(text);
     channel.ring.push({ seq, data });
     for (const sub of channel.subscribers.values()) {
       if (sub.lagging || seq < sub.nextSeq) continue;
@@ -260,7 +261,7 @@ export class ChannelRegistry {
    * Sends message `seq` to `sub` and moves its cursor past it: the one place a message
    * reaches a subscriber, so the delivery failpoints sit here.
    */
-  #deliver(sub: Subscription, seq: number, data: string): void {
+  #deliver(sub: Subscription, seq: number, data: Buffer): void {
     sub.nextSeq = seq + 1;
     sub.fresh = false;
     // Planted defects: lose the message without a gap notice, or send it after the next one.

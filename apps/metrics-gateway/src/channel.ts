@@ -1,7 +1,11 @@
-/** One message kept in a channel's history: its sequence and the exact text subscribers get. */
+/**
+ * One message kept in a channel's history: its sequence and the exact text subscribers get,
+ * encoded once (UTF-8) when it came in, so a fan-out to many subscribers writes the same bytes
+ * to each instead of encoding the text again per subscriber.
+ */
 export interface Kept {
   readonly seq: number;
-  readonly data: string;
+  readonly data: Buffer;
 }
 
 /**
@@ -65,7 +69,8 @@ export interface SubscriberSocket {
   readonly open: boolean;
   /** The connection's subscriptions, by run. */
   readonly subs: Map<string, Subscription>;
-  send(data: string): void;
+  /** Sends one text frame: a string, or the UTF-8 bytes of one. */
+  send(data: string | Buffer): void;
 }
 
 /** A subscriber's position in one channel. Its memory cost is constant: the ring is shared. */
@@ -79,7 +84,7 @@ export interface Subscription {
   /** Set while the socket is over the buffered threshold or replaying: the pump feeds it from the ring. */
   lagging: boolean;
   /** A message held back to be sent after the next one (the `gateway.deliver.reorder` failpoint). */
-  held?: string | undefined;
+  held?: Buffer | undefined;
   /** When `held` was held back (ms, monotonic clock). */
   heldAt?: number;
 }

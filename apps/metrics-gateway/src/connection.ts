@@ -31,6 +31,8 @@ export class WriteBatcher {
   };
 }
 
+const textFrame = { binary: false } as const;
+
 /** One WebSocket connection of the hub: its role, liveness and subscriptions. */
 export class Connection implements SubscriberSocket {
   /** Cleared at each ping, set by any pong or message; still clear at the next ping means dead. */
@@ -55,11 +57,12 @@ export class Connection implements SubscriberSocket {
   get open(): boolean {
     return this.ws.readyState === WebSocket.OPEN;
   }
-  send(data: string): void {
+  send(data: string | Buffer): void {
     if (!this.corked) {
       const socket = this.socket;
       if (socket && !socket.destroyed) this.batcher.hold(this, socket);
     }
-    this.ws.send(data);
+    // Bytes go as they are (ws writes a Buffer without copying it on a server socket); as a text frame.
+    this.ws.send(data, textFrame);
   }
 }

@@ -8,6 +8,7 @@ import type { GatewayConfig } from './config.js';
 import { Connection, WriteBatcher } from './connection.js';
 import type { GatewayMetrics, HubStats } from './gateway.metrics.js';
 import type { HistoryStore } from './history/history.store.js';
+import { plainEvent } from './plain-event.js';
 import { RunStreams, type Appended } from './streams/run-streams.js';
 import { withSeq } from './streams/stream-entry.js';
 
@@ -43,6 +44,8 @@ export class Hub {
   readonly streams: RunStreams | undefined;
   readonly #batcher = new WriteBatcher();
   readonly #counts = { ingested: 0, rejected: 0, heartbeatTerminations: 0 };
+  /** Messages ingested by type, as plain numbers (`gateway_messages_ingested_total` reads them at scrape). */
+  readonly #ingestedByType: Partial<Record<GatewayPublish['type'], number>> = {};
   #nextId = 1;
   readonly #heartbeat: NodeJS.Timeout;
 
@@ -74,6 +77,7 @@ export class Hub {
       subscriptions: delivery.subscriptions,
       lagging: this.#channels.lagging,
       ingested: this.#counts.ingested,
+      ingestedByType: { ...this.#ingestedByType },
       delivered: delivery.delivered,
       dropped: delivery.dropped,
       rejected: this.#counts.rejected,
@@ -162,12 +166,16 @@ export class Hub {
 
   #onMessage(client: Connection, data: RawData, isBinary: boolean): void {
     if (isBinary) return this.#reject(client, 'unsupported_media_type', 'messages must be JSON text frames');
+    const text = data.toString();
     let raw: unknown;
     try {
-      raw = JSON.parse(data.toString());
+      raw = JSON.parse(text);
     } catch {
       return this.#reject(client, 'invalid_json', 'message is not valid JSON');
     }
+    // The common publish, an event, is checked by hand; its own text then is the message.
+    const event = plainEvent(raw);
+    if (event) return this.#publish(client, event, text);
     const parsed = gatewayClientMessageSchema.safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
@@ -188,7 +196,8 @@ export class Hub {
     }
   }
 
-  #publish(client: Connection, msg: GatewayPublish): void {
+  /** `text`: the publisher's own JSON of `msg` when it is exactly the message (see {@link plainEvent}). */
+  #publish(client: Connection, msg: GatewayPublish, text?: string): void {
     if (!client.publisher) {
       return this.#reject(client, 'unauthorized', 'publishing needs the publish token (Authorization: Bearer <token> or ?token= on /ws)');
     }
@@ -225,9 +234,11 @@ export class Hub {
     }
     if (this.streams) return this.#append(this.streams, client, channel, msg, known);
     const seq = msg.seq ?? channel.lastSeq + 1;
-    this.#counts.ingested++;
-    this.#metrics?.ingested.inc({ type: msg.type });
-    this.#channels.publish(channel, seq, JSON.stringify({ ...msg, seq }), msg.type === 'run_end');
+    this.#countIngested(msg.type);
+    // Serialised once per message, for every subscriber: the publisher's text (with the sequence
+    // appended as the streams do, see withSeq) when it is the message, else the parsed message.
+    const out = text === undefined ? JSON.stringify({ ...msg, seq }) : msg.seq === undefined ? withSeq(text.trimEnd(), seq) : text;
+    this.#channels.publish(channel, seq, out, msg.type === 'run_end');
     if (msg.seq !== undefined) this.#send(client, { type: 'ack', run_id: msg.run_id, seq, duplicate: false });
   }
 
@@ -255,8 +266,7 @@ export class Hub {
     }
     // The channel again: it may have lost its slot while the append was in flight.
     const channel = this.#channels.channel(msg.run_id);
-    this.#counts.ingested++;
-    this.#metrics?.ingested.inc({ type: msg.type });
+    this.#countIngested(msg.type);
     const ends = msg.type === 'run_end';
     if (r.kind === 'streamed') {
       channel.reserved = Math.max(channel.reserved, r.seq);
@@ -272,6 +282,11 @@ export class Hub {
       this.#channels.publish(channel, seq, withSeq(body, seq), ends);
     }
     if (msg.seq !== undefined) this.#send(client, { type: 'ack', run_id: msg.run_id, seq: msg.seq, duplicate: false });
+  }
+
+  #countIngested(type: GatewayPublish['type']): void {
+    this.#counts.ingested++;
+    this.#ingestedByType[type] = (this.#ingestedByType[type] ?? 0) + 1;
   }
 
   #subscribe(client: Connection, runId: string, since: number): void {
