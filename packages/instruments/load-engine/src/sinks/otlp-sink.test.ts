@@ -81,13 +81,22 @@ interface OtlpMetric {
   histogram?: unknown;
 }
 
-/** Every metric the collector wrote, export by export (one JSON line each), in order. */
-async function exported(file: string): Promise<OtlpMetric[][]> {
+interface OtlpResourceMetrics {
+  resource?: { attributes?: { key: string; value: OtlpValue }[] };
+  scopeMetrics: { metrics: OtlpMetric[] }[];
+}
+
+/** Every metric the collector wrote from one sink (by its `crucible.sink` resource attribute), export by export (one JSON line each), in order. */
+async function exported(file: string, sink: string): Promise<OtlpMetric[][]> {
   const text = existsSync(file) ? await readFile(file, 'utf8') : '';
+  const mine = (r: OtlpResourceMetrics) => r.resource?.attributes?.some((a) => a.key === 'crucible.sink' && a.value.stringValue === sink) === true;
+  // Whole lines only: the exporter may be writing the last one as we read.
   return text
     .split('\n')
+    .slice(0, -1)
     .filter((l) => l.trim() !== '')
-    .map((l) => (JSON.parse(l) as { resourceMetrics: { scopeMetrics: { metrics: OtlpMetric[] }[] }[] }).resourceMetrics.flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics)));
+    .map((l) => (JSON.parse(l) as { resourceMetrics: OtlpResourceMetrics[] }).resourceMetrics.filter(mine).flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics)))
+    .filter((metrics) => metrics.length > 0);
 }
 
 /** The last value of each series of a metric (cumulative: the last export holds the totals). */
@@ -143,8 +152,10 @@ describe('otlpSink, received by a real OpenTelemetry Collector', { timeout: 120_
   it("exports counters and exponential histograms per scenario and per tag that end at the report's figures, flushed on close", async () => {
     const { url, file } = await startCollector();
     collectorUrl = url;
-    const sink = otlpSink({ url, intervalMs: 1000, timeoutMs: 5000 });
-    const session = openSession({ baseUrl: await started, sinks: [sink] });
+    const sink = otlpSink({ url, intervalMs: 1000, timeoutMs: 5000, resource: { 'crucible.sink': 'periodic' } });
+    // A second sink whose interval the run never reaches: all it sends is the flush on close.
+    const closeOnly = otlpSink({ url, intervalMs: 600_000, resource: { 'crucible.sink': 'close-only' } });
+    const session = openSession({ baseUrl: await started, sinks: [sink, closeOnly] });
     let result;
     try {
       result = await session.run(scenarios());
@@ -166,9 +177,16 @@ describe('otlpSink, received by a real OpenTelemetry Collector', { timeout: 120_
     // The file exporter flushes every 100 ms: wait for the totals, by count.
     let exports: OtlpMetric[][] = [];
     for (const end = Date.now() + 15_000; Date.now() < end; await new Promise((r) => setTimeout(r, 200))) {
-      exports = await exported(file);
-      if (byKey(finalValues(exports, OTLP_METRICS.requests), 'scenario')['alpha'] === alpha?.requests) break;
+      exports = await exported(file, 'periodic');
+      const flushed = await exported(file, 'close-only');
+      if (byKey(finalValues(exports, OTLP_METRICS.requests), 'scenario')['alpha'] === alpha?.requests && flushed.length > 0) break;
     }
+    // The flush on close alone carries the totals.
+    expect(closeOnly.status()).toMatchObject({ exports: 1, failed: 0, finalFlushOk: true });
+    const flushed = await exported(file, 'close-only');
+    expect(flushed.length).toBe(1);
+    expect(byKey(finalValues(flushed, OTLP_METRICS.requests), 'scenario')).toEqual({ alpha: alpha?.requests, beta: beta?.requests });
+    expect(byKey(finalValues(flushed, OTLP_METRICS.latency), 'scenario')).toEqual({ alpha: alpha?.requests, beta: beta?.requests });
     expect(exports.length).toBeGreaterThanOrEqual(2);
     expect(byKey(finalValues(exports, OTLP_METRICS.requests), 'scenario')).toEqual({ alpha: alpha?.requests, beta: beta?.requests });
     expect(byKey(finalValues(exports, OTLP_METRICS.errors), 'scenario')).toEqual({ alpha: errorsOf('alpha'), beta: 0 });
