@@ -3,6 +3,7 @@ import { artifactBodyPath, artifactRoutes } from './artifacts/artifact.routes.js
 import { loadTaskApiOptions, type TaskApiOptions } from './config.js';
 import { TaskIdBlocks } from './ids/id.blocks.js';
 import { IdClient } from './ids/id.client.js';
+import { loadDefects } from './load-defects.js';
 import { TaskRefs } from './ids/id.refs.js';
 import { resourceRoutes } from './resources/resource.routes.js';
 import { ResourceStore } from './resources/resource.store.js';
@@ -41,6 +42,7 @@ export function createTaskApi(options: TaskApiOptions): ServiceDefinition {
       const { blockSize, maxBlockSize, ...call } = options.idService;
       const client = new IdClient({ ...call, logger: ctx.logger });
       clients.set(ctx, client);
+      app.use(loadDefects());
       app.use(taskRoutes(ctx, new TaskIdBlocks(client, { blockSize, lowWater: Math.ceil(blockSize / 4), maxBlockSize }), new TaskRefs(client, options.refCache)));
       app.use(artifactRoutes(ctx, { limitBytes: options.artifactLimitBytes }));
       app.use(resourceRoutes(ctx, store));
