@@ -39,6 +39,7 @@ export interface PerfSummary {
       raw_cores: number;
       raw_user_cores: number;
       raw_system_cores: number;
+      cpu_ratio: number;
     }[];
     readonly median_gateway_cores: number;
     readonly median_raw_cores: number;
@@ -69,6 +70,8 @@ export function perfSummary(ingests: readonly (readonly IngestFigures[])[], fanO
       raw_cores: r(w?.cores ?? NaN),
       raw_user_cores: r(w?.userCores ?? NaN),
       raw_system_cores: r(w?.systemCores ?? NaN),
+      // Per ingested event, so a round where one side's schedule caught up on a stall compares fairly.
+      cpu_ratio: r(((g?.cores ?? NaN) / (g?.ingestPerS ?? NaN)) / ((w?.cores ?? NaN) / (w?.ingestPerS ?? NaN)), 2),
     };
   });
   const fanRounds = fanOuts.map((pair) => {
@@ -110,6 +113,7 @@ export function perfMarkdown(s: PerfSummary): string {
     `| of it user / system | ${median(s.ingest.rounds.map((x) => x.gateway_user_cores))} / ${median(s.ingest.rounds.map((x) => x.gateway_system_cores))} | ${list(s.ingest.rounds.map((x) => `${x.gateway_user_cores}/${x.gateway_system_cores}`))} | – |`,
     `| gateway CPU per ingested event (µs, fan-out × 2 included) | ${median(s.ingest.rounds.map((x) => x.gateway_us_per_event))} | ${list(s.ingest.rounds.map((x) => x.gateway_us_per_event))} | – |`,
     `| bare ws channel hub, same workload: CPU (cores; user / system) | ${s.ingest.median_raw_cores} (${median(s.ingest.rounds.map((x) => x.raw_user_cores))} / ${median(s.ingest.rounds.map((x) => x.raw_system_cores))}) | ${list(s.ingest.rounds.map((x) => x.raw_cores))} | – |`,
+    `| gateway CPU per event / bare ws hub's (same round): what the gateway adds | ${median(s.ingest.rounds.map((x) => x.cpu_ratio))}× | ${list(s.ingest.rounds.map((x) => x.cpu_ratio))} | – |`,
     `| bare ws channel hub: events ingested per second | ${median(s.ingest.rounds.map((x) => x.raw_ingest_per_s))} | ${list(s.ingest.rounds.map((x) => x.raw_ingest_per_s))} | – |`,
     `| fan-out at saturation, gateway (deliveries/s) | ${median(s.fan_out.rounds.map((x) => x.gateway_per_s))} | ${list(s.fan_out.rounds.map((x) => x.gateway_per_s))} | – |`,
     `| fan-out at saturation, bare ws broadcast (deliveries/s) | ${median(s.fan_out.rounds.map((x) => x.raw_per_s))} | ${list(s.fan_out.rounds.map((x) => x.raw_per_s))} | – |`,
