@@ -99,6 +99,8 @@ export function perfSummary(ingests: readonly (readonly IngestFigures[])[], fanO
 
 /** The table a person reads. */
 export function perfMarkdown(s: PerfSummary): string {
+  // Medians of rounded figures, rounded again (a mean of two can carry float noise).
+  const m = (xs: readonly number[]) => r(median(xs));
   const list = (xs: readonly (number | string)[]) => xs.join(', ');
   const ok = (met: boolean) => (met ? 'met' : '**NOT met**');
   return [
@@ -110,15 +112,15 @@ export function perfMarkdown(s: PerfSummary): string {
     '|---|---:|---|---|',
     `| events ingested per second (900 publishers, 50 channels × 2 subscribers; delivered / 2) | ${s.ingest.median_ingest_per_s} | ${list(s.ingest.rounds.map((x) => x.ingest_per_s))} | ${s.settings['rate']} |`,
     `| gateway CPU while ingesting (cores, /proc) | **${s.ingest.median_gateway_cores}** | ${list(s.ingest.rounds.map((x) => x.gateway_cores))} | ≤ ${s.ingest.goal_cores}: ${ok(s.ingest.met)} |`,
-    `| of it user / system | ${median(s.ingest.rounds.map((x) => x.gateway_user_cores))} / ${median(s.ingest.rounds.map((x) => x.gateway_system_cores))} | ${list(s.ingest.rounds.map((x) => `${x.gateway_user_cores}/${x.gateway_system_cores}`))} | – |`,
-    `| gateway CPU per ingested event (µs, fan-out × 2 included) | ${median(s.ingest.rounds.map((x) => x.gateway_us_per_event))} | ${list(s.ingest.rounds.map((x) => x.gateway_us_per_event))} | – |`,
-    `| bare ws channel hub, same workload: CPU (cores; user / system) | ${s.ingest.median_raw_cores} (${median(s.ingest.rounds.map((x) => x.raw_user_cores))} / ${median(s.ingest.rounds.map((x) => x.raw_system_cores))}) | ${list(s.ingest.rounds.map((x) => x.raw_cores))} | – |`,
-    `| gateway CPU per event / bare ws hub's (same round): what the gateway adds | ${median(s.ingest.rounds.map((x) => x.cpu_ratio))}× | ${list(s.ingest.rounds.map((x) => x.cpu_ratio))} | – |`,
-    `| bare ws channel hub: events ingested per second | ${median(s.ingest.rounds.map((x) => x.raw_ingest_per_s))} | ${list(s.ingest.rounds.map((x) => x.raw_ingest_per_s))} | – |`,
-    `| fan-out at saturation, gateway (deliveries/s) | ${median(s.fan_out.rounds.map((x) => x.gateway_per_s))} | ${list(s.fan_out.rounds.map((x) => x.gateway_per_s))} | – |`,
-    `| fan-out at saturation, bare ws broadcast (deliveries/s) | ${median(s.fan_out.rounds.map((x) => x.raw_per_s))} | ${list(s.fan_out.rounds.map((x) => x.raw_per_s))} | – |`,
+    `| of it user / system | ${m(s.ingest.rounds.map((x) => x.gateway_user_cores))} / ${m(s.ingest.rounds.map((x) => x.gateway_system_cores))} | ${list(s.ingest.rounds.map((x) => `${x.gateway_user_cores}/${x.gateway_system_cores}`))} | – |`,
+    `| gateway CPU per ingested event (µs, fan-out × 2 included) | ${m(s.ingest.rounds.map((x) => x.gateway_us_per_event))} | ${list(s.ingest.rounds.map((x) => x.gateway_us_per_event))} | – |`,
+    `| bare ws channel hub, same workload: CPU (cores; user / system) | ${s.ingest.median_raw_cores} (${m(s.ingest.rounds.map((x) => x.raw_user_cores))} / ${m(s.ingest.rounds.map((x) => x.raw_system_cores))}) | ${list(s.ingest.rounds.map((x) => x.raw_cores))} | – |`,
+    `| gateway CPU per event / bare ws hub's (same round): what the gateway adds | ${m(s.ingest.rounds.map((x) => x.cpu_ratio))}× | ${list(s.ingest.rounds.map((x) => x.cpu_ratio))} | – |`,
+    `| bare ws channel hub: events ingested per second | ${m(s.ingest.rounds.map((x) => x.raw_ingest_per_s))} | ${list(s.ingest.rounds.map((x) => x.raw_ingest_per_s))} | – |`,
+    `| fan-out at saturation, gateway (deliveries/s) | ${m(s.fan_out.rounds.map((x) => x.gateway_per_s))} | ${list(s.fan_out.rounds.map((x) => x.gateway_per_s))} | – |`,
+    `| fan-out at saturation, bare ws broadcast (deliveries/s) | ${m(s.fan_out.rounds.map((x) => x.raw_per_s))} | ${list(s.fan_out.rounds.map((x) => x.raw_per_s))} | – |`,
     `| fan-out ratio gateway / bare ws (same round) | **${s.fan_out.median_ratio}** | ${list(s.fan_out.rounds.map((x) => x.ratio))} | ≥ ${s.fan_out.goal_ratio}: ${ok(s.fan_out.met)} |`,
-    `| server CPU per delivery, gateway / bare ws (µs) | ${median(s.fan_out.rounds.map((x) => x.gateway_us_per_delivery))} / ${median(s.fan_out.rounds.map((x) => x.raw_us_per_delivery))} | ${list(s.fan_out.rounds.map((x) => `${x.gateway_us_per_delivery}/${x.raw_us_per_delivery}`))} | – |`,
+    `| server CPU per delivery, gateway / bare ws (µs) | ${m(s.fan_out.rounds.map((x) => x.gateway_us_per_delivery))} / ${m(s.fan_out.rounds.map((x) => x.raw_us_per_delivery))} | ${list(s.fan_out.rounds.map((x) => `${x.gateway_us_per_delivery}/${x.raw_us_per_delivery}`))} | – |`,
     `| gateway deliveries out of order or missing | ${s.fan_out.rounds.reduce((a, x) => a + x.out_of_order, 0)} | ${list(s.fan_out.rounds.map((x) => x.out_of_order))} | 0 |`,
     '',
     ...s.uptime.map((u) => `\`uptime\`: ${u}`),
