@@ -2,19 +2,21 @@
 // behind a real nginx, every client connecting through nginx. Clean, it passes the fan-out's
 // delivery thresholds with both replicas serving and subscribers reading across them; with
 // replica B's stream reader planted to skip entries (gateway.streams.skip-entry) it fails
-// naming reported_lost, and only that; with B dropping events on the last hop
-// (gateway.deliver.drop) it fails naming unannounced_gaps.
+// naming reported_lost (and never_arrived when a run's last entry was the one skipped); with
+// B dropping events on the last hop (gateway.deliver.drop) it fails naming unannounced_gaps.
 import type { ScenarioReport } from '@crucible/contracts';
 import { describe, expect, it } from 'vitest';
 import { replicasBehindNginx, replicasThresholds } from './replicas-step.js';
 
 const failing = (row: ScenarioReport) => row.thresholds.filter((t) => !t.passed).map((t) => t.expression);
+/** The row's figures, printed with a failed assertion. */
+const figures = (row: ScenarioReport) => JSON.stringify(row.metrics);
 
 describe('gateway stress: 2 replicas behind nginx', () => {
   it('passes clean: both replicas got connections, subscribers read across them, no gap, nothing out of order', async () => {
     const row = await replicasBehindNginx();
     expect(row.thresholds.map((t) => t.expression)).toEqual([...replicasThresholds]);
-    expect(failing(row)).toEqual([]);
+    expect(failing(row), figures(row)).toEqual([]);
     const m = row.metrics;
     // Round robin over 24 connections: each replica holds some, and every run has a subscriber on the replica its publisher is not on.
     expect(m['replica_a_connections']).toBeGreaterThan(0);
@@ -30,7 +32,10 @@ describe('gateway stress: 2 replicas behind nginx', () => {
     // at 2 % the chance it skips none is 0.98^1600 ≈ 1e-14.
     const row = await replicasBehindNginx(undefined, { envB: { CRUCIBLE_FAILPOINTS: 'gateway.streams.skip-entry=0.02' } });
     expect(row.metrics['cross_replica_subscribers']).toBeGreaterThan(0);
-    expect(failing(row)).toEqual(['reported_lost: count==0']);
+    expect(failing(row), figures(row)).toContain('reported_lost: count==0');
+    // A skipped entry that was a run's last has no later one to reveal it: it shows as never
+    // arrived instead (about 4 runs × 2 % of the time). Nothing else fails: no silent gap, no reordering.
+    expect(failing(row).filter((e) => e !== 'reported_lost: count==0' && e !== 'never_arrived: count==0'), figures(row)).toEqual([]);
     expect(row.metrics['reported_lost']).toBeGreaterThan(0);
     expect(row.metrics['streams_gap_messages']).toBeGreaterThan(0);
   });
@@ -39,7 +44,7 @@ describe('gateway stress: 2 replicas behind nginx', () => {
     // B delivers to about half the 16 subscribers: ~3,200 deliveries at 0.5 %, none dropped with chance e^-16.
     const row = await replicasBehindNginx(undefined, { envB: { CRUCIBLE_FAILPOINTS: 'gateway.deliver.drop=0.005' } });
     expect(row.metrics['replica_b_subscribers']).toBeGreaterThan(0);
-    expect(failing(row)).toContain('unannounced_gaps: count==0');
+    expect(failing(row), figures(row)).toContain('unannounced_gaps: count==0');
     // A loss on the last hop, not a reordering nor a stream the reader skipped.
     expect(failing(row)).not.toContain('out_of_order: count==0');
     expect(row.metrics['streams_gap_messages']).toBe(0);
