@@ -19,7 +19,11 @@ export function crucibleVitest(
   const globalSetup = options.database
     ? [path.join(import.meta.dirname, '../packages/instruments/testbed/src/testing/global-setup.ts')]
     : [];
-  const conditions = [sourceCondition, ...defaultServerConditions];
+  // Without Vite's `module` condition: Vitest passes the conditions to its workers' Node
+  // (`--conditions module`), and under it Node's require() picks packages' bundler-only ESM
+  // builds (imports without file extensions) — @opentelemetry/api's, which prom-client
+  // requires when it is installed, failed every test file that loads prom-client.
+  const conditions = [sourceCondition, ...defaultServerConditions.filter((c) => c !== 'module')];
   return defineConfig({
     root: dirname,
     cacheDir: `${dirname}/node_modules/.vite`,
