@@ -15,7 +15,7 @@ const app = 'metrics-gateway';
 
 /** `crucible …` as a real process with `env` on top of this one's (no history variables inherited). */
 function crucible(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const base = { ...process.env, FORCE_COLOR: '0' };
+  const base: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0' };
   delete base['CRUCIBLE_HISTORY_URL'];
   delete base['CRUCIBLE_HISTORY_KEY'];
   return new Promise((resolve) => {
