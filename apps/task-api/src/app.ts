@@ -42,7 +42,8 @@ export function createTaskApi(options: TaskApiOptions): ServiceDefinition {
       const { blockSize, maxBlockSize, ...call } = options.idService;
       const client = new IdClient({ ...call, logger: ctx.logger });
       clients.set(ctx, client);
-      app.use(loadDefects());
+      const defects = loadDefects();
+      if (defects) app.use(defects);
       app.use(taskRoutes(ctx, new TaskIdBlocks(client, { blockSize, lowWater: Math.ceil(blockSize / 4), maxBlockSize }), new TaskRefs(client, options.refCache)));
       app.use(artifactRoutes(ctx, { limitBytes: options.artifactLimitBytes }));
       app.use(resourceRoutes(ctx, store));

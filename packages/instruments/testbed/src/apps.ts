@@ -21,6 +21,8 @@ export interface AppManifest {
    * first and passes their URL.
    */
   readonly needs: Readonly<Record<string, string>>;
+  /** Whether clients hold WebSocket connections to it (`"crucible": { "websocket": true }`): a balancer in front of it proxies the upgrade. */
+  readonly websocket: boolean;
 }
 
 /**
@@ -35,7 +37,7 @@ export function discoverApps(root = workspaceRoot()): AppManifest[] {
   for (const dir of readdirSync(appsDir).sort()) {
     const manifest = path.join(appsDir, dir, 'package.json');
     if (!existsSync(manifest)) continue;
-    const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as { crucible?: { service?: string; entry?: string; database?: boolean; needs?: Record<string, string> } };
+    const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as { crucible?: { service?: string; entry?: string; database?: boolean; needs?: Record<string, string>; websocket?: boolean } };
     if (!pkg.crucible?.service || !pkg.crucible.entry) continue;
     found.push({
       name: pkg.crucible.service,
@@ -43,6 +45,7 @@ export function discoverApps(root = workspaceRoot()): AppManifest[] {
       dir: path.join(appsDir, dir),
       database: pkg.crucible.database ?? true,
       needs: Object.freeze({ ...pkg.crucible.needs }),
+      websocket: pkg.crucible.websocket ?? false,
     });
   }
   return found;

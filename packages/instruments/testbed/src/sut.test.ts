@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -90,6 +92,34 @@ describe('start-up faults', () => {
       }),
     ).rejects.toThrow(new RegExp(`database unreachable at DATABASE_URL \\(127.0.0.1:${port}\\)`));
     expect(Date.now() - t0).toBeLessThan(10_000);
+  });
+});
+
+describe('startSut balance', () => {
+  it("puts nginx in front of the gateway's replicas with the WebSocket upgrade proxied (its manifest says websocket)", async () => {
+    const sut = await startSut({ server: testServer(), apps: ['metrics-gateway'], replicas: { 'metrics-gateway': 2 }, balance: ['metrics-gateway'] });
+    try {
+      const statuses = await Promise.all(
+        Array.from({ length: 4 }, () =>
+          new Promise<number>((resolve, reject) => {
+            const req = http.request(`${sut.balancedUrl('metrics-gateway')}/ws`, { headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': randomBytes(16).toString('base64') } });
+            req.once('upgrade', (res, socket) => {
+              socket.destroy();
+              resolve(res.statusCode ?? 0);
+            });
+            req.once('response', (res) => {
+              res.resume();
+              resolve(res.statusCode ?? 0);
+            });
+            req.once('error', reject);
+            req.end();
+          }),
+        ),
+      );
+      expect(statuses).toEqual([101, 101, 101, 101]);
+    } finally {
+      await sut.stop();
+    }
   });
 });
 

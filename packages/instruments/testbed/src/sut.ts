@@ -186,7 +186,8 @@ export async function startSut(options: SutOptions = {}): Promise<Sut> {
     for (const app of options.balance ?? []) {
       const replicas = apps[app];
       if (!replicas?.length) throw new InstrumentError('unknown_app', `cannot balance "${app}": it is not one of the apps started (${manifests.map((m) => m.name).join(', ')})`);
-      balancers.set(app, await startNginx({ upstreams: replicas.map((r) => r.url) }));
+      const websocket = manifests.find((m) => m.name === app)?.websocket ?? false;
+      balancers.set(app, await startNginx({ upstreams: replicas.map((r) => r.url), websocket }));
     }
     const balancer = (app: string) => {
       const b = balancers.get(app);
