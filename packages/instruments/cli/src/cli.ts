@@ -2,7 +2,7 @@
  * The `crucible` command (bin/crucible.mjs starts this file with tsx).
  *
  *   crucible run <scenarios.ts|.js> [--base-url URL] [--workers N|auto] [--out DIR]
- *                [--threshold 'metric: expr' …] [--env K=V …] [--baseline FILE] [--publish GATEWAY_URL]
+ *                [--threshold 'metric: expr' …] [--env K=V …] [--baseline FILE] [--publish GATEWAY_URL] [--live GATEWAY_URL]
  *   crucible compare <base.json> <new.json…> [--write]
  *   crucible merge <a.json> <b.json> … [--out DIR]
  *   crucible stress [--target sut.json] [--only APP …] [--out DIR] [--profile quick|full] [--step NAME …]
@@ -18,6 +18,7 @@ import { baselineFrom, compareRunReports, EXIT, mergeRunReports, processIo, read
 import { runCommand, runSettings } from './run-command.js';
 import { workerCommand, workerSettings } from './segment-worker.js';
 import { collectCommand, collectSettings } from './collect-command.js';
+import { publishReports, publishTarget } from './publish-history.js';
 
 const EXIT_CODES = 'exit codes: 0 pass · 1 a threshold or verdict failed · 2 crash or bad argument · 3 regression · 4 inconclusive (a starved load generator, or a verdict without its database access)';
 
@@ -35,8 +36,9 @@ const commands = {
       prometheus: { type: 'string', value: '<[host:]port>', description: 'serve the run\'s counters and latency histogram on http://host:port/metrics for Prometheus to scrape while it goes' },
       otlp: { type: 'string', value: '<url>', description: "send the run's counters and exponential latency histograms, per scenario and per tag, to an OpenTelemetry collector's OTLP/HTTP endpoint (e.g. http://127.0.0.1:4318), every 10 s and at the end; a failed export is reported, not fatal" },
       publish: { type: 'string', value: '<gateway url>', description: "send the finished run to the metrics gateway's run history (/history), with CRUCIBLE_HISTORY_KEY" },
+      live: { type: 'string', value: '<gateway url>', description: "stream the run to the metrics gateway while it goes (its live dashboard at /dashboard/<run>), with CRUCIBLE_GATEWAY_TOKEN" },
     },
-    env: { CRUCIBLE_REPORTS_DIR: 'default --out', CRUCIBLE_HISTORY_URL: 'default --publish', CRUCIBLE_HISTORY_KEY: 'with --publish: a project API key of the gateway', CRUCIBLE_MACHINE_CLASS: 'with --publish: the machine class runs are compared within (default platform-arch-Ncpu)' },
+    env: { CRUCIBLE_REPORTS_DIR: 'default --out', CRUCIBLE_GATEWAY_TOKEN: "with --live: the gateway's publish token (GATEWAY_PUBLISH_TOKEN, else its admin token)", CRUCIBLE_HISTORY_URL: 'default --publish', CRUCIBLE_HISTORY_KEY: 'with --publish: a project API key of the gateway', CRUCIBLE_MACHINE_CLASS: 'with --publish: the machine class runs are compared within (default platform-arch-Ncpu)' },
   },
   compare: {
     usage: 'crucible compare',
@@ -51,6 +53,14 @@ const commands = {
     flags: {
       out: { type: 'string', value: '<dir>', description: 'where combined.{json,md,xml,html} go (default: the first report\'s folder)' },
     },
+  },
+  publish: {
+    usage: 'crucible publish',
+    positionals: '<report.json…>',
+    flags: {
+      to: { type: 'string', value: '<gateway url>', description: "the metrics gateway whose run history takes the reports (default CRUCIBLE_HISTORY_URL)" },
+    },
+    env: { CRUCIBLE_HISTORY_URL: 'default --to', CRUCIBLE_HISTORY_KEY: 'a project API key of the gateway', CRUCIBLE_MACHINE_CLASS: 'the machine class runs are compared within (default platform-arch-Ncpu)', CRUCIBLE_BRANCH: 'the branch the runs are stored under' },
   },
   stress: {
     usage: 'crucible stress',
@@ -108,6 +118,7 @@ commands:
   stress [--target sut.json]  the built-in stress suites, against a deployed system (or each on its embedded one)
   worker <scenarios.ts|.js>   one load worker of a distributed run (its segment from JOB_COMPLETION_INDEX/JOB_COMPLETIONS)
   collect <results-dir|--results-url URL>  merge the workers' segments exactly and judge the thresholds once
+  publish <report.json…>      send finished runs' reports to the metrics gateway's run history (--to or CRUCIBLE_HISTORY_URL)
 
 Every command takes --help.
 ${EXIT_CODES}
@@ -137,6 +148,15 @@ async function main(argv: readonly string[]): Promise<number> {
       const outDir = path.resolve(out ?? path.dirname(files[0] as string));
       return mergeRunReports(await readRunReports(files), { outDir }, io);
     }
+    case 'publish': {
+      const { files, target } = commandLineOrExit(rest, commands.publish, (values, positionals) => {
+        if (positionals.length < 1) throw new InstrumentError('bad_argument', 'publish needs at least one run report (e.g. reports/@crucible/task-api-suites/stress.json)');
+        const target = publishTarget(values.to, process.env, '--to');
+        if (!target) throw new InstrumentError('bad_argument', 'publish needs --to <gateway url> or CRUCIBLE_HISTORY_URL');
+        return { files: positionals, target };
+      });
+      return publishReports(files, target, io);
+    }
     case 'stress': {
       // Loaded only here: the suite kit pulls in the testbed, pg and the checkers, which would
       // slow every `crucible run`'s start (and shift when its first request goes out).
@@ -158,7 +178,7 @@ async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(overview);
       return EXIT.ok;
     default:
-      process.stderr.write(`${command === undefined ? 'no command' : `unknown command "${command}"`} (commands: run, compare, merge, stress, worker, collect)\n${overview}`);
+      process.stderr.write(`${command === undefined ? 'no command' : `unknown command "${command}"`} (commands: run, compare, merge, publish, stress, worker, collect)\n${overview}`);
       return EXIT.crash;
   }
 }

@@ -110,7 +110,7 @@ describe('crucible (the command, as a process)', { timeout: 180_000 }, () => {
     expect(server.total()).toBe(0);
     const unknown = await crucible(['stres']);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain('unknown command "stres" (commands: run, compare, merge, stress, worker, collect)');
+    expect(unknown.stderr).toContain('unknown command "stres" (commands: run, compare, merge, publish, stress, worker, collect)');
     for (const command of ['run', 'compare', 'merge', 'stress', 'worker', 'collect']) {
       const help = await crucible([command, '--help']);
       expect(help.code).toBe(0);

@@ -2,7 +2,7 @@ import os from 'node:os';
 import type { GatewayPublish, RunEndSummary, RunReport } from '@crucible/contracts';
 import { InstrumentError } from '@crucible/instrument-kit';
 import { GatewayPublisher } from '@crucible/load-engine';
-import { scenarioStatus, worstStatus } from '@crucible/reporting';
+import { EXIT, readRunReports, scenarioStatus, worstStatus, type CommandIo } from '@crucible/reporting';
 
 /** Where `--publish` sends a finished run: a metrics gateway and a project API key of its history. */
 export interface PublishTarget {
@@ -14,10 +14,10 @@ export interface PublishTarget {
  * `--publish <url>` (else `CRUCIBLE_HISTORY_URL`) and `CRUCIBLE_HISTORY_KEY`, checked before
  * any request: an http(s) URL and a key, or `bad_argument` naming what is missing.
  */
-export function publishTarget(flag: string | undefined, env: NodeJS.ProcessEnv): PublishTarget | undefined {
+export function publishTarget(flag: string | undefined, env: NodeJS.ProcessEnv, flagName = '--publish'): PublishTarget | undefined {
   const url = flag ?? (env['CRUCIBLE_HISTORY_URL'] || undefined);
   if (url === undefined) return undefined;
-  const from = flag === undefined ? 'CRUCIBLE_HISTORY_URL' : '--publish';
+  const from = flag === undefined ? 'CRUCIBLE_HISTORY_URL' : flagName;
   if (!(URL.canParse(url) && /^https?:$/.test(new URL(url).protocol))) throw new InstrumentError('bad_argument', `${from} "${url}" is not an http(s) URL of a metrics gateway, e.g. http://127.0.0.1:4300`);
   const key = env['CRUCIBLE_HISTORY_KEY'];
   if (!key) throw new InstrumentError('bad_argument', `${from} needs CRUCIBLE_HISTORY_KEY: a project API key of the gateway (POST /admin/projects gives one)`);
@@ -85,4 +85,24 @@ export async function openHistory(target: PublishTarget, connectTimeoutMs = 5000
     },
     close: () => publisher.close(0),
   };
+}
+
+/**
+ * `crucible publish <report.json…>`: each finished run's report into the gateway's history, one
+ * connection per report (as `--publish` sends one run); prints each run's history page. A report
+ * the gateway refuses, or one that cannot be read, exits 2 naming it; the others still go.
+ */
+export async function publishReports(files: readonly string[], target: PublishTarget, io: CommandIo): Promise<number> {
+  const found = await readRunReports(files);
+  let failed = 0;
+  for (const { file, report } of found) {
+    try {
+      const history = await openHistory(target);
+      io.err(`history: ${await history.send(report)}\n`);
+    } catch (error) {
+      failed++;
+      io.err(`publish ${file}: ${error instanceof Error ? error.message : String(error)}\n`);
+    }
+  }
+  return failed > 0 ? EXIT.crash : EXIT.ok;
 }

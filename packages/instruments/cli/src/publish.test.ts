@@ -3,7 +3,7 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runReportSchema } from '@crucible/contracts';
+import { gatewayHealthSchema, runReportSchema } from '@crucible/contracts';
 import { startSut } from '@crucible/testbed';
 import { describe, expect, it } from 'vitest';
 import { startItemsServer } from '../tests/items-server.js';
@@ -18,6 +18,7 @@ function crucible(args: string[], env: Record<string, string> = {}): Promise<{ c
   const base: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0' };
   delete base['CRUCIBLE_HISTORY_URL'];
   delete base['CRUCIBLE_HISTORY_KEY'];
+  delete base['CRUCIBLE_GATEWAY_TOKEN'];
   return new Promise((resolve) => {
     execFile(BIN, args, { cwd: ROOT, env: { ...base, ...env } }, (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: number }).code ?? 2) : 0, stdout, stderr }));
   });
@@ -66,5 +67,54 @@ describe('crucible run --publish (a real gateway process on a real PostgreSQL)',
       expect(bad.stderr).toContain(says);
     }
     expect(server.total()).toBe(before);
+
+    // A report written earlier, published afterwards (what `npm run stress -- --publish` does per suite).
+    const later = await mkdtemp(path.join(os.tmpdir(), 'crucible-publish-later-'));
+    const plain = await crucible(['run', 'examples/http-api.ts', '--base-url', server.url, '--env', 'DURATION=1s', '--out', later]);
+    expect([0, 4], plain.stderr).toContain(plain.code);
+    const file = path.join(later, 'http-api.json');
+    const laterId = runReportSchema.parse(JSON.parse(await readFile(file, 'utf8'))).run.id;
+    const pub = await crucible(['publish', file, '--to', gateway], { CRUCIBLE_HISTORY_KEY: key });
+    expect(pub.code, pub.stderr).toBe(0);
+    expect(pub.stderr).toContain(`run=${encodeURIComponent(laterId)}`);
+    let stored = 0;
+    for (let i = 0; i < 100 && stored !== 200; i++) {
+      stored = (await fetch(`${gateway}/api/v1/runs/${encodeURIComponent(laterId)}`, { headers: { authorization: `Bearer ${key}` } })).status;
+      if (stored !== 200) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(stored).toBe(200);
+    const missing = await crucible(['publish', path.join(later, 'nope.json'), '--to', gateway], { CRUCIBLE_HISTORY_KEY: key });
+    expect(missing.code).toBe(2);
+    expect((await crucible(['publish', file], { CRUCIBLE_HISTORY_KEY: key })).stderr).toContain('publish needs --to <gateway url> or CRUCIBLE_HISTORY_URL');
+  });
+
+  it('--live streams the run to the gateway while it goes (a snapshot a second per scenario, then run_end), and a bad URL or token exits 2 before any request', async () => {
+    await using sut = await startSut({ apps: [app], env: { LOG_LEVEL: 'warn' } });
+    await using server = await startItemsServer();
+    const gateway = sut.url(app);
+    const ingested = async () => gatewayHealthSchema.parse(await (await fetch(`${gateway}/health`)).json()).messages.ingested;
+    const out = await mkdtemp(path.join(os.tmpdir(), 'crucible-live-'));
+    const run = ['run', 'examples/http-api.ts', '--base-url', server.url, '--env', 'DURATION=2s', '--out', out];
+    const before = await ingested();
+
+    const r = await crucible([...run, '--live', gateway], { CRUCIBLE_GATEWAY_TOKEN: sut.adminToken });
+    expect([0, 4], r.stderr).toContain(r.code);
+    expect(r.stderr).toContain(`live dashboard: ${gateway}/dashboard/crucible-http-api-`);
+    const report = runReportSchema.parse(JSON.parse(await readFile(path.join(out, 'http-api.json'), 'utf8')));
+    // Every per-second snapshot of every scenario, and the run_end, went in.
+    const seconds = report.scenarios.reduce((n, s) => n + s.series.length, 0);
+    expect(await ingested()).toBeGreaterThanOrEqual(before + seconds + 1);
+
+    const sent = server.total();
+    for (const [args, env, says] of [
+      [[...run, '--live', 'ftp://example.org'], { CRUCIBLE_GATEWAY_TOKEN: sut.adminToken }, '--live "ftp://example.org" is not an http(s) or ws(s) URL'],
+      [[...run, '--live', gateway], {}, '--live needs CRUCIBLE_GATEWAY_TOKEN'],
+      [[...run, '--live', gateway], { CRUCIBLE_GATEWAY_TOKEN: 'wrong-token-0123456789' }, '--live: the metrics gateway at'],
+    ] as const) {
+      const bad = await crucible([...args], env);
+      expect(bad.code, bad.stderr).toBe(2);
+      expect(bad.stderr).toContain(says);
+    }
+    expect(server.total()).toBe(sent);
   });
 });

@@ -3,11 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InstrumentError, wholeArg } from '@crucible/instrument-kit';
-import { attach, otlpSink, prometheusSink, run, runParallel, scenarioResult, type OtlpSink, type RunResult, type Sink } from '@crucible/load-engine';
+import { attach, otlpSink, prometheusSink, run, runParallel, scenarioResult, startLiveSink, type OtlpSink, type RunResult, type Sink } from '@crucible/load-engine';
 import type { RunDefinition, ScenarioSpec } from './define-run.js';
 import type { TimelineRun } from '@crucible/chaos';
 import { checkChaos, runThroughChaos, withChaosRows } from './chaos-run.js';
-import { baselineFrom, buildReport, compareWithBaseline, crashReport, EXIT, exitCodeFor, renderConsole, withComparison, writeReports, type CommandIo } from '@crucible/reporting';
+import { baselineFrom, buildReport, compareWithBaseline, crashReport, EXIT, exitCodeFor, renderConsole, runEndSummary, withComparison, writeReports, type CommandIo } from '@crucible/reporting';
 import { progressSink } from './progress.js';
 import { openHistory, publishTarget, type PublishTarget } from './publish-history.js';
 import { buildScenarios, loadRunFile, parseExtraThresholds } from './scenarios.js';
@@ -29,13 +29,15 @@ export interface RunSettings {
   readonly otlp?: string;
   /** Where the finished run goes into the gateway's history (`--publish`, else `CRUCIBLE_HISTORY_URL`). */
   readonly publish?: PublishTarget;
+  /** The gateway the run streams to while it goes (`--live URL`, token `CRUCIBLE_GATEWAY_TOKEN`). */
+  readonly live?: { readonly url: string; readonly token: string };
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Reads `crucible run`'s flag values; a bad one throws `bad_argument` naming it. */
 export function runSettings(
-  values: { readonly 'base-url'?: string; readonly workers?: string; readonly out?: string; readonly threshold?: readonly string[]; readonly env?: readonly string[]; readonly baseline?: string; readonly prometheus?: string; readonly otlp?: string; readonly publish?: string },
+  values: { readonly 'base-url'?: string; readonly workers?: string; readonly out?: string; readonly threshold?: readonly string[]; readonly env?: readonly string[]; readonly baseline?: string; readonly prometheus?: string; readonly otlp?: string; readonly publish?: string; readonly live?: string },
   positionals: readonly string[],
 ): RunSettings {
   const [file, ...more] = positionals;
@@ -60,7 +62,9 @@ export function runSettings(
   if (otlp !== undefined && !(URL.canParse(otlp) && /^https?:$/.test(new URL(otlp).protocol))) {
     throw new InstrumentError('bad_argument', `--otlp "${otlp}" is not an http(s) URL: give the collector's OTLP/HTTP endpoint, e.g. http://127.0.0.1:4318`);
   }
+  const live = liveTarget(values.live, process.env);
   return {
+    ...(live ? { live } : {}),
     ...(publish ? { publish } : {}),
     ...(prometheus ? { prometheus } : {}),
     ...(otlp === undefined ? {} : { otlp }),
@@ -73,6 +77,15 @@ export function runSettings(
     env,
     ...(values.baseline === undefined ? {} : { baseline: values.baseline }),
   };
+}
+
+/** `--live URL` with the gateway's publish token from `CRUCIBLE_GATEWAY_TOKEN`; a bad URL or no token is a `bad_argument` naming it. */
+function liveTarget(url: string | undefined, env: NodeJS.ProcessEnv): RunSettings['live'] {
+  if (url === undefined) return undefined;
+  if (!(URL.canParse(url) && /^(https?|wss?):$/.test(new URL(url).protocol))) throw new InstrumentError('bad_argument', `--live "${url}" is not an http(s) or ws(s) URL of a metrics gateway, e.g. http://127.0.0.1:4300`);
+  const token = env['CRUCIBLE_GATEWAY_TOKEN'];
+  if (!token) throw new InstrumentError('bad_argument', "--live needs CRUCIBLE_GATEWAY_TOKEN: the gateway's publish token (GATEWAY_PUBLISH_TOKEN, else its admin token)");
+  return { url: url.replace(/^ws(s?):/i, 'http$1:').replace(/\/$/, ''), token };
 }
 
 /** `9464` or `0.0.0.0:9464` (a port of 0 picks a free one, printed when the run starts). */
@@ -124,12 +137,20 @@ export async function runCommand(settings: RunSettings, io: CommandIo, progress:
   let otlp: OtlpSink | undefined;
   // Connected before the run: a wrong gateway URL or key exits 2 before any request.
   const history = settings.publish ? await openHistory(settings.publish) : undefined;
+  // The same for the live stream: a gateway that does not take the publisher stops the run before it starts.
+  const live = settings.live ? await startLiveSink({ gatewayUrl: settings.live.url, token: settings.live.token, runId: `crucible-${stem}-${Date.now().toString(36)}`, summarize: runEndSummary }).catch((err: unknown) => {
+    throw new InstrumentError('bad_argument', `--live: ${err instanceof Error ? err.message : String(err)}`);
+  }) : undefined;
   const startedAt = new Date();
   let report;
   try {
     let result: RunResult;
     let timeline: TimelineRun | undefined;
     const sinks: Sink[] = [progressSink(progress)];
+    if (live) {
+      sinks.push(live.sink);
+      io.err(`live dashboard: ${live.dashboardUrl}\n`);
+    }
     if (settings.prometheus) {
       // Held open after the run until Prometheus has scraped the final figures (at most 5 s).
       const prom = prometheusSink({ ...settings.prometheus, finalScrapeWaitMs: 5000 });
