@@ -27,6 +27,8 @@ async function measured(failpoints?: string): Promise<RunReport> {
   return report as RunReport;
 }
 
+/** A scenario's name without the ` (round N)` a measured-again attempt carries (its own sequence). */
+const burstName = (s: ScenarioReport | undefined) => s?.name.replace(/ \(round \d+\)$/, '');
 const batchedCalls = (s: ScenarioReport | undefined) => (s?.evidence.find((e) => e.title.startsWith('How the coalescer took the burst'))?.content as { batched_calls?: number; mean_batch?: number } | undefined) ?? {};
 
 describe('burst-latency: p(99)<100 on a burst of 500 concurrent reservations', () => {
@@ -34,7 +36,7 @@ describe('burst-latency: p(99)<100 on a burst of 500 concurrent reservations', (
 
   it('fails, keyed and unkeyed, when group commit is off (every call alone on the row lock, 1 ms each)', async () => {
     planted = await measured('ids.reserve.uncoalesced=1');
-    expect(planted.scenarios.map((s) => s.name)).toEqual(['burst of 500 concurrent reservations', 'burst of 500 concurrent unkeyed reservations']);
+    expect(planted.scenarios.map(burstName)).toEqual(['burst of 500 concurrent reservations', 'burst of 500 concurrent unkeyed reservations']);
     for (const s of planted.scenarios) {
       const p99 = p99Of(s);
       expect(p99?.status, p99?.message).toBe('fail');
@@ -52,13 +54,14 @@ describe('burst-latency: p(99)<100 on a burst of 500 concurrent reservations', (
     const clean = await measured();
     for (const s of clean.scenarios) {
       const p99 = p99Of(s);
-      const slow = p99Of(planted?.scenarios.find((p) => p.name === s.name));
+      const slow = p99Of(planted?.scenarios.find((p) => burstName(p) === burstName(s)));
       // Every call went through a batch, most with others (the mean batch holds several calls).
       expect(batchedCalls(s).batched_calls).toBe(500);
       expect(batchedCalls(s).mean_batch).toBeGreaterThan(2);
       expect(s.thresholds.filter((t) => t.expression !== expression).every((t) => t.passed)).toBe(true);
       // The goal where this machine allows it; on a loaded shared one (this CI box, 2 cores
       // with the generator on them) at least half the planted p99, measured in the same file.
+      expect(slow?.actual, 'the planted run measured this burst').toBeGreaterThan(0);
       if (p99?.status !== 'pass') expect(p99?.actual, p99?.message).toBeLessThan((slow?.actual ?? 0) / 2);
     }
     for (const checker of correctness) expect(reportVerdicts(clean, checker).map((v) => v.status)).toEqual(['pass', 'pass']);
