@@ -179,7 +179,13 @@ describe('crucible (the command, as a process)', { timeout: 180_000 }, () => {
     await using healthy = await startItemsServer();
     const ok = await crucible(['run', MIXED, '--base-url', healthy.url, '--env', 'DURATION=4s', '--out', out]);
     const okRep = await report(out, 'mixed-endpoints');
-    expectPassed(ok.code, okRep, ok.stderr);
+    // What this test is about: no abort, no error threshold failed. The example's per-tag
+    // `p(99)<50` is a timing figure a loaded CI machine can miss in one second (seen: 96 ms);
+    // only when it held is the whole run held to a pass.
+    const failed = Object.entries(thresholdsOf(okRep, 'mixed')).filter(([, status]) => status === 'fail').map(([expression]) => expression);
+    expect(failed.filter((e) => !e.startsWith('latency{')), ok.stderr).toEqual([]);
+    if (failed.length === 0) expectPassed(ok.code, okRep, ok.stderr);
+    else expect(ok.code).toBe(1);
     expect(okRep.scenarios[0]?.aborted).toBeUndefined();
     expect(okRep.scenarios[0]?.duration_s).toBeGreaterThan(3.5);
     expect(thresholdsOf(okRep, 'mixed')['errors: rate over 2s < 0.5']).toBe('pass');
