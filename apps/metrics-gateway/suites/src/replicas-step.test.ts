@@ -49,4 +49,13 @@ describe('gateway stress: 2 replicas behind nginx', () => {
     expect(failing(row)).not.toContain('out_of_order: count==0');
     expect(row.metrics['streams_gap_messages']).toBe(0);
   });
+
+  it('fails naming replica_b_connections and cross_replica_subscribers behind an nginx that weights A 100:1 (every connection on A)', async () => {
+    // Smooth weighted round robin gives B its first connection after ~100 to A: the step's 24 all go to A.
+    const row = await replicasBehindNginx(undefined, { weights: [100, 1] });
+    expect(row.metrics['replica_b_connections'], figures(row)).toBe(0);
+    expect(failing(row), figures(row)).toEqual(expect.arrayContaining(['replica_b_connections: count>0', 'cross_replica_subscribers: count>0']));
+    // Delivery itself is whole: one replica served everything.
+    expect(failing(row).filter((e) => !['replica_b_connections: count>0', 'cross_replica_subscribers: count>0'].includes(e)), figures(row)).toEqual([]);
+  });
 });

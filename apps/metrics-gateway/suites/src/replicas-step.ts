@@ -38,6 +38,11 @@ export const replicasThresholds = [
 export interface ReplicasOptions {
   /** Variables for replica B alone: a planted defect (`CRUCIBLE_FAILPOINTS`) on one replica. */
   readonly envB?: Record<string, string>;
+  /**
+   * nginx's round-robin weights for A and B (default even). Only a planted-defect test sets
+   * them, to 100:1: a balancer that sends every one of the step's connections to A.
+   */
+  readonly weights?: readonly [number, number];
   readonly log?: (line: string) => void;
 }
 
@@ -82,7 +87,7 @@ export async function replicasBehindNginx(profile: ReplicasProfile = replicasPro
   await using redis = await startRedis();
   // A second of Redis timeout: a loaded machine's Redis can take a few hundred ms to answer.
   await using r = await startReplicas(redis, { LOG_LEVEL: 'warn', GATEWAY_HISTORY_SIZE: '1024', REDIS_TIMEOUT_MS: '1000' }, options.envB ?? {});
-  await using lb = await startNginx({ upstreams: [r.a.url, r.b.url], websocket: true });
+  await using lb = await startNginx({ upstreams: [r.a.url, r.b.url], websocket: true, ...(options.weights ? { weights: options.weights } : {}) });
   const [ha, hb] = await Promise.all([health(r.a), health(r.b)]);
   const latency = createLatencyHistogram();
   const onLatency = (ms: number) => recordLatencyMs(latency, ms);
