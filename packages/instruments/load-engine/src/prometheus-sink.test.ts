@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../tests/test-servers.js';
 import { constantArrivalRate } from './executors.js';
 import { scenario } from './scenario.js';
 import { openSession } from './session.js';
@@ -16,14 +17,6 @@ import { prometheusSink } from './sinks/prometheus-sink.js';
  * every second: what Prometheus stored must be what the report says.
  */
 const PROMETHEUS = process.env['PROMETHEUS'] ?? 'prometheus';
-
-async function freePort(): Promise<number> {
-  const s = http.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 let prometheus: ChildProcess | undefined;
 let dir: string | undefined;

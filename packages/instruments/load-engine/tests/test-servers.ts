@@ -57,3 +57,12 @@ export async function startStallingServer(afterRequests: number, stallMs: number
     return Math.max(0, stallUntil - now);
   });
 }
+
+/** A port on 127.0.0.1 that was free a moment ago (for a server started as another process). */
+export async function freePort(): Promise<number> {
+  const s = http.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as AddressInfo;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../tests/test-servers.js';
 import { constantArrivalRate } from '../executors.js';
 import { scenario } from '../scenario.js';
 import { openSession } from '../session.js';
@@ -19,14 +20,6 @@ import { OTLP_METRICS, otlpSink } from './otlp-sink.js';
  * collector that is gone must neither hang nor crash the run.
  */
 const OTELCOL = process.env['OTELCOL_BIN'] ?? fileURLToPath(new URL('../../../../../.tools/bin/crucible-otelcol', import.meta.url));
-
-async function freePort(): Promise<number> {
-  const s = http.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 let collector: ChildProcess | undefined;
 let dir: string | undefined;
