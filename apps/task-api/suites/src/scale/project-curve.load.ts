@@ -29,6 +29,8 @@ export interface CurveGroup {
   readonly observations: ApiObservation[];
   readonly claims: ClaimAttempt[];
   readonly creates: DependencyOp[];
+  /** The priming's figures (`primed_first_create_p50_ms`, `…_max_ms`), set before the rounds. */
+  readonly primed: Record<string, number>;
 }
 
 // A 32-bit integer hash: the kind of operation is independent of the project (i mod n), so
@@ -93,6 +95,25 @@ export async function curveOperation(group: CurveGroup, it: IterationContext): P
   const taskId = call.status === 201 ? (call.body as { task_id?: string } | undefined)?.task_id : undefined;
   group.creates.push({ kind: 'generated', call, title, ...(taskId === undefined ? {} : { taskId }) });
   return { status: call.status ?? 0, ok: call.ok };
+}
+
+/**
+ * Primes project `it.iteration` of the group on the replica the scenario targets: its first
+ * create there (which waits for the project's block of ids from the ID service) and a read
+ * (its key verified). The create is the group's like any other; resolves to its latency in ms,
+ * and throws on an answer outside the contract.
+ */
+export async function primeOperation(group: CurveGroup, it: IterationContext): Promise<number> {
+  const project = group.projects[it.iteration] as string;
+  const headers = { authorization: `Bearer ${group.keys[project] as string}` };
+  const title = `curve prime ${it.vu}-${it.iteration} of ${project}`;
+  const call = await send(it.http, { method: 'POST', path: '/tasks', headers, body: { title } }, (s) => s === 201);
+  const taskId = call.status === 201 ? (call.body as { task_id?: string } | undefined)?.task_id : undefined;
+  group.creates.push({ kind: 'generated', call, title, ...(taskId === undefined ? {} : { taskId }) });
+  if (!call.ok) throw new Error(`priming create of ${project}: ${call.status ?? call.code}`);
+  const read = await it.http.request({ path: '/tasks?limit=1', headers });
+  if (read.status !== 200) throw new Error(`priming read of ${project}: ${read.status}`);
+  return call.end - call.start;
 }
 
 /** Seeds `perProject` pending tasks in every project (ids `<project>-00001` …), in one statement. */

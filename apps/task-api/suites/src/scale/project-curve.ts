@@ -4,12 +4,12 @@
 import { combineDegradations, compareDegradation } from '@crucible/checkers';
 import type { Evidence } from '@crucible/contracts';
 import { InstrumentError } from '@crucible/instrument-kit';
-import { constantArrivalRate, scenario, toMs, type ScenarioResult } from '@crucible/load-engine';
+import { burst, constantArrivalRate, scenario, toMs, type ScenarioResult } from '@crucible/load-engine';
 import { pgWaitFigures, poolOf, startPgWaitProbe, startProbe, type SuiteKit, type SuiteStep } from '@crucible/suite-kit';
 import { startNginx } from '@crucible/testbed';
 import { steadyP99 } from '../stress/degradation.js';
 import type { ScaleContext } from './context.js';
-import { claimShare, curveMixLabel, curveOperation, fairness, groupVerdicts, seedPending, type CurveGroup } from './project-curve.load.js';
+import { claimShare, curveMixLabel, curveOperation, fairness, groupVerdicts, primeOperation, seedPending, type CurveGroup } from './project-curve.load.js';
 
 /** How far p99 may grow from 1 to 20 projects at the same total rate. */
 export const projectGrowthBound = 0.1;
@@ -50,6 +50,13 @@ const sideLabel = { one: '1 replica', three: '3 replicas' } as const;
  * projects with `compareDegradation` over the interleaved rounds: ≤ 10 % growth, noise floor
  * from the 1-project runs (capped at 2.5 %); a round whose generator stayed starved is left
  * out, naming why. The 50-project growth is reported, not judged.
+ *
+ * Before the rounds every project is primed on every replica of its side: one create (a
+ * project's first create on a replica waits for its block of ids from the ID service) and
+ * one read (its key verified once). The curve judges what serving more projects costs, not
+ * that cold start, which would otherwise land in nearly every second of the 20-project runs
+ * (at 40/s a project creates about once per run) and in none of the 1-project runs; the
+ * cold first creates are reported on their own (`primed_first_create_*_ms`).
  */
 export function projectCurve(plan: ProjectCurvePlan = {}): SuiteStep<ScaleContext> {
   const rate = plan.rate ?? 100;
@@ -77,6 +84,7 @@ export function projectCurve(plan: ProjectCurvePlan = {}): SuiteStep<ScaleContex
         const url = single?.url ?? ctx.balancedUrl;
         const replicas = side === 'one' ? ctx.replicaUrls.slice(0, 1) : ctx.replicaUrls;
         const mine = groups.filter((g) => g.side === side);
+        for (const g of mine) await prime(kit, g, replicas);
         const leaveOut: (string | undefined)[] = [];
         for (let round = 0; round < rounds; round++) {
           const order = round % 2 ? [...mine].reverse() : mine;
@@ -110,10 +118,11 @@ export function projectCurve(plan: ProjectCurvePlan = {}): SuiteStep<ScaleContex
         const base = groups.find((x) => x.side === g.side && x.count === 1)?.judged.map(steadyP99).sort((a, b) => a - b);
         const baseP99 = base?.[Math.floor(base.length / 2)] ?? NaN;
         const fair = fairness(g);
-        Object.assign(last.metrics, { point_p99_ms: p99, point_throughput_rps: Math.round(rps * 10) / 10, p99_growth_from_1_project_pct: Math.round((p99 / baseP99 - 1) * 1000) / 10, ...fair });
+        Object.assign(last.metrics, { ...g.primed, point_p99_ms: p99, point_throughput_rps: Math.round(rps * 10) / 10, p99_growth_from_1_project_pct: Math.round((p99 / baseP99 - 1) * 1000) / 10, ...fair });
         last.verdicts.push(...(await groupVerdicts(kit.db, g, pending)));
         lines.push(
           `${sideLabel[g.side]}, ${g.count} projects: p99 ${p99} ms (median of ${g.judged.length} runs' median-second p99; ${last.metrics['p99_growth_from_1_project_pct']} % from 1 project), ${Math.round(rps * 10) / 10} answers/s; ` +
+            `first create per project and replica (primed, its id block fetched) p50 ${g.primed['primed_first_create_p50_ms']} ms, max ${g.primed['primed_first_create_max_ms']} ms; ` +
             `slowest project p99 ${fair['slowest_project_p99_ms']} ms with ${fair['slowest_project_share_of_fair']} of its fair share (least share ${fair['min_project_share_of_fair']}); ` +
             `Lock waiters max ${last.metrics['pg_lock_waiting_max']}, LWLock max ${last.metrics['pg_lwlock_waiting_max']}, pool waiting max ${last.metrics['pool_waiting_max']} (last run)`,
         );
@@ -140,11 +149,35 @@ async function createGroups(kit: SuiteKit, sides: readonly ('one' | 'three')[], 
       for (let j = 0; j < projects.length; j += 8) {
         await Promise.all(projects.slice(j, j + 8).map(async (p) => (keys[p] = (await kit.sut.createProject(p)).api_key)));
       }
-      groups.push({ side, count, projects, keys, runs: [], judged: [], observations: [], claims: [], creates: [] });
+      groups.push({ side, count, projects, keys, runs: [], judged: [], observations: [], claims: [], creates: [], primed: {} });
     }
   }
   await seedPending(kit.db, groups.flatMap((g) => g.projects), pending);
   return groups;
+}
+
+/**
+ * Each project of `g` primed on each of `replicas` (directly, not through nginx: id blocks and
+ * verified keys live in each replica's process), all projects of a replica at once; the
+ * creates are the group's (reconciled with the rest), their latencies go to `g.primed`.
+ */
+async function prime(kit: SuiteKit, g: CurveGroup, replicas: readonly string[]): Promise<void> {
+  const ms: number[] = [];
+  for (const url of replicas) {
+    const result = await kit.runOne(
+      scenario({
+        name: `project curve, ${sideLabel[g.side]}: ${g.count} projects primed on ${url}`,
+        executor: burst({ requests: g.count }),
+        baseUrl: url,
+        request: (it) => primeOperation(g, it),
+      }),
+    );
+    for (const o of result.outcomes) if (typeof o.value === 'number') ms.push(o.value);
+    if (result.successes < g.count) throw new InstrumentError('sut_request_failed', `priming ${g.count} projects on ${url}: ${g.count - result.successes} failed (${JSON.stringify(result.errors)})`);
+  }
+  ms.sort((a, b) => a - b);
+  const r1 = (x: number) => Math.round(x * 10) / 10;
+  Object.assign(g.primed, { primed_first_create_p50_ms: r1(ms[Math.floor(ms.length / 2)] ?? NaN), primed_first_create_max_ms: r1(ms.at(-1) ?? NaN) });
 }
 
 interface RunShape {
