@@ -33,6 +33,13 @@ function bearer(req: Request): string | undefined {
  * Verifies API keys against `api_keys`, caching a verified key for `ttlMs` so the hot path
  * costs no query, no hash and no promise. Bounded: past `maxEntries` the oldest entry goes.
  * Only verified keys are cached, so unknown keys sent at random cannot fill it.
+ *
+ * A key in use is verified again ahead of its expiry: a hit in the last quarter of its TTL
+ * starts one lookup in the background and is answered from the cache meanwhile, so a busy
+ * key never expires on a request's path (with many projects, every key's expiry would
+ * otherwise put a query in front of its requests every `ttlMs`). The TTL stays a hard bound:
+ * a revoked key is refused at the latest `ttlMs` after it was last verified, and the moment
+ * a background lookup finds it gone. Concurrent misses of one key share one lookup.
  */
 export class ApiKeyVerifier {
   readonly #db: Kysely<Database>;
@@ -40,7 +47,8 @@ export class ApiKeyVerifier {
   readonly #maxEntries: number;
   // Keyed by the key itself, not its hash: the request carries the key in this process's
   // memory anyway, and hashing it on every request was the costliest step of a cache hit.
-  readonly #cache = new Map<string, { scope: ProjectScope; expires: number }>();
+  readonly #cache = new Map<string, { scope: ProjectScope; expires: number; refreshAt: number }>();
+  readonly #inFlight = new Map<string, Promise<ProjectScope | undefined>>();
 
   constructor(db: Kysely<Database>, options: { ttlMs: number; maxEntries?: number }) {
     this.#db = db;
@@ -54,11 +62,27 @@ export class ApiKeyVerifier {
    */
   verify(key: string): ProjectScope | undefined | Promise<ProjectScope | undefined> {
     const hit = this.#cache.get(key);
-    if (hit !== undefined && hit.expires > Date.now()) return hit.scope;
+    if (hit !== undefined) {
+      const now = Date.now();
+      if (hit.expires > now) {
+        // A failed refresh leaves the entry to expire as it would have; the request path then asks again.
+        if (now >= hit.refreshAt && !this.#inFlight.has(key)) this.#lookup(key).catch(() => undefined);
+        return hit.scope;
+      }
+    }
     return this.#lookup(key);
   }
 
-  async #lookup(key: string): Promise<ProjectScope | undefined> {
+  #lookup(key: string): Promise<ProjectScope | undefined> {
+    let pending = this.#inFlight.get(key);
+    if (pending === undefined) {
+      pending = this.#query(key).finally(() => this.#inFlight.delete(key));
+      this.#inFlight.set(key, pending);
+    }
+    return pending;
+  }
+
+  async #query(key: string): Promise<ProjectScope | undefined> {
     const row = await this.#db
       .selectFrom('api_keys')
       .select('project_id')
@@ -71,9 +95,10 @@ export class ApiKeyVerifier {
     }
     const scope: ProjectScope = Object.freeze({ projectId: row.project_id });
     if (this.#ttlMs > 0) {
+      const now = Date.now();
       this.#cache.delete(key);
       if (this.#cache.size >= this.#maxEntries) this.#cache.delete(this.#cache.keys().next().value as string);
-      this.#cache.set(key, { scope, expires: Date.now() + this.#ttlMs });
+      this.#cache.set(key, { scope, expires: now + this.#ttlMs, refreshAt: now + this.#ttlMs * 0.75 });
     }
     return scope;
   }
