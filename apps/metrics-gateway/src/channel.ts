@@ -114,6 +114,12 @@ export class Channel {
     this.ring = new HistoryRing(historySize);
   }
 
+  /** Whether the history holds message `seq` with exactly `text`. */
+  holds(seq: number, text: string): boolean {
+    const kept = this.ring.at(this.ring.indexFrom(seq));
+    return kept !== undefined && kept.seq === seq && kept.data.equals(Buffer.from(text));
+  }
+
   /** Drops the history (the channel lost its slot); what it held counts as evicted for resumers. */
   forgetHistory(): void {
     const ring = new HistoryRing(this.ring.capacity);

@@ -271,6 +271,10 @@ export class Hub {
     if (r.kind === 'streamed') {
       channel.reserved = Math.max(channel.reserved, r.seq);
       if (r.seq === channel.lastSeq + 1) this.#channels.publish(channel, r.seq, withSeq(body, r.seq), ends);
+    } else if (r.seq <= channel.lastSeq && channel.holds(r.seq, withSeq(body, r.seq))) {
+      // The append reached the stream after all (its reply was lost with the connection, or
+      // came after the timeout) and the stream reader has delivered it under the sequence
+      // asked for: delivering it again would give one message two sequences.
     } else if (msg.seq !== undefined && msg.seq <= channel.lastSeq) {
       // The stream reader delivered this sequence meanwhile: the publisher's replay is a duplicate.
       this.#send(client, { type: 'ack', run_id: msg.run_id, seq: msg.seq, duplicate: true });
