@@ -90,11 +90,16 @@ export async function curveOperation(group: CurveGroup, it: IterationContext): P
     group.claims.push({ project_id: project, worker, status: res.status, ...(task ? { result: 'claimed', task_id: task.task_id } : { result: noTask ? 'no_task' : 'error' }) });
     return { status: res.status, ok: task !== undefined || noTask };
   }
-  const title = `curve create ${it.vu}-${it.iteration} of ${project}`;
+  const call = await createAs(group, it, project, auth, `curve create ${it.vu}-${it.iteration} of ${project}`);
+  return { status: call.status ?? 0, ok: call.ok };
+}
+
+/** A create with a generated id for `project`, kept in the group's creates (reconciled against the ID service). */
+async function createAs(group: CurveGroup, it: IterationContext, project: string, auth: { authorization: string }, title: string) {
   const call = await send(it.http, { method: 'POST', path: '/tasks', headers: auth, body: { title } }, (s) => s === 201);
   const taskId = call.status === 201 ? (call.body as { task_id?: string } | undefined)?.task_id : undefined;
   group.creates.push({ kind: 'generated', call, title, ...(taskId === undefined ? {} : { taskId }) });
-  return { status: call.status ?? 0, ok: call.ok };
+  return call;
 }
 
 /**
@@ -106,10 +111,7 @@ export async function curveOperation(group: CurveGroup, it: IterationContext): P
 export async function primeOperation(group: CurveGroup, it: IterationContext): Promise<number> {
   const project = group.projects[it.iteration] as string;
   const headers = { authorization: `Bearer ${group.keys[project] as string}` };
-  const title = `curve prime ${it.vu}-${it.iteration} of ${project}`;
-  const call = await send(it.http, { method: 'POST', path: '/tasks', headers, body: { title } }, (s) => s === 201);
-  const taskId = call.status === 201 ? (call.body as { task_id?: string } | undefined)?.task_id : undefined;
-  group.creates.push({ kind: 'generated', call, title, ...(taskId === undefined ? {} : { taskId }) });
+  const call = await createAs(group, it, project, headers, `curve prime ${it.vu}-${it.iteration} of ${project}`);
   if (!call.ok) throw new Error(`priming create of ${project}: ${call.status ?? call.code}`);
   const read = await it.http.request({ path: '/tasks?limit=1', headers });
   if (read.status !== 200) throw new Error(`priming read of ${project}: ${read.status}`);

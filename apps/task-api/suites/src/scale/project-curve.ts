@@ -3,7 +3,7 @@
 // database waits on meanwhile, and whether every point stays correct.
 import { combineDegradations, compareDegradation } from '@crucible/checkers';
 import type { Evidence } from '@crucible/contracts';
-import { InstrumentError } from '@crucible/instrument-kit';
+import { InstrumentError, median } from '@crucible/instrument-kit';
 import { burst, constantArrivalRate, scenario, toMs, type ScenarioResult } from '@crucible/load-engine';
 import { pgWaitFigures, poolOf, startPgWaitProbe, startProbe, type SuiteKit, type SuiteStep } from '@crucible/suite-kit';
 import { startNginx } from '@crucible/testbed';
@@ -175,9 +175,8 @@ async function prime(kit: SuiteKit, g: CurveGroup, replicas: readonly string[]):
     for (const o of result.outcomes) if (typeof o.value === 'number') ms.push(o.value);
     if (result.successes < g.count) throw new InstrumentError('sut_request_failed', `priming ${g.count} projects on ${url}: ${g.count - result.successes} failed (${JSON.stringify(result.errors)})`);
   }
-  ms.sort((a, b) => a - b);
   const r1 = (x: number) => Math.round(x * 10) / 10;
-  Object.assign(g.primed, { primed_first_create_p50_ms: r1(ms[Math.floor(ms.length / 2)] ?? NaN), primed_first_create_max_ms: r1(ms.at(-1) ?? NaN) });
+  Object.assign(g.primed, { primed_first_create_p50_ms: r1(median(ms)), primed_first_create_max_ms: r1(Math.max(...ms)) });
 }
 
 interface RunShape {
